@@ -1,0 +1,73 @@
+// Least-privilege advisor: the calls an application makes, in; the narrowest token, out (minimalToken).
+
+import { $, h } from './dom.js';
+import { minimalToken } from './policy.js';
+import { fillBuilder } from './builder.js';
+
+let store;
+
+export function initAdvisor(st) {
+  store = st;
+  $('#a-calls').addEventListener('input', (e) => store.set({ calls: e.target.value }));
+}
+
+export function fillAdvisor(s) {
+  $('#a-calls').value = s.calls;
+}
+
+// `METHOD /path [project-key]` per line; returns the calls and, for each, the line it came from.
+export function parseCalls(text) {
+  const calls = [], lines = [], problems = [];
+  text.split('\n').forEach((raw, i) => {
+    const line = raw.trim();
+    if (!line || line.startsWith('#')) return;
+    const parts = line.split(/\s+/);
+    if (parts.length < 2 || parts.length > 3) {
+      problems.push({ line: i + 1, text: line });
+      return;
+    }
+    const call = { method: parts[0], path: parts[1] };
+    if (parts[2]) call.repository_project = parts[2];
+    calls.push(call);
+    lines.push(i + 1);
+  });
+  return { calls, lines, problems };
+}
+
+export function renderAdvisor(s, changed) {
+  if (!changed.has('calls')) return;
+  const out = $('#a-result');
+  const { calls, lines, problems } = parseCalls(s.calls);
+  if (problems.length) {
+    out.dataset.state = 'parse';
+    out.replaceChildren(h('p', { class: 'bad' }, `Line ${problems[0].line} is not “METHOD /path” or “METHOD /path PROJECT”: `,
+      h('code', {}, problems[0].text)));
+    return;
+  }
+  const res = minimalToken(calls);
+  if (res.error) {
+    out.dataset.state = 'error';
+    out.dataset.error = res.error;
+    const where = Number.isInteger(res.call) ? h('span', {}, ` (line ${lines[res.call]}: `, h('code', {}, `${calls[res.call].method} ${calls[res.call].path}`), ')') : null;
+    out.replaceChildren(h('p', { class: 'bad' }, h('strong', {}, 'No token fits: '), h('code', { class: 'error' }, res.error), ' — ', res.message, where));
+    return;
+  }
+  out.dataset.state = 'ok';
+  out.dataset.error = '';
+  const binding = res.kind === 'repository' ? `${res.workspace} / ${res.repository}`
+    : res.kind === 'project' ? `${res.workspace}, project ${res.project}` : res.workspace;
+  out.replaceChildren(
+    h('p', { class: 'good' }, h('strong', {}, 'Narrowest token: '),
+      h('span', { class: 'kind' }, `${res.kind} token`), ' for ', h('span', { class: 'binding' }, binding), ' with ',
+      h('span', { class: 'scopes' }, ...res.scopes.flatMap((x, i) => [i ? ', ' : '', h('code', {}, x)]))),
+    h('button', { type: 'button', id: 'a-use', onclick: () => useToken(res) }, 'Load this token into the builder'));
+}
+
+function useToken(res) {
+  const patch = { kind: res.kind, workspace: res.workspace, scopes: [...res.scopes] };
+  if (res.project != null) patch.project = res.project;
+  if (res.repository != null) patch.repository = res.repository;
+  store.set(patch);
+  fillBuilder(store.get());
+  $('#builder-h').scrollIntoView({ block: 'start' });
+}

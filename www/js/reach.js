@@ -1,0 +1,114 @@
+// "What this token can reach": every API operation tried with a concrete path in the token's resource.
+
+import { $, h } from './dom.js';
+import { authorize, operations, samplePath, opName } from './policy.js';
+import { tokenOf, nowSeconds } from './builder.js';
+import { sampleBindings, setCall } from './try.js';
+import { OP_GROUPS, groupForScopes } from './groups.js';
+import { TOKEN_FIELDS } from './state.js';
+
+let store;
+let rows = []; // {op, sample, group, allowed, text}
+const openGroups = new Set();
+
+export function initReach(st) {
+  store = st;
+  $('#r-filter').addEventListener('input', (e) => store.set({ filter: e.target.value }));
+}
+
+export function fillReach(s) {
+  $('#r-filter').value = s.filter;
+}
+
+export function renderReach(s, changed) {
+  const tokenChanged = [...changed].some((f) => TOKEN_FIELDS.includes(f));
+  if (tokenChanged || !rows.length) compute(s);
+  if (tokenChanged || changed.has('filter')) draw(s);
+}
+
+function compute(s) {
+  const token = tokenOf(s);
+  const b = sampleBindings(s);
+  const now = nowSeconds();
+  rows = operations().map((op) => {
+    const sample = samplePath(op.path, b);
+    const input = { token, request: { method: op.method, path: sample }, now };
+    // A project token reaches a repository only through the repository's project; take it to be the token's.
+    if (s.kind === 'project') input.repository_project = s.project;
+    const d = authorize(input);
+    return {
+      op, sample, group: groupForScopes(op.required_scopes),
+      // The sample must land on the operation it stands for; count it only then.
+      allowed: d.allow && d.operation === opName(op),
+      text: `${op.method} ${op.path} ${op.required_scopes.join(' ')}`.toLowerCase(),
+    };
+  });
+  const where = s.kind === 'repository' ? `${s.workspace} / ${s.repository}`
+    : s.kind === 'project' ? `${s.workspace}, project ${s.project} (its repositories taken to be in ${s.project})`
+      : `${s.workspace}, repository ${s.repository}, project ${s.project}`;
+  $('#reach-note').textContent = `Each of the ${rows.length} API operations is tried with a sample path in ${where}. ` +
+    'Git calls are not API operations: see the examples above.';
+}
+
+function draw(s) {
+  const words = s.filter.toLowerCase().split(/\s+/).filter(Boolean);
+  const match = (r) => words.every((w) => r.text.includes(w));
+  const allowed = rows.filter((r) => r.allowed);
+  const shown = allowed.filter(match);
+  const reach = $('#reach');
+  reach.dataset.allowed = String(allowed.length);
+  reach.dataset.shown = String(shown.length);
+
+  const counts = $('#reach-groups');
+  counts.replaceChildren(
+    h('li', { class: 'total' }, h('strong', {}, String(allowed.length)), ` of ${rows.length} operations allowed`),
+    ...OP_GROUPS.map((g) => {
+      const inGroup = rows.filter((r) => r.group === g);
+      if (!inGroup.length) return null;
+      const n = inGroup.filter((r) => r.allowed).length;
+      return h('li', { class: n ? 'some' : 'zero', dataset: { group: g.id, allowed: n, total: inGroup.length } },
+        `${g.label} `, h('strong', {}, String(n)), `/${inGroup.length}`);
+    }).filter(Boolean));
+
+  const list = $('#reach-list');
+  if (!shown.length) {
+    list.replaceChildren(h('p', { class: 'empty' }, allowed.length
+      ? 'No allowed operation matches the filter.'
+      : 'This token can make no API call (see the decision above for why).'));
+    return;
+  }
+  list.replaceChildren(...OP_GROUPS.map((g) => {
+    const items = shown.filter((r) => r.group === g);
+    if (!items.length) return null;
+    // Groups stay as the reader left them across redraws; a filter opens them all.
+    const details = h('details', { class: 'opgroup', dataset: { group: g.id }, open: words.length > 0 || openGroups.has(g.id) },
+      h('summary', {}, `${g.label} `, h('span', { class: 'count' }, `(${items.length})`)),
+      h('ul', { 'aria-label': g.label }, items.map((r) => h('li', {},
+        h('button', {
+          type: 'button', class: 'op', title: `Try ${r.op.method} ${r.sample}`,
+          onclick: () => {
+            const rp = s.kind === 'project' && r.op.target_kind === 'repository' ? s.project : undefined;
+            setCall(r.op.method, r.sample, rp);
+            $('#try-h').focus();
+          },
+        },
+        h('span', { class: `method m-${r.op.method}` }, r.op.method), ' ',
+        template(r.op.path), ' ',
+        h('span', { class: 'req' }, r.op.required_scopes.join(' + ') || 'public'))))));
+    details.addEventListener('toggle', () => {
+      if (words.length) return;
+      if (details.open) openGroups.add(g.id); else openGroups.delete(g.id);
+    });
+    return details;
+  }).filter(Boolean));
+}
+
+const REPO_PREFIX = '/repositories/{workspace}/{repo_slug}';
+
+// The repository prefix repeats on most rows; dim it so the distinguishing tail stands out.
+function template(path) {
+  if (path.startsWith(REPO_PREFIX) && path.length > REPO_PREFIX.length) {
+    return h('span', { class: 'tpl' }, h('span', { class: 'pre' }, REPO_PREFIX), path.slice(REPO_PREFIX.length));
+  }
+  return h('span', { class: 'tpl' }, path);
+}
