@@ -1,1 +1,27 @@
-pub fn placeholder() {}
+//! scopegate's access-token policy as a pure function: no I/O, no clock, no randomness. Every
+//! runtime (the host through wasmtime, the browser, edge workers) runs this code compiled to one
+//! WebAssembly module, so the answers here are the answers everywhere.
+
+pub mod api;
+pub mod authorize;
+pub mod claims;
+pub mod decision;
+pub mod input;
+pub mod issue;
+pub mod minimal;
+pub mod path;
+pub mod routes;
+pub mod scope;
+pub mod target;
+
+pub use api::{operations, route, OperationInfo, RouteInfo};
+pub use authorize::{authorize, authorize_json, authorize_value};
+pub use claims::{Binding, Claims, TokenKind};
+pub use decision::{Decision, Reason};
+pub use issue::{check_issue, check_issue_value, IssueOutcome, IssueReason};
+pub use minimal::{minimal_token, minimal_token_value, Advice, AdviceError, AdviceRefusal};
+pub use scope::{Scope, ScopeSet};
+pub use target::{Target, TargetKind};
+
+/// Version of the module's interfaces (`abiVersion()`, `sg_abi_version`).
+pub const ABI_VERSION: u32 = 1;

@@ -1,1 +1,103 @@
+//! Shared pieces of the conformance suites: where the vectors and the built module are, how to
+//! read the vectors, and the raw-ABI runner every non-JS runtime uses.
 
+pub mod wasm;
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use serde_json::Value;
+
+/// One worked case: an input, the expected answer and a line on why.
+#[derive(Clone, Debug, Deserialize)]
+pub struct Vector {
+    pub why: String,
+    pub input: Value,
+    pub expect: Value,
+}
+
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ sits in the repository")
+        .to_path_buf()
+}
+
+/// The contract's shared folder, beside the checkout unless `SCOPEGATE_SHARED` says otherwise.
+pub fn shared_dir() -> PathBuf {
+    std::env::var_os("SCOPEGATE_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("../shared"))
+}
+
+pub fn module_path() -> PathBuf {
+    repo_root().join("www/pkg/scopegate_policy_bg.wasm")
+}
+
+/// Reads a vector file, or every `*.json` file of a folder, from `tests/vectors/`.
+pub fn vectors(name: &str) -> Vec<Vector> {
+    let path = repo_root().join("tests/vectors").join(name);
+    let mut files = if path.is_dir() {
+        std::fs::read_dir(&path)
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+            .map(|entry| entry.expect("readable folder").path())
+            .filter(|p| p.extension().is_some_and(|e| e == "json"))
+            .collect()
+    } else {
+        vec![path.with_extension("json")]
+    };
+    files.sort();
+    files.iter().flat_map(|file| read_vectors(file)).collect()
+}
+
+pub fn read_vectors(file: &Path) -> Vec<Vector> {
+    let text = std::fs::read_to_string(file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", file.display()))
+}
+
+/// The worked examples of the contract, plus the project's own authorize vectors.
+pub fn authorize_vectors() -> Vec<Vector> {
+    let mut all = read_vectors(&shared_dir().join("examples/decisions.json"));
+    all.extend(vectors("authorize"));
+    all
+}
+
+/// Compares the fields `expect` names against `actual`; returns a description of each difference.
+pub fn differences(expect: &Value, actual: &Value) -> Vec<String> {
+    match (expect, actual) {
+        (Value::Object(want), Value::Object(got)) => want
+            .iter()
+            .filter(|(key, value)| got.get(key.as_str()) != Some(value))
+            .map(|(key, value)| {
+                format!(
+                    "{key}: expected {value}, got {}",
+                    got.get(key.as_str()).unwrap_or(&Value::Null)
+                )
+            })
+            .collect(),
+        _ if expect == actual => Vec::new(),
+        _ => vec![format!("expected {expect}, got {actual}")],
+    }
+}
+
+/// Runs every vector through `run`, and fails once with all mismatches listed.
+pub fn check_all(suite: &str, vectors: &[Vector], mut run: impl FnMut(&Value) -> Value) {
+    assert!(!vectors.is_empty(), "{suite}: no vectors found");
+    let failures: Vec<String> = vectors
+        .iter()
+        .filter_map(|v| {
+            let actual = run(&v.input);
+            let diffs = differences(&v.expect, &actual);
+            (!diffs.is_empty())
+                .then(|| format!("- {} | input {} | {}", v.why, v.input, diffs.join("; ")))
+        })
+        .collect();
+    assert!(
+        failures.is_empty(),
+        "{suite}: {} of {} vectors differ:\n{}",
+        failures.len(),
+        vectors.len(),
+        failures.join("\n")
+    );
+    println!("{suite}: {} vectors agree", vectors.len());
+}

@@ -1,0 +1,56 @@
+//! The read-only views the bindings expose: one request's route and the whole operation list.
+
+use serde::Serialize;
+
+use crate::path;
+use crate::routes::{self, Method, OperationClass, Resolution};
+use crate::scope::ScopeSet;
+use crate::target::{Target, TargetKind};
+
+/// What `route(method, path)` answers for a path that matches an operation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RouteInfo<'p> {
+    pub operation: &'static str,
+    pub required_scopes: ScopeSet,
+    pub target: Target<'p>,
+}
+
+/// Routes a request without a token: `None` for a bad path, the website or an unknown operation.
+/// The target borrows from `path`, so the parsed form lives in the closure's scope only.
+pub fn route<R>(method: &str, path: &str, answer: impl FnOnce(Option<RouteInfo<'_>>) -> R) -> R {
+    let Ok(parsed) = path::parse(path) else {
+        return answer(None);
+    };
+    match routes::resolve(method, &parsed) {
+        Resolution::Matched { operation, target } => answer(Some(RouteInfo {
+            operation: operation.name(),
+            required_scopes: operation.required(),
+            target,
+        })),
+        Resolution::Web | Resolution::Unknown => answer(None),
+    }
+}
+
+/// One row of `operations()`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct OperationInfo {
+    pub method: Method,
+    pub path: &'static str,
+    pub required_scopes: ScopeSet,
+    pub target_kind: TargetKind,
+    pub class: OperationClass,
+}
+
+/// The API operations in route-table order.
+pub fn operations() -> Vec<OperationInfo> {
+    routes::api_operations()
+        .iter()
+        .map(|op| OperationInfo {
+            method: op.method,
+            path: op.template,
+            required_scopes: op.required,
+            target_kind: op.target_kind(),
+            class: op.class,
+        })
+        .collect()
+}

@@ -1,0 +1,274 @@
+//! The least-privilege advisor: the narrowest token kind and the smallest scope set that allow a
+//! list of calls, or why no access token can make them.
+
+use std::borrow::Cow;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::claims::{same_name, Binding, TokenKind};
+use crate::path::{self, PathError};
+use crate::routes::{self, OperationClass, Resolution};
+use crate::scope::{Scope, ScopeSet};
+use crate::target::{Target, TargetKind};
+
+/// One call an application makes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Call<'a> {
+    pub method: &'a str,
+    pub path: &'a str,
+    pub repository_project: Option<&'a str>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AdviceError {
+    BadInput,
+    NoCalls,
+    BadPath,
+    WebLoginForbidden,
+    UnknownOperation,
+    ForbiddenOperation,
+    OutsideResource,
+    ScopeNotGrantable,
+    SeveralWorkspaces,
+    PublicOnly,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct AdviceRefusal {
+    pub error: AdviceError,
+    pub message: Cow<'static, str>,
+    /// Index of the first call at fault, when one is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub call: Option<usize>,
+}
+
+/// The advised token: a binding and a set with no scope implied by another.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Advice {
+    pub binding: Binding,
+    pub scopes: ScopeSet,
+}
+
+impl Serialize for Advice {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("kind", &self.binding.kind())?;
+        map.serialize_entry("workspace", self.binding.workspace())?;
+        match &self.binding {
+            Binding::Project { project, .. } => map.serialize_entry("project", project)?,
+            Binding::Repository { repository, .. } => {
+                map.serialize_entry("repository", repository)?
+            }
+            Binding::Workspace { .. } => {}
+        }
+        map.serialize_entry("scopes", &self.scopes)?;
+        map.end()
+    }
+}
+
+/// A call that needs scopes, reduced to what shapes the token.
+struct Need<'p> {
+    target: Target<'p>,
+    repository_project: Option<&'p str>,
+}
+
+pub fn minimal_token(calls: &[Call<'_>]) -> Result<Advice, AdviceRefusal> {
+    if calls.is_empty() {
+        return Err(refusal(AdviceError::NoCalls, "no calls were given", None));
+    }
+    let parsed = calls
+        .iter()
+        .enumerate()
+        .map(|(i, call)| {
+            path::parse(call.path)
+                .map_err(|err: PathError| refusal(AdviceError::BadPath, err.describe(), Some(i)))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut needs = Vec::new();
+    let mut scopes = ScopeSet::EMPTY;
+    for (i, (call, path)) in calls.iter().zip(&parsed).enumerate() {
+        let (operation, target) = match routes::resolve(call.method, path) {
+            Resolution::Web => {
+                return Err(refusal(
+                    AdviceError::WebLoginForbidden,
+                    "a website path: access tokens cannot sign in",
+                    Some(i),
+                ))
+            }
+            Resolution::Unknown => {
+                return Err(refusal(
+                    AdviceError::UnknownOperation,
+                    "no operation matches this call",
+                    Some(i),
+                ))
+            }
+            Resolution::Matched { operation, target } => (operation, target),
+        };
+        match operation.class() {
+            OperationClass::Forbidden => {
+                return Err(refusal(
+                    AdviceError::ForbiddenOperation,
+                    "this operation is closed to access tokens",
+                    Some(i),
+                ))
+            }
+            OperationClass::Public => continue,
+            OperationClass::Normal => {}
+        }
+        if target.kind() == TargetKind::Global {
+            return Err(refusal(
+                AdviceError::OutsideResource,
+                "this operation is within no repository, project or workspace",
+                Some(i),
+            ));
+        }
+        let required = operation.required();
+        if let Some(scope) = required.iter().find(|s| !s.grantable_to_any()) {
+            return Err(refusal(
+                AdviceError::ScopeNotGrantable,
+                Cow::Owned(format!("'{scope}' is held by no access token")),
+                Some(i),
+            ));
+        }
+        scopes = scopes.union(required);
+        needs.push((
+            i,
+            Need {
+                target,
+                repository_project: call.repository_project,
+            },
+        ));
+    }
+    let Some((_, first)) = needs.first() else {
+        return Err(refusal(
+            AdviceError::PublicOnly,
+            "every call is public: any valid token can make them",
+            None,
+        ));
+    };
+    let workspace = first.target.workspace().unwrap_or_default();
+    if let Some((i, _)) = needs
+        .iter()
+        .find(|(_, n)| !same_name(n.target.workspace().unwrap_or_default(), workspace))
+    {
+        return Err(refusal(
+            AdviceError::SeveralWorkspaces,
+            "the calls reach more than one workspace",
+            Some(*i),
+        ));
+    }
+    let needs: Vec<Need> = needs.into_iter().map(|(_, n)| n).collect();
+    Ok(Advice {
+        binding: narrowest_binding(&needs, scopes, workspace),
+        scopes: scopes.reduce(),
+    })
+}
+
+fn narrowest_binding(needs: &[Need<'_>], scopes: ScopeSet, workspace: &str) -> Binding {
+    let holds_all = |kind: TokenKind| scopes.iter().all(|s: Scope| s.grantable_to(kind));
+    let workspace_binding = || Binding::Workspace {
+        workspace: workspace.to_owned(),
+    };
+    if !holds_all(TokenKind::Project)
+        || needs
+            .iter()
+            .any(|n| n.target.kind() == TargetKind::Workspace)
+    {
+        return workspace_binding();
+    }
+    let mut repositories = needs.iter().filter_map(|n| match n.target {
+        Target::Repository { repository, .. } => Some(repository),
+        _ => None,
+    });
+    if let Some(repository) = repositories.next() {
+        let only_one = repositories.all(|r| same_name(r, repository))
+            && needs
+                .iter()
+                .all(|n| n.target.kind() == TargetKind::Repository);
+        if only_one && holds_all(TokenKind::Repository) {
+            return Binding::Repository {
+                workspace: workspace.to_owned(),
+                repository: repository.to_owned(),
+            };
+        }
+    }
+    match common_project(needs) {
+        Some(project) => Binding::Project {
+            workspace: workspace.to_owned(),
+            project: project.to_owned(),
+        },
+        None => workspace_binding(),
+    }
+}
+
+/// The one project every call is in, if the calls say so.
+fn common_project<'p>(needs: &[Need<'p>]) -> Option<&'p str> {
+    let mut project: Option<&str> = None;
+    for need in needs {
+        let this = match need.target {
+            Target::Repository { .. } => need.repository_project?,
+            Target::Project { project, .. } => project,
+            _ => return None,
+        };
+        match project {
+            Some(p) if !same_name(p, this) => return None,
+            Some(_) => {}
+            None => project = Some(this),
+        }
+    }
+    project
+}
+
+fn refusal(
+    error: AdviceError,
+    message: impl Into<Cow<'static, str>>,
+    call: Option<usize>,
+) -> AdviceRefusal {
+    AdviceRefusal {
+        error,
+        message: message.into(),
+        call,
+    }
+}
+
+/// `minimalToken` on a JSON value: an array of `{method, path, repository_project?}`.
+pub fn minimal_token_value(calls: &Value) -> Result<Advice, AdviceRefusal> {
+    let bad = |i| {
+        refusal(
+            AdviceError::BadInput,
+            "each call must be {method: string, path: string, repository_project?: string}",
+            Some(i),
+        )
+    };
+    let list = calls
+        .as_array()
+        .ok_or_else(|| refusal(AdviceError::BadInput, "the calls are not an array", None))?;
+    let calls = list
+        .iter()
+        .enumerate()
+        .map(|(i, call)| {
+            let method = call
+                .get("method")
+                .and_then(Value::as_str)
+                .ok_or_else(|| bad(i))?;
+            let path = call
+                .get("path")
+                .and_then(Value::as_str)
+                .ok_or_else(|| bad(i))?;
+            let repository_project = match call.get("repository_project") {
+                None | Some(Value::Null) => None,
+                Some(Value::String(s)) => Some(s.as_str()),
+                Some(_) => return Err(bad(i)),
+            };
+            Ok(Call {
+                method,
+                path,
+                repository_project,
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    minimal_token(&calls)
+}

@@ -1,0 +1,259 @@
+//! Turning a request path into decoded segments and telling API, git and website paths apart (§4.1).
+
+use std::borrow::Cow;
+
+/// Why a path is refused before any matching (`bad_path`). The code names the rule that failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PathError {
+    NotAbsolute,
+    BadPercentEncoding,
+    NotUtf8,
+    DotSegment,
+    EmptySegment,
+    ControlCharacter,
+    GitServiceUnknown,
+    GitServiceRepeated,
+}
+
+impl PathError {
+    pub const fn describe(self) -> &'static str {
+        match self {
+            PathError::NotAbsolute => "the path does not start with '/'",
+            PathError::BadPercentEncoding => "a path segment has invalid percent-encoding",
+            PathError::NotUtf8 => "a path segment does not decode to UTF-8",
+            PathError::DotSegment => "a path segment is '.' or '..'",
+            PathError::EmptySegment => "the path has an empty segment",
+            PathError::ControlCharacter => "the path contains a control character",
+            PathError::GitServiceUnknown => "the git 'service' parameter names no git service",
+            PathError::GitServiceRepeated => "the git 'service' parameter is given more than once",
+        }
+    }
+}
+
+/// One of the two git smart-HTTP services.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GitService {
+    UploadPack,
+    ReceivePack,
+}
+
+impl GitService {
+    fn parse(name: &str) -> Option<GitService> {
+        match name {
+            "git-upload-pack" => Some(GitService::UploadPack),
+            "git-receive-pack" => Some(GitService::ReceivePack),
+            _ => None,
+        }
+    }
+}
+
+/// The three endpoints of git smart HTTP under a repository.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GitEndpoint {
+    /// `GET …/info/refs`, advertising refs for the service named in the query.
+    InfoRefs(GitService),
+    /// `POST …/git-upload-pack` or `POST …/git-receive-pack`.
+    Pack(GitService),
+}
+
+/// A request path that passed §4.1, classified.
+#[derive(Debug, PartialEq, Eq)]
+pub enum RequestPath<'a> {
+    /// Under `/2.0`: the decoded segments after the prefix.
+    Api(Vec<Cow<'a, str>>),
+    Git {
+        workspace: Cow<'a, str>,
+        repository: Cow<'a, str>,
+        endpoint: GitEndpoint,
+    },
+    /// Anything else is the website.
+    Web,
+}
+
+const API_PREFIX: &str = "2.0";
+
+/// Parses a request target (path plus optional `?query` and `#fragment`).
+pub fn parse(target: &str) -> Result<RequestPath<'_>, PathError> {
+    let (path, query) = split_query(target);
+    let rest = path.strip_prefix('/').ok_or(PathError::NotAbsolute)?;
+    let mut raw: Vec<&str> = rest.split('/').collect();
+    if raw.last() == Some(&"") {
+        raw.pop();
+    }
+    let mut segments = Vec::with_capacity(raw.len());
+    for segment in raw {
+        segments.push(decode_segment(segment)?);
+    }
+    if segments.first().map(|s| s.as_ref()) == Some(API_PREFIX) {
+        segments.remove(0);
+        return Ok(RequestPath::Api(segments));
+    }
+    classify_git(segments, query)
+}
+
+/// Splits off the query (up to the fragment) and drops the fragment.
+fn split_query(target: &str) -> (&str, Option<&str>) {
+    let (before_fragment, _) = target.split_once('#').unwrap_or((target, ""));
+    match before_fragment.split_once('?') {
+        Some((path, query)) => (path, Some(query)),
+        None => (before_fragment, None),
+    }
+}
+
+fn decode_segment(raw: &str) -> Result<Cow<'_, str>, PathError> {
+    if raw.is_empty() {
+        return Err(PathError::EmptySegment);
+    }
+    let decoded = percent_decode(raw)?;
+    if decoded == "." || decoded == ".." {
+        return Err(PathError::DotSegment);
+    }
+    if decoded.chars().any(char::is_control) {
+        return Err(PathError::ControlCharacter);
+    }
+    Ok(decoded)
+}
+
+fn percent_decode(raw: &str) -> Result<Cow<'_, str>, PathError> {
+    if !raw.contains('%') {
+        return Ok(Cow::Borrowed(raw));
+    }
+    let bytes = raw.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hi = bytes.get(i + 1).and_then(|b| hex_value(*b));
+            let lo = bytes.get(i + 2).and_then(|b| hex_value(*b));
+            match (hi, lo) {
+                (Some(hi), Some(lo)) => out.push(hi << 4 | lo),
+                _ => return Err(PathError::BadPercentEncoding),
+            }
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out)
+        .map(Cow::Owned)
+        .map_err(|_| PathError::NotUtf8)
+}
+
+fn hex_value(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+fn classify_git<'a>(
+    mut segments: Vec<Cow<'a, str>>,
+    query: Option<&str>,
+) -> Result<RequestPath<'a>, PathError> {
+    let endpoint = match segments.as_slice() {
+        [_, _, info, refs] if info == "info" && refs == "refs" => {
+            Some(GitEndpoint::InfoRefs(service_from_query(query)?))
+        }
+        [_, _, pack] => GitService::parse(pack).map(GitEndpoint::Pack),
+        _ => None,
+    };
+    let Some(endpoint) = endpoint else {
+        return Ok(RequestPath::Web);
+    };
+    segments.truncate(2);
+    let repository = segments.pop().unwrap_or_default();
+    let workspace = segments.pop().unwrap_or_default();
+    let repository = strip_git_suffix(repository);
+    if repository.is_empty() {
+        return Ok(RequestPath::Web);
+    }
+    Ok(RequestPath::Git {
+        workspace,
+        repository,
+        endpoint,
+    })
+}
+
+fn strip_git_suffix(name: Cow<'_, str>) -> Cow<'_, str> {
+    match name {
+        Cow::Borrowed(s) => Cow::Borrowed(s.strip_suffix(".git").unwrap_or(s)),
+        Cow::Owned(s) => Cow::Owned(s.strip_suffix(".git").unwrap_or(&s).to_owned()),
+    }
+}
+
+/// The `service` rule of git's `info/refs`: absent means upload-pack (dumb and smart clients
+/// both read refs); present, it must be given once and name a service.
+fn service_from_query(query: Option<&str>) -> Result<GitService, PathError> {
+    let mut found = None;
+    for pair in query.unwrap_or("").split('&') {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        if percent_decode(name).ok().as_deref() != Some("service") {
+            continue;
+        }
+        if found.is_some() {
+            return Err(PathError::GitServiceRepeated);
+        }
+        let value = percent_decode(value).map_err(|_| PathError::GitServiceUnknown)?;
+        found = Some(GitService::parse(&value).ok_or(PathError::GitServiceUnknown)?);
+    }
+    Ok(found.unwrap_or(GitService::UploadPack))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn api(path: &str) -> Vec<String> {
+        match parse(path) {
+            Ok(RequestPath::Api(segs)) => segs.into_iter().map(Cow::into_owned).collect(),
+            other => panic!("{path}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn decodes_each_segment_on_its_own() {
+        assert_eq!(api("/2.0/a/feature%2Flogin"), ["a", "feature/login"]);
+        assert_eq!(api("/2.0/a/"), ["a"]);
+        assert_eq!(api("/2.0?x#y"), Vec::<String>::new());
+    }
+
+    #[test]
+    fn refuses_what_section_4_1_refuses() {
+        for (path, err) in [
+            ("", PathError::NotAbsolute),
+            ("2.0/user", PathError::NotAbsolute),
+            ("/2.0//user", PathError::EmptySegment),
+            ("/2.0/user//", PathError::EmptySegment),
+            ("/2.0/%2e", PathError::DotSegment),
+            ("/2.0/%zz", PathError::BadPercentEncoding),
+            ("/2.0/%4", PathError::BadPercentEncoding),
+            ("/2.0/%ff", PathError::NotUtf8),
+            ("/2.0/a%0ab", PathError::ControlCharacter),
+            ("/2.0/a\tb", PathError::ControlCharacter),
+            ("/a/b/info/refs?service=x", PathError::GitServiceUnknown),
+            (
+                "/a/b/info/refs?service=git-upload-pack&service=git-upload-pack",
+                PathError::GitServiceRepeated,
+            ),
+        ] {
+            assert_eq!(parse(path), Err(err), "{path}");
+        }
+    }
+
+    #[test]
+    fn recognises_git_paths() {
+        assert_eq!(
+            parse("/acme/api.git/info/refs?service=git-receive-pack"),
+            Ok(RequestPath::Git {
+                workspace: "acme".into(),
+                repository: "api".into(),
+                endpoint: GitEndpoint::InfoRefs(GitService::ReceivePack),
+            })
+        );
+        assert_eq!(parse("/acme/.git/info/refs"), Ok(RequestPath::Web));
+        assert_eq!(parse("/acme/api/src/main/x"), Ok(RequestPath::Web));
+    }
+}

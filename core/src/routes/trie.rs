@@ -1,0 +1,216 @@
+//! A segment trie over the route templates. Searching it depth-first, literal children before
+//! patterns before parameters before a greedy `{path}`, finds exactly the template §4.3 prefers:
+//! the first request segment where two candidates differ decides, and a template that ends where
+//! the request ends beats a `{path}` matching nothing.
+
+use std::borrow::Cow;
+
+use super::{ApiOperation, Method};
+
+/// Operation index per method at a template's end.
+type ByMethod = [Option<usize>; Method::COUNT];
+
+#[derive(Default)]
+struct Node {
+    literals: Vec<(&'static str, usize)>,
+    patterns: Vec<(Pattern, usize)>,
+    param: Option<usize>,
+    /// Templates ending here.
+    end: ByMethod,
+    /// Templates whose final `{path}` starts here and takes all remaining segments.
+    rest: ByMethod,
+}
+
+pub(super) struct Trie {
+    nodes: Vec<Node>,
+}
+
+/// A template segment mixing literal text and parameters, such as
+/// `{repo_name}-issues-{task_id}.zip`; each parameter takes at least one character.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Pattern {
+    source: &'static str,
+    parts: Vec<Part>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Part {
+    Literal(&'static str),
+    Param,
+}
+
+impl Pattern {
+    fn parse(source: &'static str) -> Pattern {
+        let mut parts = Vec::new();
+        let mut rest = source;
+        while !rest.is_empty() {
+            match rest.find('{') {
+                Some(0) => {
+                    let close = rest.find('}').map_or(rest.len(), |i| i + 1);
+                    parts.push(Part::Param);
+                    rest = &rest[close..];
+                }
+                Some(open) => {
+                    parts.push(Part::Literal(&rest[..open]));
+                    rest = &rest[open..];
+                }
+                None => {
+                    parts.push(Part::Literal(rest));
+                    rest = "";
+                }
+            }
+        }
+        Pattern { source, parts }
+    }
+
+    fn matches(&self, segment: &str) -> bool {
+        matches_parts(&self.parts, segment)
+    }
+}
+
+fn matches_parts(parts: &[Part], text: &str) -> bool {
+    match parts.split_first() {
+        None => text.is_empty(),
+        Some((Part::Literal(lit), rest)) => text
+            .strip_prefix(lit)
+            .is_some_and(|tail| matches_parts(rest, tail)),
+        Some((Part::Param, rest)) => text
+            .char_indices()
+            .skip(1)
+            .map(|(i, _)| i)
+            .chain(std::iter::once(text.len()))
+            .filter(|&i| i > 0)
+            .any(|i| matches_parts(rest, &text[i..])),
+    }
+}
+
+enum SegmentKind {
+    Literal(&'static str),
+    Pattern(Pattern),
+    Param,
+    Rest,
+}
+
+fn segment_kind(segment: &'static str, last: bool) -> SegmentKind {
+    if segment.starts_with('{') && segment.ends_with('}') && segment.matches('{').count() == 1 {
+        if last && segment == "{path}" {
+            SegmentKind::Rest
+        } else {
+            SegmentKind::Param
+        }
+    } else if segment.contains('{') {
+        SegmentKind::Pattern(Pattern::parse(segment))
+    } else {
+        SegmentKind::Literal(segment)
+    }
+}
+
+impl Trie {
+    pub(super) fn build(operations: &[ApiOperation]) -> Trie {
+        let mut trie = Trie {
+            nodes: vec![Node::default()],
+        };
+        for (index, op) in operations.iter().enumerate() {
+            trie.insert(index, op);
+        }
+        trie
+    }
+
+    fn insert(&mut self, index: usize, op: &ApiOperation) {
+        let segments: Vec<&'static str> = op.template.split('/').skip(1).collect();
+        let mut node = 0;
+        for (i, segment) in segments.iter().enumerate() {
+            let last = i + 1 == segments.len();
+            node = match segment_kind(segment, last) {
+                SegmentKind::Rest => {
+                    self.nodes[node].rest[op.method as usize] = Some(index);
+                    return;
+                }
+                SegmentKind::Literal(lit) => {
+                    match self.nodes[node].literals.iter().find(|(l, _)| *l == lit) {
+                        Some((_, child)) => *child,
+                        None => {
+                            let child = self.push();
+                            self.nodes[node].literals.push((lit, child));
+                            child
+                        }
+                    }
+                }
+                SegmentKind::Pattern(pattern) => {
+                    let existing = self.nodes[node]
+                        .patterns
+                        .iter()
+                        .find(|(p, _)| p.source == pattern.source)
+                        .map(|(_, child)| *child);
+                    match existing {
+                        Some(child) => child,
+                        None => {
+                            let child = self.push();
+                            self.nodes[node].patterns.push((pattern, child));
+                            child
+                        }
+                    }
+                }
+                SegmentKind::Param => match self.nodes[node].param {
+                    Some(child) => child,
+                    None => {
+                        let child = self.push();
+                        self.nodes[node].param = Some(child);
+                        child
+                    }
+                },
+            };
+        }
+        self.nodes[node].end[op.method as usize] = Some(index);
+    }
+
+    fn push(&mut self) -> usize {
+        self.nodes.push(Node::default());
+        self.nodes.len() - 1
+    }
+
+    /// The preferred operation for `method` on these decoded segments, if any.
+    pub(super) fn find(&self, method: Method, segments: &[Cow<'_, str>]) -> Option<usize> {
+        self.find_from(0, method, segments)
+    }
+
+    fn find_from(&self, node: usize, method: Method, segments: &[Cow<'_, str>]) -> Option<usize> {
+        let here = &self.nodes[node];
+        let m = method as usize;
+        let Some((first, rest)) = segments.split_first() else {
+            return here.end[m].or(here.rest[m]);
+        };
+        let first = first.as_ref();
+        here.literals
+            .iter()
+            .filter(|(lit, _)| *lit == first)
+            .find_map(|(_, child)| self.find_from(*child, method, rest))
+            .or_else(|| {
+                here.patterns
+                    .iter()
+                    .filter(|(pattern, _)| pattern.matches(first))
+                    .find_map(|(_, child)| self.find_from(*child, method, rest))
+            })
+            .or_else(|| {
+                here.param
+                    .and_then(|child| self.find_from(child, method, rest))
+            })
+            .or(here.rest[m])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patterns_need_every_part() {
+        let p = Pattern::parse("{repo_name}-issues-{task_id}.zip");
+        assert!(p.matches("api-issues-7.zip"));
+        assert!(p.matches("a-issues-b-issues-c.zip"));
+        assert!(!p.matches("-issues-7.zip"));
+        assert!(!p.matches("api-issues-.zip"));
+        assert!(!p.matches("api-issues-7.tar"));
+        assert!(p.matches("é-issues-ü.zip"));
+    }
+}

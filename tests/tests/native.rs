@@ -1,0 +1,28 @@
+//! The vectors through `scopegate-core` compiled natively.
+
+use scopegate_core as core;
+use scopegate_tests::{authorize_vectors, check_all};
+use serde_json::Value;
+
+fn to_value<T: serde::Serialize>(v: T) -> Value {
+    serde_json::to_value(v).expect("answers serialise")
+}
+
+#[test]
+fn authorize_vectors_native() {
+    check_all("authorize/native", &authorize_vectors(), |input| {
+        let decision = to_value(core::authorize_value(input));
+        assert!(decision["message"].as_str().is_some_and(|m| !m.is_empty()));
+        decision
+    });
+}
+
+#[test]
+fn contract_examples_native() {
+    let examples = scopegate_tests::read_vectors(
+        &scopegate_tests::shared_dir().join("examples/decisions.json"),
+    );
+    check_all("examples/native", &examples, |input| {
+        to_value(core::authorize_value(input))
+    });
+}

@@ -1,0 +1,150 @@
+//! The raw ABI of SPEC §8: JSON bytes in linear memory, answers packed as `(ptr << 32) | len` in
+//! an `i64` that the caller frees with `sg_free`. Nothing here calls an import or traps on any
+//! input bytes: every malformed input is an answer.
+
+use scopegate_core as core;
+use serde::Serialize;
+use serde_json::Value;
+
+/// The entry points of the raw ABI that take a JSON buffer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Call {
+    Authorize,
+    Route,
+    CheckIssue,
+    MinimalToken,
+    Operations,
+}
+
+/// Answers one raw-ABI call on the input bytes, as JSON bytes. `None` input means the caller's
+/// pointer and length do not lie in memory.
+pub fn dispatch(call: Call, input: Option<&[u8]>) -> Vec<u8> {
+    let value = input
+        .and_then(|bytes| serde_json::from_slice::<Value>(bytes).ok())
+        .unwrap_or(Value::Null);
+    match call {
+        Call::Authorize => match input {
+            Some(bytes) => json(&core::authorize_json(bytes)),
+            None => json(&core::authorize_value(&Value::Null)),
+        },
+        Call::Route => match (value["method"].as_str(), value["path"].as_str()) {
+            (Some(method), Some(path)) => core::route(method, path, |info| json(&info)),
+            _ => json(&Value::Null),
+        },
+        Call::CheckIssue => json(&core::check_issue_value(
+            &value["request"],
+            &value["context"],
+        )),
+        Call::MinimalToken => match core::minimal_token_value(&value) {
+            Ok(advice) => json(&advice),
+            Err(refusal) => json(&refusal),
+        },
+        Call::Operations => json(&core::operations()),
+    }
+}
+
+fn json<T: Serialize>(answer: &T) -> Vec<u8> {
+    // Serialising these types cannot fail: no maps with non-string keys, no foreign Serialize impls.
+    serde_json::to_vec(answer).unwrap_or_else(|_| b"null".to_vec())
+}
+
+#[cfg(target_arch = "wasm32")]
+mod exports {
+    use std::alloc::{alloc, dealloc, Layout};
+
+    use super::{dispatch, Call};
+
+    const PAGE: usize = 65_536;
+
+    /// Allocates `len` bytes for the caller to write input into; 0 when `len` is not positive or
+    /// memory is exhausted.
+    #[no_mangle]
+    pub extern "C" fn sg_alloc(len: i32) -> i32 {
+        let Ok(size) = usize::try_from(len) else {
+            return 0;
+        };
+        match Layout::from_size_align(size, 1) {
+            // SAFETY: the layout has a non-zero size.
+            Ok(layout) if size > 0 => unsafe { alloc(layout) as i32 },
+            _ => 0,
+        }
+    }
+
+    /// Frees a buffer from `sg_alloc` or an answer; a null pointer or non-positive length is a no-op.
+    ///
+    /// # Safety
+    /// `ptr` and `len` must name a live buffer this module handed out.
+    #[no_mangle]
+    pub unsafe extern "C" fn sg_free(ptr: i32, len: i32) {
+        let Ok(size) = usize::try_from(len) else {
+            return;
+        };
+        if ptr == 0 || size == 0 {
+            return;
+        }
+        // SAFETY: the caller returns a buffer of this size allocated with alignment 1.
+        unsafe {
+            dealloc(
+                ptr as u32 as usize as *mut u8,
+                Layout::from_size_align_unchecked(size, 1),
+            )
+        }
+    }
+
+    #[no_mangle]
+    pub extern "C" fn sg_abi_version() -> i32 {
+        scopegate_core::ABI_VERSION as i32
+    }
+
+    #[no_mangle]
+    pub extern "C" fn sg_authorize(ptr: i32, len: i32) -> i64 {
+        answer(Call::Authorize, ptr, len)
+    }
+
+    #[no_mangle]
+    pub extern "C" fn sg_route(ptr: i32, len: i32) -> i64 {
+        answer(Call::Route, ptr, len)
+    }
+
+    #[no_mangle]
+    pub extern "C" fn sg_check_issue(ptr: i32, len: i32) -> i64 {
+        answer(Call::CheckIssue, ptr, len)
+    }
+
+    #[no_mangle]
+    pub extern "C" fn sg_minimal_token(ptr: i32, len: i32) -> i64 {
+        answer(Call::MinimalToken, ptr, len)
+    }
+
+    #[no_mangle]
+    pub extern "C" fn sg_operations() -> i64 {
+        pack(dispatch(Call::Operations, Some(b"null")))
+    }
+
+    fn answer(call: Call, ptr: i32, len: i32) -> i64 {
+        pack(dispatch(call, input(ptr, len)))
+    }
+
+    /// The caller's buffer, if it lies wholly inside linear memory.
+    fn input<'a>(ptr: i32, len: i32) -> Option<&'a [u8]> {
+        let len = usize::try_from(len).ok()?;
+        if len == 0 {
+            return Some(&[]);
+        }
+        let start = ptr as u32 as usize;
+        let end = start.checked_add(len)?;
+        let memory_end = core::arch::wasm32::memory_size(0).checked_mul(PAGE)?;
+        if start == 0 || end > memory_end {
+            return None;
+        }
+        // SAFETY: the range is non-null and inside linear memory; the caller owns its contents.
+        Some(unsafe { std::slice::from_raw_parts(start as *const u8, len) })
+    }
+
+    fn pack(bytes: Vec<u8>) -> i64 {
+        let boxed = bytes.into_boxed_slice();
+        let len = boxed.len() as u64;
+        let ptr = Box::into_raw(boxed) as *mut u8 as usize as u64;
+        ((ptr << 32) | len) as i64
+    }
+}
