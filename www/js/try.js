@@ -111,8 +111,7 @@ function renderDecision(s) {
   metrics.lastDecision = d;
   $('#d-timing').textContent = `Routed, decided and drawn in ${ms.toFixed(2)} ms.`;
   if (metrics.firstDecisionAt === null) {
-    metrics.firstDecisionAt = performance.now();
-    performance.mark('scopegate:first-decision');
+    metrics.firstDecisionAt = performance.mark('scopegate:first-decision').startTime;
   }
 }
 
