@@ -2,16 +2,20 @@ import { $ } from './js/dom.js';
 import { loadPolicy } from './js/policy.js';
 import { createStore, fromHash } from './js/state.js';
 import { initBuilder, fillBuilder, renderBuilder } from './js/builder.js';
-import { initTry, fillTry, renderTry, metrics } from './js/try.js';
+import { initTry, completeTry, fillTry, renderTry, metrics } from './js/try.js';
 import { initReach, fillReach, renderReach } from './js/reach.js';
 import { initAdvisor, fillAdvisor, renderAdvisor } from './js/advisor.js';
 
 // Measurements read by the browser tests and by anyone curious, from the console.
 window.scopegate = { metrics, ready: false };
 
+const later = () => new Promise((resolve) => setTimeout(resolve, 0));
+
 async function main() {
+  performance.mark('scopegate:start');
   try {
     await loadPolicy();
+    performance.mark('scopegate:policy-loaded');
   } catch (err) {
     $('#status').textContent = 'The policy module could not be loaded (build it with “cargo xtask wasm”): ' + err.message;
     $('#status').classList.add('error');
@@ -25,26 +29,36 @@ async function main() {
   initReach(store);
   initAdvisor(store);
 
-  const fillAll = (s) => { fillBuilder(s); fillTry(s); fillReach(s); fillAdvisor(s); };
+  // Views join in stages so the first decision is painted before the slower ones are drawn: the builder
+  // asks the module about every scope, the reach list decides every operation.
+  let staged = 0;
   store.subscribe((s, changed) => {
-    renderBuilder(s, changed);
     renderTry(s, changed);
-    // The reach list is the slowest view (one decision per operation): draw it after the first decision.
-    if (window.scopegate.ready) renderReach(s, changed);
+    if (staged < 1) return;
+    renderBuilder(s, changed);
     renderAdvisor(s, changed);
+    if (staged < 2) return;
+    renderReach(s, changed);
   });
+  const fillAll = (s) => { fillBuilder(s); fillTry(s); fillReach(s); fillAdvisor(s); };
+  const everything = () => new Set(Object.keys(store.get()));
 
-  const all = store.get();
-  fillAll(all);
-  store.replace(all);
+  fillAll(store.get());
+  renderTry(store.get(), everything());
   $('#status').textContent = '';
   $('#app').setAttribute('aria-busy', 'false');
 
-  setTimeout(() => {
-    renderReach(store.get(), new Set(Object.keys(store.get())));
-    window.scopegate.ready = true;
-    document.documentElement.dataset.ready = 'true';
-  }, 0);
+  await later();
+  staged = 1;
+  completeTry();
+  renderBuilder(store.get(), everything());
+  renderAdvisor(store.get(), everything());
+
+  await later();
+  staged = 2;
+  renderReach(store.get(), everything());
+  window.scopegate.ready = true;
+  document.documentElement.dataset.ready = 'true';
 
   // A pasted or edited link in the same tab.
   window.addEventListener('hashchange', () => {

@@ -166,21 +166,36 @@ function sampleOps() {
 // --- tests --------------------------------------------------------------------------------------------
 
 test('interactive within 500 ms of navigation', async () => {
-  const p = await open();
-  const first = await p.evaluate(() => window.scopegate.metrics.firstDecisionAt);
-  const mark = await p.evaluate(() => performance.getEntriesByName('scopegate:first-decision')[0]?.startTime);
-  const nav = await p.evaluate(() => {
-    const n = performance.getEntriesByType('navigation')[0];
-    return { domContentLoaded: n.domContentLoadedEventEnd, load: n.loadEventEnd };
-  });
-  console.log(`# first decision rendered ${first.toFixed(1)} ms after navigation start ` +
-    `(DOMContentLoaded ${nav.domContentLoaded.toFixed(1)} ms)`);
-  assert.equal(mark, first);
-  assert.ok(first < 500, `first decision after ${first} ms`);
-  // The default view is a live decision, not a placeholder.
-  const d = await shownDecision(p);
-  const expect = policy.authorize(await p.evaluate(() => window.scopegate.metrics.lastInput));
-  assert.deepEqual(d, asShown(expect));
+  // Several first visits, each in a fresh browser context (no cache); the median is the figure.
+  const runs = [];
+  for (let i = 0; i < 5; i++) {
+    const p = await open();
+    const m = await p.evaluate(() => {
+      const n = performance.getEntriesByType('navigation')[0];
+      const mark = (name) => performance.getEntriesByName(`scopegate:${name}`)[0]?.startTime;
+      return {
+        html: n.responseEnd, scripts: mark('start'), module: mark('policy-loaded'),
+        decision: mark('first-decision'), frame: mark('first-decision-frame'), metrics: window.scopegate.metrics,
+      };
+    });
+    assert.equal(m.metrics.firstDecisionAt, m.decision);
+    assert.equal(m.metrics.firstDecisionFrameAt, m.frame);
+    // The first view is a live decision, not a placeholder.
+    const expect = policy.authorize(await p.evaluate(() => window.scopegate.metrics.lastInput));
+    assert.deepEqual(await shownDecision(p), asShown(expect));
+    runs.push(m);
+    await p.context().close();
+  }
+  const f = (x) => x.toFixed(0);
+  for (const m of runs) {
+    console.log(`# load: HTML ${f(m.html)} ms, scripts run ${f(m.scripts)} ms, module ready ${f(m.module)} ms, ` +
+      `first decision in the DOM ${f(m.decision)} ms, in a painted frame ${f(m.frame)} ms`);
+  }
+  const frames = runs.map((m) => m.frame).sort((a, b) => a - b);
+  const median = frames[Math.floor(frames.length / 2)];
+  console.log(`# interactive (navigation start to the first decision's frame): median ${f(median)} ms, ` +
+    `min ${f(frames[0])} ms, max ${f(frames[frames.length - 1])} ms over ${frames.length} fresh loads`);
+  assert.ok(median < 500, `first decision painted after ${median} ms (median)`);
 });
 
 test('a token built by clicking: grantable scopes, implied scopes, claims and the issuing check', async () => {
@@ -323,7 +338,7 @@ test('the reach list is what the module allows, with counts per group and a filt
     if (!total) continue;
     assert.equal(counts[g.id], allowed.filter((o) => groupForScopes(o.required_scopes) === g).length, g.id);
   }
-  const listed = await p.$$eval('#reach-list button.op', (bs) => bs.map((b) => b.querySelector('.method').textContent + ' ' + b.querySelector('.tpl').textContent));
+  const listed = await p.$$eval('#reach-list button.op', (bs) => bs.map((b) => b.dataset.op));
   assert.deepEqual(listed.sort(), allowed.map((o) => `${o.method} ${o.path}`).sort());
 
   await p.fill('#r-filter', 'pipelines POST');

@@ -11,6 +11,7 @@ const TYPES = {
 
 // `mounts` maps a URL prefix to another directory (e.g. to serve a module built elsewhere).
 export function startServer(root, { mounts = {} } = {}) {
+  const cache = new Map();
   const server = http.createServer((req, res) => {
     let url;
     try { url = decodeURIComponent(new URL(req.url, 'http://x').pathname); } catch { res.writeHead(400).end(); return; }
@@ -21,10 +22,16 @@ export function startServer(root, { mounts = {} } = {}) {
     }
     const file = path.join(base, path.normalize(rel));
     if (!file.startsWith(path.resolve(base))) { res.writeHead(403).end(); return; }
-    fs.readFile(file, (err, body) => {
-      if (err) { res.writeHead(404, { 'content-type': 'text/plain' }).end('not found'); return; }
+    // Held in memory after the first read so that load timings measure the page, not the disk.
+    const send = (body) => {
       res.writeHead(200, { 'content-type': TYPES[path.extname(file)] || 'application/octet-stream', 'cache-control': 'no-store' });
       res.end(req.method === 'HEAD' ? undefined : body);
+    };
+    if (cache.has(file)) { send(cache.get(file)); return; }
+    fs.readFile(file, (err, body) => {
+      if (err) { res.writeHead(404, { 'content-type': 'text/plain' }).end('not found'); return; }
+      cache.set(file, body);
+      send(body);
     });
   });
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => {

@@ -47,7 +47,7 @@ function compute(s) {
     : s.kind === 'project' ? `${s.workspace}, project ${s.project} (its repositories taken to be in ${s.project})`
       : `${s.workspace}, repository ${s.repository}, project ${s.project}`;
   $('#reach-note').textContent = `Each of the ${rows.length} API operations is tried with a sample path in ${where}. ` +
-    'Git calls are not API operations: see the examples above.';
+    `In the list, … stands for ${REPO_PREFIX}. Git calls are not API operations: see the examples above.`;
 }
 
 function draw(s) {
@@ -85,7 +85,7 @@ function draw(s) {
       h('summary', {}, `${g.label} `, h('span', { class: 'count' }, `(${items.length})`)),
       h('ul', { 'aria-label': g.label }, items.map((r) => h('li', {},
         h('button', {
-          type: 'button', class: 'op', title: `Try ${r.op.method} ${r.sample}`,
+          type: 'button', class: 'op', title: `Try ${r.op.method} ${r.sample}`, dataset: { op: opName(r.op) },
           onclick: () => {
             const rp = s.kind === 'project' && r.op.target_kind === 'repository' ? s.project : undefined;
             setCall(r.op.method, r.sample, rp);
@@ -105,10 +105,12 @@ function draw(s) {
 
 const REPO_PREFIX = '/repositories/{workspace}/{repo_slug}';
 
-// The repository prefix repeats on most rows; dim it so the distinguishing tail stands out.
+// The repository prefix repeats on most rows: shown as "…" so the distinguishing tail stands out, while
+// screen readers and copy-paste still get the whole template.
 function template(path) {
   if (path.startsWith(REPO_PREFIX) && path.length > REPO_PREFIX.length) {
-    return h('span', { class: 'tpl' }, h('span', { class: 'pre' }, REPO_PREFIX), path.slice(REPO_PREFIX.length));
+    return h('span', { class: 'tpl' }, h('span', { class: 'visually-hidden' }, REPO_PREFIX),
+      h('span', { class: 'pre', 'aria-hidden': 'true' }, '…'), path.slice(REPO_PREFIX.length));
   }
   return h('span', { class: 'tpl' }, path);
 }

@@ -12,7 +12,7 @@ let active = -1;
 let results = [];
 const MAX_SUGGESTIONS = 40;
 
-export const metrics = { decisions: [], firstDecisionAt: null, lastInput: null, lastDecision: null };
+export const metrics = { decisions: [], firstDecisionAt: null, firstDecisionFrameAt: null, lastInput: null, lastDecision: null };
 
 // Sample bindings for operation templates: the token's own resource, so picking a suggestion tries a call
 // the token might plausibly make.
@@ -23,7 +23,6 @@ export function sampleBindings(s) {
 export function initTry(st) {
   store = st;
   const sel = $('#t-method');
-  sel.replaceChildren(...methods().map((m) => h('option', { value: m }, m)));
   sel.addEventListener('change', () => store.set({ method: sel.value }));
 
   const path = $('#t-path');
@@ -39,6 +38,16 @@ export function initTry(st) {
     if (li) pick(Number(li.dataset.index));
   });
   $('#t-rp').addEventListener('input', (e) => store.set({ repositoryProject: e.target.value }));
+}
+
+// The method list comes from operations(), which can wait until the first decision is on screen.
+export function completeTry() {
+  const sel = $('#t-method');
+  const current = sel.value;
+  const list = methods();
+  if (current && !list.includes(current)) list.push(current);
+  sel.replaceChildren(...list.map((m) => h('option', { value: m }, m)));
+  sel.value = current;
 }
 
 export function fillTry(s) {
@@ -112,6 +121,10 @@ function renderDecision(s) {
   $('#d-timing').textContent = `Routed, decided and drawn in ${ms.toFixed(2)} ms.`;
   if (metrics.firstDecisionAt === null) {
     metrics.firstDecisionAt = performance.mark('scopegate:first-decision').startTime;
+    // The frame that shows it: rendering happens right after the animation-frame callbacks.
+    requestAnimationFrame(() => {
+      metrics.firstDecisionFrameAt = performance.mark('scopegate:first-decision-frame').startTime;
+    });
   }
 }
 
