@@ -60,8 +60,17 @@ async function main() {
   window.scopegate.ready = true;
   document.documentElement.dataset.ready = 'true';
 
+  window.scopegate.urlPending = store.urlPending;
+
+  // The skip link moves focus without touching the fragment, which holds the state.
+  document.querySelector('.skip').addEventListener('click', (e) => {
+    e.preventDefault();
+    $('#try-h').focus();
+  });
+
   // A pasted or edited link in the same tab.
   window.addEventListener('hashchange', () => {
+    if (!location.hash.includes('=')) return;
     const s = fromHash(location.hash);
     fillAll(s);
     store.replace(s);

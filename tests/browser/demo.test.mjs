@@ -426,11 +426,16 @@ test('the state round-trips through the URL', async () => {
     };
   });
   const before = await snapshot(p);
+  await p.waitForFunction(() => !window.scopegate.urlPending());
   const url = p.url();
   assert.match(url, /#.*kind=project/);
 
+  await p.reload();
+  await p.waitForSelector('html[data-ready=true]');
+  assert.deepEqual(await snapshot(p), before, 'same state after a reload');
+
   const q = await open(url.slice(server.url.length));
-  assert.deepEqual(await snapshot(q), before);
+  assert.deepEqual(await snapshot(q), before, 'same state in another browser');
   assert.equal(q.url(), url);
 
   // A link pasted into the same tab is applied too.
@@ -449,8 +454,14 @@ test('keyboard only: reach every control, change the kind, pick and try an opera
     .map((e) => e.id || e.outerHTML));
   assert.deepEqual(unnamed, []);
 
-  await p.keyboard.press('Tab'); // skip link
+  await p.keyboard.press('Tab');
   assert.equal(await p.evaluate(() => document.activeElement.className), 'skip');
+  await p.waitForFunction(() => !window.scopegate.urlPending());
+  const url = p.url();
+  await p.keyboard.press('Enter');
+  assert.equal(await p.evaluate(() => document.activeElement.id), 'try-h');
+  assert.equal(p.url(), url, 'the skip link leaves the state in the address bar alone');
+  await p.focus('.skip');
   const seen = new Set();
   for (let i = 0; i < 80 && !seen.has('t-path'); i++) {
     await p.keyboard.press('Tab');

@@ -83,20 +83,32 @@ export function expiresAt(s) {
 export function createStore(initial) {
   let state = initial;
   const listeners = [];
+  // Address-bar writes trail the typing: browsers throttle a page that rewrites its history too often.
+  let timer = null;
+  const flush = () => {
+    clearTimeout(timer);
+    timer = null;
+    const hash = toHash(state);
+    if (location.hash !== hash) history.replaceState(null, '', hash);
+  };
+  window.addEventListener('pagehide', flush);
   return {
     get: () => state,
     // `changed` names the fields that moved so each view redraws only what depends on them.
-    set(patch, { fromUrl = false } = {}) {
+    set(patch) {
       state = { ...state, ...patch };
-      if (!fromUrl) history.replaceState(null, '', toHash(state));
+      clearTimeout(timer);
+      timer = setTimeout(flush, 120);
       const changed = new Set(Object.keys(patch));
-      for (const fn of listeners) fn(state, changed, fromUrl);
+      for (const fn of listeners) fn(state, changed);
     },
     replace(next) {
       state = next;
       const changed = new Set(Object.keys(next));
-      for (const fn of listeners) fn(state, changed, true);
+      for (const fn of listeners) fn(state, changed);
     },
+    urlPending: () => timer !== null,
+    flush,
     subscribe: (fn) => listeners.push(fn),
   };
 }
