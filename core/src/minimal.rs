@@ -81,15 +81,14 @@ pub fn minimal_token(calls: &[Call<'_>]) -> Result<Advice, AdviceRefusal> {
     }
     let parsed = calls
         .iter()
-        .enumerate()
-        .map(|(i, call)| {
-            path::parse(call.path)
-                .map_err(|err: PathError| refusal(AdviceError::BadPath, err.describe(), Some(i)))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+        .map(|call| path::parse(call.path))
+        .collect::<Vec<_>>();
     let mut needs = Vec::new();
     let mut scopes = ScopeSet::EMPTY;
     for (i, (call, path)) in calls.iter().zip(&parsed).enumerate() {
+        let path = path
+            .as_ref()
+            .map_err(|err: &PathError| refusal(AdviceError::BadPath, err.describe(), Some(i)))?;
         let (operation, target) = match routes::resolve(call.method, path) {
             Resolution::Web => {
                 return Err(refusal(

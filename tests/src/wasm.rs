@@ -1,1 +1,135 @@
-pub struct Placeholder;
+//! The built module run through its raw ABI in wasmtime, every import defined as a trap: the way
+//! a non-JS host or an edge runtime runs it.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use anyhow::{bail, Context, Result};
+use serde_json::Value;
+use wasmtime::{Engine, Instance, Linker, Memory, Module, Store, TypedFunc};
+
+/// An instance of the policy module and its raw-ABI exports.
+pub struct RawAbi {
+    store: Store<()>,
+    memory: Memory,
+    alloc: TypedFunc<i32, i32>,
+    free: TypedFunc<(i32, i32), ()>,
+    abi_version: TypedFunc<(), i32>,
+    authorize: TypedFunc<(i32, i32), i64>,
+    route: TypedFunc<(i32, i32), i64>,
+    check_issue: TypedFunc<(i32, i32), i64>,
+    minimal_token: TypedFunc<(i32, i32), i64>,
+}
+
+/// The raw-ABI entry points that take a JSON buffer.
+#[derive(Clone, Copy, Debug)]
+pub enum Entry {
+    Authorize,
+    Route,
+    CheckIssue,
+    MinimalToken,
+}
+
+impl RawAbi {
+    pub fn load(path: &Path) -> Result<RawAbi> {
+        let (engine, module) = compiled(path)?;
+        let mut linker: Linker<()> = Linker::new(&engine);
+        linker.define_unknown_imports_as_traps(&module)?;
+        let mut store = Store::new(&engine, ());
+        let instance = linker.instantiate(&mut store, &module)?;
+        let func = |store: &mut Store<()>, name: &str| -> Result<_> {
+            instance
+                .get_typed_func::<(i32, i32), i64>(&mut *store, name)
+                .map_err(anyhow::Error::from)
+                .with_context(|| format!("export {name}"))
+        };
+        Ok(RawAbi {
+            memory: memory(&instance, &mut store)?,
+            alloc: instance.get_typed_func(&mut store, "sg_alloc")?,
+            free: instance.get_typed_func(&mut store, "sg_free")?,
+            abi_version: instance.get_typed_func(&mut store, "sg_abi_version")?,
+            authorize: func(&mut store, "sg_authorize")?,
+            route: func(&mut store, "sg_route")?,
+            check_issue: func(&mut store, "sg_check_issue")?,
+            minimal_token: func(&mut store, "sg_minimal_token")?,
+            store,
+        })
+    }
+
+    pub fn abi_version(&mut self) -> Result<i32> {
+        Ok(self.abi_version.call(&mut self.store, ())?)
+    }
+
+    /// Copies `input` into the module, calls `entry`, reads and frees the answer.
+    pub fn call(&mut self, entry: Entry, input: &[u8]) -> Result<Vec<u8>> {
+        let len = i32::try_from(input.len()).context("input over 2 GiB")?;
+        let ptr = if len > 0 {
+            let ptr = self.alloc.call(&mut self.store, len)?;
+            if ptr == 0 {
+                bail!("sg_alloc({len}) failed");
+            }
+            self.memory
+                .write(&mut self.store, ptr as u32 as usize, input)?;
+            ptr
+        } else {
+            0
+        };
+        let answer = self.call_raw(entry, ptr, len);
+        self.free.call(&mut self.store, (ptr, len))?;
+        answer
+    }
+
+    /// Calls `entry` on a pointer and length as given, valid or not.
+    pub fn call_raw(&mut self, entry: Entry, ptr: i32, len: i32) -> Result<Vec<u8>> {
+        let func = match entry {
+            Entry::Authorize => &self.authorize,
+            Entry::Route => &self.route,
+            Entry::CheckIssue => &self.check_issue,
+            Entry::MinimalToken => &self.minimal_token,
+        };
+        let packed = func.call(&mut self.store, (ptr, len))? as u64;
+        let (out_ptr, out_len) = ((packed >> 32) as usize, (packed & 0xffff_ffff) as usize);
+        let mut out = vec![0; out_len];
+        self.memory.read(&self.store, out_ptr, &mut out)?;
+        self.free
+            .call(&mut self.store, (out_ptr as i32, out_len as i32))?;
+        Ok(out)
+    }
+
+    pub fn call_json(&mut self, entry: Entry, input: &Value) -> Result<Value> {
+        let bytes = self.call(entry, input.to_string().as_bytes())?;
+        serde_json::from_slice(&bytes).context("the module answered with invalid JSON")
+    }
+
+    /// Bytes of linear memory in use, to see that answers are freed.
+    pub fn memory_size(&self) -> usize {
+        self.memory.data_size(&self.store)
+    }
+}
+
+/// Compiles each module file once per test binary: Cranelift in a debug build takes seconds.
+fn compiled(path: &Path) -> Result<(Engine, Module)> {
+    static CACHE: Mutex<Vec<(PathBuf, Engine, Module)>> = Mutex::new(Vec::new());
+    let mut cache = CACHE
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some((_, engine, module)) = cache.iter().find(|(p, _, _)| p == path) {
+        return Ok((engine.clone(), module.clone()));
+    }
+    let bytes = std::fs::read(path).with_context(|| {
+        format!(
+            "reading {} (build it with `cargo xtask wasm`)",
+            path.display()
+        )
+    })?;
+    let engine = Engine::default();
+    let module = Module::new(&engine, bytes)?;
+    cache.push((path.to_path_buf(), engine.clone(), module.clone()));
+    Ok((engine, module))
+}
+
+fn memory(instance: &Instance, store: &mut Store<()>) -> Result<Memory> {
+    instance
+        .get_memory(store, "memory")
+        .context("the module exports no memory")
+}

@@ -1,7 +1,7 @@
 //! The vectors through `scopegate-core` compiled natively.
 
 use scopegate_core as core;
-use scopegate_tests::{authorize_vectors, check_all};
+use scopegate_tests::{authorize_vectors, check_all, vectors};
 use serde_json::Value;
 
 fn to_value<T: serde::Serialize>(v: T) -> Value {
@@ -24,5 +24,34 @@ fn contract_examples_native() {
     );
     check_all("examples/native", &examples, |input| {
         to_value(core::authorize_value(input))
+    });
+}
+
+#[test]
+fn route_vectors_native() {
+    check_all("route/native", &vectors("route"), |input| {
+        let method = input["method"].as_str().expect("vector method");
+        let path = input["path"].as_str().expect("vector path");
+        core::route(method, path, |info| to_value(info))
+    });
+}
+
+#[test]
+fn check_issue_vectors_native() {
+    check_all("check_issue/native", &vectors("check_issue"), |input| {
+        to_value(core::check_issue_value(
+            &input["request"],
+            &input["context"],
+        ))
+    });
+}
+
+#[test]
+fn minimal_token_vectors_native() {
+    check_all("minimal_token/native", &vectors("minimal_token"), |input| {
+        match core::minimal_token_value(input) {
+            Ok(advice) => to_value(advice),
+            Err(refusal) => to_value(refusal),
+        }
     });
 }

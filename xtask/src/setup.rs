@@ -1,0 +1,70 @@
+//! Installing what builds and tests need on a fresh machine, each step only when it is missing.
+
+use std::path::Path;
+use std::process::Command;
+
+use anyhow::{bail, Result};
+
+use crate::{root, run};
+
+/// The wasm target of the pinned toolchain (rust-toolchain.toml names it, but rustup does not
+/// always install targets on its own).
+pub fn toolchain() -> Result<()> {
+    let installed = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .current_dir(root())
+        .output()?;
+    if !String::from_utf8_lossy(&installed.stdout).contains("wasm32-unknown-unknown") {
+        run(Command::new("rustup")
+            .args(["target", "add", "wasm32-unknown-unknown"])
+            .current_dir(root()))?;
+    }
+    Ok(())
+}
+
+/// The npm packages of package-lock.json (binaryen's wasm-opt, playwright-core).
+pub fn node_modules() -> Result<()> {
+    let root = root();
+    let stamp = root.join("node_modules/.package-lock.json");
+    let fresh = match (stamp.metadata(), root.join("package-lock.json").metadata()) {
+        (Ok(installed), Ok(lock)) => installed.modified()? >= lock.modified()?,
+        _ => false,
+    };
+    if !fresh {
+        run(Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund"])
+            .current_dir(&root))?;
+    }
+    Ok(())
+}
+
+/// Debian packages the end-to-end suites drive, installed when their program is absent.
+pub fn system_packages() -> Result<()> {
+    let wanted = [("/usr/bin/chromium", "chromium")];
+    let missing: Vec<&str> = wanted
+        .iter()
+        .filter(|(program, _)| !Path::new(program).exists())
+        .map(|(_, package)| *package)
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    if !is_root() {
+        bail!(
+            "the tests need Debian packages {missing:?}; install them with `sudo apt-get install -y {}`",
+            missing.join(" ")
+        );
+    }
+    run(Command::new("apt-get").arg("update").arg("-q"))?;
+    run(Command::new("apt-get")
+        .args(["install", "-y", "-q", "--no-install-recommends"])
+        .args(&missing)
+        .env("DEBIAN_FRONTEND", "noninteractive"))
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|out| out.stdout.starts_with(b"0"))
+}
