@@ -3,7 +3,7 @@ import { loadPolicy } from './js/policy.js';
 import { createStore, fromHash } from './js/state.js';
 import { initBuilder, fillBuilder, renderBuilder } from './js/builder.js';
 import { initTry, completeTry, fillTry, renderTry, metrics } from './js/try.js';
-import { initReach, fillReach, renderReach } from './js/reach.js';
+import { initReach, fillReach, renderReach, reachPending } from './js/reach.js';
 import { initAdvisor, fillAdvisor, renderAdvisor } from './js/advisor.js';
 
 // Measurements read by the browser tests and by anyone curious, from the console.
@@ -56,11 +56,12 @@ async function main() {
 
   await later();
   staged = 2;
-  renderReach(store.get(), everything());
+  renderReach(store.get(), everything(), { immediate: true });
   window.scopegate.ready = true;
   document.documentElement.dataset.ready = 'true';
 
   window.scopegate.urlPending = store.urlPending;
+  window.scopegate.reachPending = reachPending;
 
   // The skip link moves focus without touching the fragment, which holds the state.
   document.querySelector('.skip').addEventListener('click', (e) => {

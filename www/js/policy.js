@@ -7,7 +7,7 @@ let mod = null;
 
 export async function loadPolicy() {
   mod = await import('../pkg/scopegate_policy.js');
-  await mod.default();
+  await mod.default(window.scopegatePolicyWasm ? { module_or_path: window.scopegatePolicyWasm } : undefined);
   if (mod.abiVersion() !== 1) throw new Error(`unexpected policy ABI version ${mod.abiVersion()}`);
   return mod;
 }
