@@ -1,0 +1,315 @@
+//! Properties over generated input: no input panics or traps, more scopes never deny what fewer
+//! allowed, and a revoked or expired token is never allowed.
+
+use proptest::prelude::*;
+use proptest::strategy::ValueTree;
+use scopegate_core as core;
+use scopegate_core::{Reason, Scope, TokenKind};
+use scopegate_tests::module_path;
+use scopegate_tests::wasm::{Entry, RawAbi};
+use serde_json::{json, Value};
+
+const SEGMENTS: &[&str] = &[
+    "2.0",
+    "repositories",
+    "workspaces",
+    "projects",
+    "acme",
+    "ACME",
+    "globex",
+    "api",
+    "web",
+    "PROJ",
+    "pullrequests",
+    "activity",
+    "1",
+    "src",
+    "main",
+    "info",
+    "refs",
+    "git-upload-pack",
+    "git-receive-pack",
+    "api.git",
+    "deploy-keys",
+    "permissions",
+    "hooks",
+    "pipelines",
+    "user",
+    "teams",
+    "snippets",
+    "issues",
+    "export",
+    "a-issues-1.zip",
+    "%2e%2e",
+    "%2F",
+    "%zz",
+    "",
+    ".",
+    "properties",
+    "app",
+    "commit",
+    "approve",
+    "branch-restrictions",
+    "environments",
+    "%E2%82%AC",
+];
+
+fn arb_path() -> impl Strategy<Value = String> {
+    (
+        prop::collection::vec(prop::sample::select(SEGMENTS), 0..9),
+        prop::option::of(prop::sample::select(
+            &[
+                "?service=git-upload-pack",
+                "?service=git-receive-pack",
+                "?service=x",
+                "?page=2",
+                "#frag",
+            ][..],
+        )),
+    )
+        .prop_map(|(segs, query)| format!("/{}{}", segs.join("/"), query.unwrap_or("")))
+}
+
+fn arb_method() -> impl Strategy<Value = &'static str> {
+    prop::sample::select(&["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "get"][..])
+}
+
+fn arb_kind() -> impl Strategy<Value = TokenKind> {
+    prop::sample::select(
+        &[
+            TokenKind::Repository,
+            TokenKind::Project,
+            TokenKind::Workspace,
+        ][..],
+    )
+}
+
+fn grantable(kind: TokenKind) -> Vec<Scope> {
+    Scope::ALL
+        .into_iter()
+        .filter(|s| s.grantable_to(kind))
+        .collect()
+}
+
+fn token(kind: TokenKind, scopes: &[Scope]) -> Value {
+    let names: Vec<&str> = scopes.iter().map(|s| s.as_str()).collect();
+    match kind {
+        TokenKind::Repository => {
+            json!({"kind": "repository", "workspace": "acme", "repository": "api", "scopes": names})
+        }
+        TokenKind::Project => {
+            json!({"kind": "project", "workspace": "acme", "project": "PROJ", "scopes": names})
+        }
+        TokenKind::Workspace => json!({"kind": "workspace", "workspace": "acme", "scopes": names}),
+    }
+}
+
+/// A token of some kind with a subset of its grantable scopes, and one more grantable scope.
+fn arb_token_and_extra() -> impl Strategy<Value = (TokenKind, Vec<Scope>, Scope)> {
+    arb_kind().prop_flat_map(|kind| {
+        let pool = grantable(kind);
+        (
+            Just(kind),
+            prop::sample::subsequence(pool.clone(), 0..pool.len()),
+            prop::sample::select(pool),
+        )
+    })
+}
+
+fn input(token: Value, method: &str, path: &str, project: Option<&str>) -> Value {
+    json!({"token": token, "request": {"method": method, "path": path}, "now": 1_764_300_000i64,
+           "repository_project": project})
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2_000))]
+
+    #[test]
+    fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
+        let decision = core::authorize_json(&bytes);
+        prop_assert!(!decision.allow);
+    }
+
+    #[test]
+    fn arbitrary_paths_never_panic(method in arb_method(), path in ".{0,80}") {
+        let decision = core::authorize_value(&input(token(TokenKind::Workspace, &[Scope::Repository]), method, &path, None));
+        prop_assert!(decision.status == 200 || decision.status == 403);
+    }
+
+    #[test]
+    fn adding_a_scope_never_turns_allow_into_deny(
+        (kind, scopes, extra) in arb_token_and_extra(),
+        method in arb_method(),
+        path in arb_path(),
+        project in prop::option::of(prop::sample::select(&["PROJ", "OPS"][..])),
+    ) {
+        let before = core::authorize_value(&input(token(kind, &scopes), method, &path, project));
+        let mut more = scopes.clone();
+        more.push(extra);
+        let after = core::authorize_value(&input(token(kind, &more), method, &path, project));
+        prop_assert!(!before.allow || after.allow, "{before:?} then {after:?}");
+    }
+
+    #[test]
+    fn revoked_or_expired_is_never_allowed(
+        (kind, scopes, _) in arb_token_and_extra(),
+        method in arb_method(),
+        path in arb_path(),
+        revoked in any::<bool>(),
+        expired_by in 0i64..1_000_000,
+    ) {
+        let mut t = token(kind, &scopes);
+        if revoked {
+            t["revoked"] = json!(true);
+        } else {
+            t["expires_at"] = json!(1_764_300_000i64 - expired_by);
+        }
+        let decision = core::authorize_value(&input(t, method, &path, Some("PROJ")));
+        prop_assert!(!decision.allow);
+        prop_assert_eq!(decision.status, 401);
+        prop_assert!(matches!(decision.reason, Reason::TokenRevoked | Reason::TokenExpired));
+    }
+
+    #[test]
+    fn advised_tokens_allow_every_call(
+        calls in prop::collection::vec((arb_operation_call(), prop::option::of(prop::sample::select(&["PROJ", "OPS"][..]))), 1..5),
+    ) {
+        let calls: Vec<(&str, String, Option<&str>)> = calls.into_iter().map(|((m, p), proj)| (m, p, proj)).collect();
+        let list: Vec<Value> = calls.iter()
+            .map(|(m, p, proj)| json!({"method": m, "path": p, "repository_project": proj}))
+            .collect();
+        if let Ok(advice) = core::minimal_token_value(&Value::Array(list)) {
+            let advised = serde_json::to_value(&advice).expect("serialises");
+            for (m, p, proj) in &calls {
+                let decision = core::authorize_value(&input(advised.clone(), m, p, *proj));
+                prop_assert!(decision.reason != Reason::InvalidClaims, "{advised}");
+                prop_assert!(decision.allow, "{advised} denied {m} {p}: {:?}", decision.reason);
+            }
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(500))]
+
+    #[test]
+    fn arbitrary_bytes_never_trap_the_module(bytes in prop::collection::vec(any::<u8>(), 0..2048)) {
+        let mut abi = RawAbi::load(&module_path()).expect("built module");
+        for entry in [Entry::Authorize, Entry::Route, Entry::CheckIssue, Entry::MinimalToken] {
+            let answer = abi.call(entry, &bytes).expect("no trap");
+            prop_assert!(serde_json::from_slice::<Value>(&answer).is_ok());
+        }
+    }
+
+    #[test]
+    fn arbitrary_json_never_traps_the_module(value in arb_json()) {
+        let mut abi = RawAbi::load(&module_path()).expect("built module");
+        let answer = abi.call_json(Entry::Authorize, &value).expect("no trap");
+        prop_assert_eq!(answer, serde_json::to_value(core::authorize_value(&value)).expect("serialises"));
+    }
+}
+
+fn arb_json() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::from),
+        any::<i64>().prop_map(Value::from),
+        any::<f64>()
+            .prop_filter("finite", |f| f.is_finite())
+            .prop_map(Value::from),
+        prop::sample::select(
+            &[
+                "repository",
+                "acme",
+                "GET",
+                "/2.0/user",
+                "workspace",
+                "pullrequest"
+            ][..]
+        )
+        .prop_map(Value::from),
+        ".{0,12}".prop_map(Value::from),
+    ];
+    leaf.prop_recursive(4, 48, 6, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+            prop::collection::btree_map(
+                prop::sample::select(
+                    &[
+                        "token",
+                        "request",
+                        "now",
+                        "kind",
+                        "workspace",
+                        "repository",
+                        "project",
+                        "scopes",
+                        "method",
+                        "path",
+                        "revoked",
+                        "expires_at",
+                        "repository_project"
+                    ][..]
+                )
+                .prop_map(str::to_owned),
+                inner,
+                0..6
+            )
+            .prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
+/// A concrete call of a real operation: its template filled with sample names, or a git call.
+fn arb_operation_call() -> impl Strategy<Value = (&'static str, String)> {
+    let api = (
+        0..core::operations().len(),
+        prop::sample::select(&["api", "web"][..]),
+        prop::sample::select(&["acme", "ACME"][..]),
+    )
+        .prop_map(move |(i, repo, ws)| {
+            let op = &core::operations()[i];
+            let path: String = op
+                .path
+                .split('/')
+                .skip(1)
+                .map(|seg| match seg {
+                    "{workspace}" | "{username}" => ws.to_owned(),
+                    "{repo_slug}" => repo.to_owned(),
+                    "{project_key}" => "PROJ".to_owned(),
+                    "{path}" => "dir/file.txt".to_owned(),
+                    s if s.ends_with(".zip") => "x-issues-1.zip".to_owned(),
+                    s if s.contains('{') => "7".to_owned(),
+                    s => s.to_owned(),
+                })
+                .collect::<Vec<_>>()
+                .join("/");
+            (op.method.as_str(), format!("/2.0/{path}"))
+        });
+    let git = (prop::sample::select(
+        &[
+            ("GET", "/acme/api.git/info/refs?service=git-upload-pack"),
+            ("GET", "/acme/web/info/refs?service=git-receive-pack"),
+            ("POST", "/acme/api/git-receive-pack"),
+        ][..],
+    ))
+    .prop_map(|(m, p)| (m, p.to_owned()));
+    prop_oneof![4 => api, 1 => git]
+}
+
+#[test]
+fn the_advisor_answers_for_real_operation_calls() {
+    // Guards the property above against passing vacuously: most single real calls get advice.
+    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    let strategy = arb_operation_call();
+    let advised = (0..500)
+        .filter(|_| {
+            let (m, p) = strategy.new_tree(&mut runner).expect("value").current();
+            core::minimal_token_value(
+                &json!([{"method": m, "path": p, "repository_project": "PROJ"}]),
+            )
+            .is_ok()
+        })
+        .count();
+    assert!(advised > 250, "only {advised} of 500 calls got advice");
+}
