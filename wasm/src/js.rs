@@ -6,11 +6,8 @@ use serde::Serialize;
 use serde_json::Value;
 use wasm_bindgen::prelude::*;
 
-/// Converts a JS value to JSON; a string is read as JSON text, anything unconvertible is `null`.
+/// Converts a JS value to JSON; anything without a JSON form (a function, a symbol) is `null`.
 fn from_js(value: JsValue) -> Value {
-    if let Some(text) = value.as_string() {
-        return serde_json::from_str(&text).unwrap_or(Value::Null);
-    }
     serde_wasm_bindgen::from_value(value).unwrap_or(Value::Null)
 }
 
