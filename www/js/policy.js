@@ -7,7 +7,10 @@ let mod = null;
 
 export async function loadPolicy() {
   mod = await import('../pkg/scopegate_policy.js');
-  await mod.default(window.scopegatePolicyWasm ? { module_or_path: window.scopegatePolicyWasm } : undefined);
+  // Compiled early by index.html; a server that labels .wasm with another type fails that, and the glue's
+  // own loader (which tolerates it) takes over.
+  const early = await Promise.resolve(window.scopegatePolicyWasm).catch(() => undefined);
+  await mod.default(early ? { module_or_path: early } : undefined);
   if (mod.abiVersion() !== 1) throw new Error(`unexpected policy ABI version ${mod.abiVersion()}`);
   return mod;
 }
