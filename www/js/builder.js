@@ -12,7 +12,6 @@ export function tokenOf(s) {
   return { ...bindings(s.kind, s), scopes: [...s.scopes], expires_at: expiresAt(s), revoked: s.revoked };
 }
 
-const KIND_LABEL = { repository: 'repository', project: 'project', workspace: 'workspace' };
 
 let store;
 let lastExpiry = defaults().expires;
@@ -104,7 +103,7 @@ export function renderBuilder(s, changed) {
     const impliedBy = s.scopes.filter((t) => t !== scope && closure([t]).includes(scope));
     const implied = effective.has(scope) && !held.has(scope);
     row.classList.toggle('implied', implied);
-    if (!g.ok) note.textContent = `not for ${KIND_LABEL[s.kind]} tokens`;
+    if (!g.ok) note.textContent = `not for ${s.kind} tokens`;
     else if (impliedBy.length) note.textContent = `${held.has(scope) ? 'also ' : ''}implied by ${impliedBy.join(', ')}`;
     else note.textContent = '';
     note.title = !g.ok ? g.message : '';
