@@ -1,0 +1,104 @@
+//! The HTTP face of the service: `/check`, the admin API under `/admin/v1`, and the demo at `/`.
+
+pub mod admin;
+pub mod check;
+
+use crate::error::ApiError;
+use crate::service::Service;
+use axum::extract::{FromRequest, FromRequestParts, Path, Request};
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::any;
+use axum::{Json, Router};
+use serde::de::DeserializeOwned;
+use serde_json::{json, Value};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Largest admin request body accepted.
+pub const MAX_BODY: usize = 64 * 1024;
+
+pub type App = Arc<Service>;
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let body =
+            json!({"type": "error", "error": {"message": self.message, "reason": self.reason}});
+        let mut resp = (status, Json(body)).into_response();
+        if self.status == 401 {
+            resp.headers_mut().insert(
+                axum::http::header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static("Bearer realm=\"scopegate admin\""),
+            );
+        }
+        resp
+    }
+}
+
+/// A JSON body, with our own error shape for every way it can be wrong. An empty body reads as
+/// `null`, so that bodies that only carry optional fields may be left out.
+pub struct JsonBody(pub Value);
+
+impl<S: Send + Sync> FromRequest<S> for JsonBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, _state: &S) -> Result<Self, ApiError> {
+        let bytes = axum::body::to_bytes(req.into_body(), MAX_BODY)
+            .await
+            .map_err(|_| {
+                ApiError::new(
+                    413,
+                    "body_too_large",
+                    format!("request bodies are limited to {MAX_BODY} bytes"),
+                )
+            })?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(JsonBody(Value::Null));
+        }
+        serde_json::from_slice(&bytes).map(JsonBody).map_err(|e| {
+            ApiError::bad_request("invalid_json", format!("the body is not valid JSON: {e}"))
+        })
+    }
+}
+
+/// Path parameters, with our own error shape.
+pub struct P<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for P<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Path(t)| P(t))
+            .map_err(|e| ApiError::bad_request("invalid_path", e.body_text()))
+    }
+}
+
+/// Run store/module work off the async workers: commits wait for fsync.
+pub async fn blocking<T: Send + 'static>(
+    app: &App,
+    f: impl FnOnce(&Service) -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let app = app.clone();
+    tokio::task::spawn_blocking(move || f(&app))
+        .await
+        .unwrap_or_else(|e| {
+            tracing::error!(error = %e, "admin task failed");
+            Err(ApiError::new(
+                500,
+                "internal",
+                "internal failure; see the service log",
+            ))
+        })
+}
+
+pub fn router(app: App, www: PathBuf) -> Router {
+    Router::new()
+        .route("/check", any(check::check))
+        .nest("/admin/v1", admin::router(app.clone()))
+        .fallback_service(tower_http::services::ServeDir::new(www))
+        .with_state(app)
+}

@@ -1,0 +1,13 @@
+//! scopegate's host service: the policy module under wasmtime, the hashed token store, the
+//! admin API, the forward-auth check endpoint and the CLI.
+
+pub mod cache;
+pub mod cli;
+pub mod clock;
+pub mod error;
+pub mod http;
+pub mod runtime;
+pub mod server;
+pub mod service;
+pub mod store;
+pub mod token;

@@ -1,0 +1,123 @@
+//! `scopegate serve`: wiring, background upkeep, signals.
+
+use crate::runtime::{PolicyEngine, PolicyHandle, RuntimeConfig};
+use crate::service::Service;
+use crate::store::sqlite::SqliteStore;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub struct ServeOptions {
+    pub listen: SocketAddr,
+    pub db: PathBuf,
+    pub policy: PathBuf,
+    pub policy_sha256: Option<String>,
+    pub www: PathBuf,
+    pub runtime: RuntimeConfig,
+    pub admin_key: Option<String>,
+}
+
+/// How often `last_accessed_at` is written.
+const ACCESS_FLUSH: Duration = Duration::from_secs(1);
+/// How often the server looks for commits made by another process (the CLI).
+const EXTERNAL_POLL: Duration = Duration::from_millis(50);
+
+pub fn open_policy(
+    path: PathBuf,
+    pin: Option<String>,
+    cfg: RuntimeConfig,
+) -> anyhow::Result<Arc<PolicyHandle>> {
+    let engine = PolicyEngine::new(cfg)?;
+    let handle = PolicyHandle::open(engine, path.clone(), pin).map_err(|e| {
+        let hint = if matches!(e, crate::runtime::LoadError::Unreadable(_)) {
+            " (build it with `cargo xtask wasm`)"
+        } else {
+            ""
+        };
+        anyhow::anyhow!("{}: {e}{hint}", e.code())
+    })?;
+    Ok(Arc::new(handle))
+}
+
+pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
+    let policy = open_policy(
+        opts.policy.clone(),
+        opts.policy_sha256.clone(),
+        opts.runtime.clone(),
+    )?;
+    let info = policy.info();
+    tracing::info!(path = %info.path, sha256 = %info.sha256, abi_version = info.abi_version,
+                   operations = ?info.operations, "policy module loaded");
+    let store =
+        SqliteStore::open(&opts.db).map_err(|e| anyhow::anyhow!("{}: {e}", opts.db.display()))?;
+    let svc = Arc::new(Service::new(Arc::new(store), Some(policy.clone())));
+    if let Some(key) = svc.init_admin_key(opts.admin_key.as_deref())? {
+        // Printed once on standard output, never logged: only its hash is kept.
+        println!("admin key (shown once, store it now): {key}");
+    }
+
+    let upkeep = svc.clone();
+    std::thread::Builder::new()
+        .name("upkeep".into())
+        .spawn(move || {
+            let mut marker = None;
+            let mut last_flush = std::time::Instant::now();
+            loop {
+                std::thread::sleep(EXTERNAL_POLL);
+                upkeep.poll_external_changes(&mut marker);
+                if last_flush.elapsed() >= ACCESS_FLUSH {
+                    upkeep.flush_accesses();
+                    last_flush = std::time::Instant::now();
+                }
+            }
+        })?;
+
+    #[cfg(unix)]
+    {
+        let reloader = policy.clone();
+        let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
+        tokio::spawn(async move {
+            while hup.recv().await.is_some() {
+                let r = reloader.clone();
+                match tokio::task::spawn_blocking(move || r.reload(None)).await {
+                    Ok(Ok(info)) => {
+                        tracing::info!(sha256 = %info.sha256, "policy module reloaded (SIGHUP)")
+                    }
+                    Ok(Err(e)) => tracing::error!(error = %e, code = e.code(),
+                        "policy reload refused; the previous module stays in force"),
+                    Err(e) => tracing::error!(error = %e, "policy reload task failed"),
+                }
+            }
+        });
+    }
+
+    let listener = tokio::net::TcpListener::bind(opts.listen).await?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, db = %opts.db.display(), www = %opts.www.display(), "serving");
+    println!("scopegate listening on http://{addr}");
+    let app = crate::http::router(svc.clone(), opts.www.clone());
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown())
+        .await?;
+    svc.flush_accesses();
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown() {
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => return std::future::pending().await,
+            };
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+}

@@ -1,0 +1,751 @@
+//! What the HTTP API and the CLI both do: resource lifecycle, issuing, revoking, rotating, and
+//! the check decision. Policy answers come from the module; this layer owns the store, the
+//! secrets and the cache.
+
+use crate::cache::CheckCache;
+use crate::clock;
+use crate::error::ApiError;
+use crate::runtime::PolicyHandle;
+use crate::store::{
+    NewToken, Plan, Project, Repository, Resource, Store, TokenKind, TokenPolicy, TokenRecord,
+    Workspace,
+};
+use crate::token;
+use parking_lot::Mutex;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// How long a rotated token keeps working at most.
+pub const ROTATION_GRACE_SECS: i64 = 30 * 60;
+
+pub struct Service {
+    pub store: Arc<dyn Store>,
+    policy: Option<Arc<PolicyHandle>>,
+    cache: CheckCache,
+    accesses: Mutex<HashMap<String, i64>>,
+    admin_key_hash: Mutex<Option<token::SecretHash>>,
+}
+
+/// A resource named in a URL or on the command line, not yet resolved against the store.
+#[derive(Clone, Debug)]
+pub enum ResourceRef {
+    Workspace(String),
+    Project(String, String),
+    Repository(String, String),
+}
+
+#[derive(Debug, Clone)]
+pub struct IssueRequest {
+    pub name: String,
+    pub scopes: Vec<String>,
+    pub expires_at: Option<i64>,
+}
+
+pub struct Created {
+    pub record: TokenRecord,
+    pub secret: String,
+}
+
+/// The answer of `/check`.
+#[derive(Debug, Clone)]
+pub struct CheckOutcome {
+    pub status: u16,
+    pub reason: String,
+    pub message: String,
+    pub operation: Option<String>,
+    pub required: Vec<String>,
+    pub granted: Vec<String>,
+    pub token: Option<(String, TokenKind)>,
+}
+
+impl CheckOutcome {
+    fn host(reason: &str, message: &str) -> Self {
+        let status = if reason == "bad_input" { 403 } else { 401 };
+        CheckOutcome {
+            status,
+            reason: reason.into(),
+            message: message.into(),
+            operation: None,
+            required: vec![],
+            granted: vec![],
+            token: None,
+        }
+    }
+    pub fn allowed(&self) -> bool {
+        self.status == 200
+    }
+}
+
+#[derive(Deserialize)]
+struct Decision {
+    allow: bool,
+    status: u16,
+    reason: String,
+    #[serde(default)]
+    message: String,
+    #[serde(default)]
+    operation: Option<String>,
+    #[serde(default)]
+    required_scopes: Vec<String>,
+    #[serde(default)]
+    granted_scopes: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct IssueAnswer {
+    ok: bool,
+    #[serde(default)]
+    reason: Option<String>,
+    #[serde(default)]
+    message: Option<String>,
+}
+
+/// Metadata shown in lists and by `show`: never the secret.
+#[derive(Serialize, Debug, Clone)]
+pub struct TokenView {
+    pub id: String,
+    pub name: String,
+    pub kind: TokenKind,
+    pub workspace: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub project: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repository: Option<String>,
+    pub scopes: Vec<String>,
+    pub created_at: String,
+    pub expires_at: Option<String>,
+    pub last_accessed_at: Option<String>,
+    pub revoked_at: Option<String>,
+    pub state: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rotated_from: Option<String>,
+}
+
+impl TokenView {
+    pub fn of(r: &TokenRecord, now: i64) -> Self {
+        let (project, repository) = match &r.resource {
+            Resource::Workspace { .. } => (None, None),
+            Resource::Project { project, .. } => (Some(project.clone()), None),
+            Resource::Repository { repository, .. } => (None, Some(repository.clone())),
+        };
+        let state = if r.revoked_at.is_some() {
+            "revoked"
+        } else if r.deactivated_at.is_some() {
+            "deactivated"
+        } else if r.expires_at.is_some_and(|e| now >= e) {
+            "expired"
+        } else {
+            "active"
+        };
+        TokenView {
+            id: r.id.clone(),
+            name: r.name.clone(),
+            kind: r.resource.kind(),
+            workspace: r.resource.workspace().to_string(),
+            project,
+            repository,
+            scopes: r.scopes.clone(),
+            created_at: clock::to_rfc3339(r.created_at),
+            expires_at: r.expires_at.map(clock::to_rfc3339),
+            last_accessed_at: r.last_accessed_at.map(clock::to_rfc3339),
+            revoked_at: r.revoked_at.or(r.deactivated_at).map(clock::to_rfc3339),
+            state,
+            rotated_from: r.rotated_from.clone(),
+        }
+    }
+}
+
+/// The creation (or rotation) answer: the only place the secret ever appears.
+#[derive(Serialize)]
+pub struct CreatedView {
+    pub id: String,
+    pub token: String,
+    pub name: String,
+    pub kind: TokenKind,
+    pub workspace: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub project: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repository: Option<String>,
+    pub scopes: Vec<String>,
+    pub created_at: String,
+    pub expires_at: Option<String>,
+}
+
+impl CreatedView {
+    pub fn of(c: &Created) -> Self {
+        let v = TokenView::of(&c.record, c.record.created_at);
+        CreatedView {
+            id: v.id,
+            token: c.secret.clone(),
+            name: v.name,
+            kind: v.kind,
+            workspace: v.workspace,
+            project: v.project,
+            repository: v.repository,
+            scopes: v.scopes,
+            created_at: v.created_at,
+            expires_at: v.expires_at,
+        }
+    }
+}
+
+fn valid_name(s: &str, what: &str, allow: impl Fn(u8) -> bool) -> Result<(), ApiError> {
+    let ok = !s.is_empty() && s.len() <= 100 && s != "." && s != ".." && s.bytes().all(allow);
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::bad_request(
+            &format!("invalid_{what}"),
+            format!("{what} {s:?} is not a valid name (1-100 of A-Z a-z 0-9 - _ .)"),
+        ))
+    }
+}
+
+pub fn check_slug(s: &str, what: &str) -> Result<(), ApiError> {
+    valid_name(s, what, |b| {
+        b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.'
+    })
+}
+
+pub fn check_key(s: &str) -> Result<(), ApiError> {
+    valid_name(s, "project_key", |b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+fn json_str(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into())
+}
+
+/// The policy's view of a stored token (its §5 `token` object), serialised once per cache fill.
+pub fn claims_json(r: &TokenRecord) -> String {
+    let mut v = json!({
+        "kind": r.resource.kind().as_str(),
+        "workspace": r.resource.workspace(),
+        "scopes": r.scopes,
+        "expires_at": r.expires_at,
+        "revoked": r.is_revoked(),
+    });
+    match &r.resource {
+        Resource::Project { project, .. } => v["project"] = json!(project),
+        Resource::Repository { repository, .. } => v["repository"] = json!(repository),
+        Resource::Workspace { .. } => {}
+    }
+    v.to_string()
+}
+
+/// Credentials from an `Authorization` header: `Ok(None)` when there are none.
+pub fn credentials(header: Option<&[u8]>) -> Result<Option<String>, &'static str> {
+    use base64::Engine as _;
+    let Some(raw) = header else { return Ok(None) };
+    let value = std::str::from_utf8(raw).map_err(|_| "the Authorization header is not text")?;
+    let value = value.trim();
+    if value.is_empty() {
+        return Ok(None);
+    }
+    let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
+    let rest = rest.trim();
+    if scheme.eq_ignore_ascii_case("bearer") {
+        return Ok(Some(rest.to_string()));
+    }
+    if scheme.eq_ignore_ascii_case("basic") {
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(rest)
+            .map_err(|_| "Basic credentials are not base64")?;
+        let decoded = String::from_utf8(decoded).map_err(|_| "Basic credentials are not UTF-8")?;
+        let (user, pass) = decoded
+            .split_once(':')
+            .ok_or("Basic credentials have no password")?;
+        if user != "x-token-auth" {
+            return Err("Basic credentials must use the user x-token-auth");
+        }
+        return Ok(Some(pass.to_string()));
+    }
+    Err("unsupported Authorization scheme (use Bearer or Basic)")
+}
+
+impl Service {
+    pub fn new(store: Arc<dyn Store>, policy: Option<Arc<PolicyHandle>>) -> Self {
+        Service {
+            store,
+            policy,
+            cache: CheckCache::default(),
+            accesses: Mutex::new(HashMap::new()),
+            admin_key_hash: Mutex::new(None),
+        }
+    }
+
+    /// The module in force; the CLI opens the store without one for commands that need none.
+    pub fn policy(&self) -> Result<&Arc<PolicyHandle>, ApiError> {
+        self.policy
+            .as_ref()
+            .ok_or_else(|| ApiError::new(500, "policy_unavailable", "no policy module is loaded"))
+    }
+
+    // ---- admin key -------------------------------------------------------------------------
+
+    /// Decide the admin key: the environment's if given, else the stored one, else a new one.
+    /// Returns the new key when one was generated, so the caller can print it once.
+    pub fn init_admin_key(&self, from_env: Option<&str>) -> Result<Option<String>, ApiError> {
+        if let Some(k) = from_env.filter(|k| !k.is_empty()) {
+            *self.admin_key_hash.lock() = Some(token::hash(k));
+            return Ok(None);
+        }
+        if let Some(h) = self.store.admin_key_hash()? {
+            *self.admin_key_hash.lock() = Some(h);
+            return Ok(None);
+        }
+        let key = token::generate_admin_key();
+        let h = token::hash(&key);
+        self.store.set_admin_key_hash(&h)?;
+        *self.admin_key_hash.lock() = Some(h);
+        Ok(Some(key))
+    }
+
+    pub fn admin_key_matches(&self, presented: &str) -> bool {
+        let Some(expected) = *self.admin_key_hash.lock() else {
+            return false;
+        };
+        let got = token::hash(presented);
+        // Comparing digests, so timing reveals nothing about the key itself.
+        got.iter()
+            .zip(expected.iter())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0
+    }
+
+    // ---- resources -------------------------------------------------------------------------
+
+    fn changed(&self) {
+        self.cache.invalidate();
+    }
+
+    pub fn put_workspace(
+        &self,
+        slug: &str,
+        plan: Plan,
+        policy: TokenPolicy,
+    ) -> Result<(Workspace, bool), ApiError> {
+        check_slug(slug, "workspace")?;
+        let out = self.store.put_workspace(slug, plan, policy, clock::now())?;
+        self.changed();
+        Ok(out)
+    }
+
+    pub fn delete_workspace(&self, slug: &str) -> Result<(), ApiError> {
+        let out = self.store.delete_workspace(slug, clock::now());
+        self.changed();
+        Ok(out?)
+    }
+
+    pub fn put_project(&self, ws: &str, key: &str) -> Result<(Project, bool), ApiError> {
+        check_key(key)?;
+        let out = self.store.put_project(ws, key, clock::now())?;
+        self.changed();
+        Ok(out)
+    }
+
+    pub fn delete_project(&self, ws: &str, key: &str) -> Result<(), ApiError> {
+        let out = self.store.delete_project(ws, key, clock::now());
+        self.changed();
+        Ok(out?)
+    }
+
+    pub fn put_repository(
+        &self,
+        ws: &str,
+        slug: &str,
+        project: &str,
+    ) -> Result<(Repository, bool), ApiError> {
+        check_slug(slug, "repository")?;
+        let out = self.store.put_repository(ws, slug, project, clock::now());
+        self.changed();
+        Ok(out?)
+    }
+
+    pub fn delete_repository(&self, ws: &str, slug: &str) -> Result<(), ApiError> {
+        let out = self.store.delete_repository(ws, slug, clock::now());
+        self.changed();
+        Ok(out?)
+    }
+
+    pub fn transfer_repository(
+        &self,
+        ws: &str,
+        slug: &str,
+        to_ws: &str,
+        to_project: &str,
+    ) -> Result<Repository, ApiError> {
+        let out = self
+            .store
+            .transfer_repository(ws, slug, to_ws, to_project, clock::now());
+        self.changed();
+        Ok(out?)
+    }
+
+    // ---- tokens ----------------------------------------------------------------------------
+
+    fn resolve(&self, r: &ResourceRef) -> Result<(Resource, Workspace), ApiError> {
+        let ws_name = match r {
+            ResourceRef::Workspace(w)
+            | ResourceRef::Project(w, _)
+            | ResourceRef::Repository(w, _) => w,
+        };
+        let ws = self
+            .store
+            .get_workspace(ws_name)?
+            .ok_or_else(|| ApiError::not_found("workspace"))?;
+        let resource = match r {
+            ResourceRef::Workspace(_) => Resource::Workspace {
+                workspace: ws.slug.clone(),
+            },
+            ResourceRef::Project(w, k) => {
+                let p = self
+                    .store
+                    .get_project(w, k)?
+                    .ok_or_else(|| ApiError::not_found("project"))?;
+                Resource::Project {
+                    workspace: p.workspace,
+                    project: p.key,
+                }
+            }
+            ResourceRef::Repository(w, s) => {
+                let r = self
+                    .store
+                    .get_repository(w, s)?
+                    .ok_or_else(|| ApiError::not_found("repository"))?;
+                Resource::Repository {
+                    workspace: r.workspace,
+                    repository: r.slug,
+                }
+            }
+        };
+        Ok((resource, ws))
+    }
+
+    fn check_issue(
+        &self,
+        resource: &Resource,
+        ws: &Workspace,
+        req: &IssueRequest,
+        now: i64,
+    ) -> Result<(), ApiError> {
+        let mut request = json!({
+            "kind": resource.kind().as_str(),
+            "workspace": resource.workspace(),
+            "name": req.name,
+            "scopes": req.scopes,
+            "expires_at": req.expires_at,
+        });
+        match resource {
+            Resource::Project { project, .. } => request["project"] = json!(project),
+            Resource::Repository { repository, .. } => request["repository"] = json!(repository),
+            Resource::Workspace { .. } => {}
+        }
+        let input = json!({
+            "request": request,
+            "context": {
+                "plan": ws.plan.as_str(),
+                "now": now,
+                "max_lifetime_days": ws.token_policy.max_lifetime_days,
+                "allow_no_expiry": ws.token_policy.allow_no_expiry,
+            }
+        });
+        let out = self
+            .policy()?
+            .current()
+            .check_issue(input.to_string().as_bytes())?;
+        let answer: IssueAnswer = serde_json::from_slice(&out).map_err(|e| {
+            tracing::error!(error = %e, "policy module: unreadable check_issue answer");
+            ApiError::new(500, "policy_failure", "the policy module answered badly")
+        })?;
+        if answer.ok {
+            return Ok(());
+        }
+        let reason = answer.reason.unwrap_or_else(|| "issue_refused".into());
+        let status = if reason == "bad_input" { 400 } else { 422 };
+        Err(ApiError::new(
+            status,
+            reason,
+            answer.message.unwrap_or_default(),
+        ))
+    }
+
+    fn normalise_scopes(scopes: &[String]) -> Vec<String> {
+        let mut s = scopes.to_vec();
+        s.sort();
+        s.dedup();
+        s
+    }
+
+    pub fn create_token(&self, r: &ResourceRef, req: IssueRequest) -> Result<Created, ApiError> {
+        let now = clock::now();
+        let (resource, ws) = self.resolve(r)?;
+        self.check_issue(&resource, &ws, &req, now)?;
+        let secret = token::generate();
+        let record = self.store.insert_token(NewToken {
+            id: token::new_id(),
+            hash: token::hash(&secret),
+            name: req.name.trim().to_string(),
+            resource,
+            scopes: Self::normalise_scopes(&req.scopes),
+            created_at: now,
+            expires_at: req.expires_at,
+        })?;
+        tracing::info!(id = %record.id, kind = record.resource.kind().as_str(),
+                       workspace = record.resource.workspace(), "token created");
+        Ok(Created { record, secret })
+    }
+
+    pub fn list_tokens(&self, r: &ResourceRef) -> Result<Vec<TokenRecord>, ApiError> {
+        let (resource, _) = self.resolve(r)?;
+        self.flush_accesses();
+        Ok(self.store.list_tokens(&resource)?)
+    }
+
+    pub fn get_token(&self, id: &str) -> Result<TokenRecord, ApiError> {
+        self.flush_accesses();
+        self.store
+            .get_token(id)?
+            .ok_or_else(|| ApiError::not_found("token"))
+    }
+
+    pub fn revoke_token(&self, id: &str) -> Result<TokenRecord, ApiError> {
+        let out = self.store.revoke_token(id, clock::now());
+        // Invalidate after the commit and before answering: no check can allow it from now on.
+        self.changed();
+        let rec = out?;
+        tracing::info!(id = %rec.id, "token revoked");
+        Ok(rec)
+    }
+
+    pub fn rotate_token(&self, id: &str, expires_at: Option<i64>) -> Result<Created, ApiError> {
+        let now = clock::now();
+        let old = self
+            .store
+            .get_token(id)?
+            .ok_or_else(|| ApiError::not_found("token"))?;
+        if old.is_revoked() {
+            return Err(ApiError::new(
+                409,
+                "token_revoked",
+                "a revoked token cannot be rotated",
+            ));
+        }
+        if old.expires_at.is_some_and(|e| now >= e) {
+            return Err(ApiError::new(
+                409,
+                "token_expired",
+                "an expired token cannot be rotated",
+            ));
+        }
+        let r = match &old.resource {
+            Resource::Workspace { workspace } => ResourceRef::Workspace(workspace.clone()),
+            Resource::Project { workspace, project } => {
+                ResourceRef::Project(workspace.clone(), project.clone())
+            }
+            Resource::Repository {
+                workspace,
+                repository,
+            } => ResourceRef::Repository(workspace.clone(), repository.clone()),
+        };
+        let (resource, ws) = self.resolve(&r)?;
+        let req = IssueRequest {
+            name: old.name.clone(),
+            scopes: old.scopes.clone(),
+            expires_at,
+        };
+        self.check_issue(&resource, &ws, &req, now)?;
+        let grace_end = now + ROTATION_GRACE_SECS;
+        let old_expires = Some(old.expires_at.map_or(grace_end, |e| e.min(grace_end)));
+        let secret = token::generate();
+        let out = self.store.rotate_token(
+            id,
+            old_expires,
+            NewToken {
+                id: token::new_id(),
+                hash: token::hash(&secret),
+                name: old.name.clone(),
+                resource,
+                scopes: old.scopes.clone(),
+                created_at: now,
+                expires_at,
+            },
+        );
+        self.changed();
+        let record = out?;
+        tracing::info!(old = %id, new = %record.id, "token rotated");
+        Ok(Created { record, secret })
+    }
+
+    // ---- check -----------------------------------------------------------------------------
+
+    fn lookup(
+        &self,
+        hash: &token::SecretHash,
+    ) -> Result<Option<Arc<crate::cache::CachedToken>>, ApiError> {
+        if let Some(t) = self.cache.get(hash) {
+            return Ok(Some(t));
+        }
+        let generation = self.cache.generation();
+        let Some(rec) = self.store.token_by_hash(hash)? else {
+            return Ok(None);
+        };
+        let entry = Arc::new(crate::cache::CachedToken {
+            claims: claims_json(&rec),
+            id: rec.id,
+            kind: rec.resource.kind(),
+        });
+        self.cache.insert(generation, *hash, entry.clone());
+        Ok(Some(entry))
+    }
+
+    fn repository_project(&self, ws: &str, repo: &str) -> Result<Option<String>, ApiError> {
+        if let Some(p) = self.cache.repo_project(ws, repo) {
+            return Ok(p);
+        }
+        let generation = self.cache.generation();
+        let p = self.store.get_repository(ws, repo)?.map(|r| r.project);
+        self.cache.insert_repo(generation, ws, repo, p.clone());
+        Ok(p)
+    }
+
+    /// The `/check` decision for one forwarded request.
+    pub fn check(
+        &self,
+        method: Option<&str>,
+        uri: Option<&str>,
+        authorization: Option<&[u8]>,
+    ) -> CheckOutcome {
+        match self.check_inner(method, uri, authorization, clock::now()) {
+            Ok(o) => o,
+            Err(e) => {
+                // Store or module failure: deny, never 500 on the forward-auth path.
+                tracing::error!(reason = %e.reason, error = %e.message, "check failed; denying");
+                CheckOutcome {
+                    status: 403,
+                    reason: "policy_failure".into(),
+                    message: "the request could not be evaluated; denied".into(),
+                    operation: None,
+                    required: vec![],
+                    granted: vec![],
+                    token: None,
+                }
+            }
+        }
+    }
+
+    pub fn check_inner(
+        &self,
+        method: Option<&str>,
+        uri: Option<&str>,
+        authorization: Option<&[u8]>,
+        now: i64,
+    ) -> Result<CheckOutcome, ApiError> {
+        let (Some(method), Some(uri)) = (method, uri) else {
+            return Ok(CheckOutcome::host(
+                "bad_input",
+                "the original method and URI are required (X-Original-Method and X-Original-URI, or X-Forwarded-Method and X-Forwarded-Uri)",
+            ));
+        };
+        let secret = match credentials(authorization) {
+            Ok(Some(s)) => s,
+            Ok(None) => {
+                return Ok(CheckOutcome::host(
+                    "token_missing",
+                    "no access token was presented",
+                ))
+            }
+            Err(m) => return Ok(CheckOutcome::host("token_malformed", m)),
+        };
+        if !token::is_well_formed(&secret) {
+            return Ok(CheckOutcome::host(
+                "token_malformed",
+                "the access token is malformed",
+            ));
+        }
+        let hash = token::hash(&secret);
+        let Some(tok) = self.lookup(&hash)? else {
+            return Ok(CheckOutcome::host(
+                "token_unknown",
+                "the access token is not known",
+            ));
+        };
+        let policy = self.policy()?.current();
+        let mut repository_project = "null".to_string();
+        if tok.kind == TokenKind::Project {
+            // Only project tokens depend on which project a repository is in.
+            let route_in = format!(
+                r#"{{"method":{},"path":{}}}"#,
+                json_str(method),
+                json_str(uri)
+            );
+            let route: Value =
+                serde_json::from_slice(&policy.route(route_in.as_bytes())?).unwrap_or(Value::Null);
+            let target = &route["target"];
+            if target["kind"] == "repository" {
+                if let (Some(ws), Some(repo)) =
+                    (target["workspace"].as_str(), target["repository"].as_str())
+                {
+                    if let Some(p) = self.repository_project(ws, repo)? {
+                        repository_project = json_str(&p);
+                    }
+                }
+            }
+        }
+        let input = format!(
+            r#"{{"token":{},"request":{{"method":{},"path":{}}},"now":{},"repository_project":{}}}"#,
+            tok.claims,
+            json_str(method),
+            json_str(uri),
+            now,
+            repository_project
+        );
+        let out = policy.authorize(input.as_bytes())?;
+        let d: Decision = serde_json::from_slice(&out).map_err(|e| {
+            ApiError::new(500, "policy_failure", format!("unreadable decision: {e}"))
+        })?;
+        let status = match (d.allow, d.status) {
+            (true, 200) => 200,
+            (false, 401) => 401,
+            _ if d.allow => 403, // an allow with another status is not trusted
+            _ => 403,
+        };
+        if status == 200 {
+            self.accesses.lock().insert(tok.id.clone(), now);
+        }
+        Ok(CheckOutcome {
+            status,
+            reason: d.reason,
+            message: d.message,
+            operation: d.operation,
+            required: d.required_scopes,
+            granted: d.granted_scopes,
+            token: Some((tok.id.clone(), tok.kind)),
+        })
+    }
+
+    /// Write the batched `last_accessed_at` values.
+    pub fn flush_accesses(&self) {
+        let batch: Vec<(String, i64)> = std::mem::take(&mut *self.accesses.lock())
+            .into_iter()
+            .collect();
+        if batch.is_empty() {
+            return;
+        }
+        if let Err(e) = self.store.record_access(&batch) {
+            tracing::warn!(error = %e, "could not record token accesses");
+        }
+    }
+
+    /// Drop cached answers if someone else (the CLI) committed to the store.
+    pub fn poll_external_changes(&self, last: &mut Option<i64>) {
+        if let Ok(marker) = self.store.change_marker() {
+            if last.is_some_and(|l| l != marker) {
+                self.cache.invalidate();
+            }
+            *last = Some(marker);
+        }
+    }
+}

@@ -1,0 +1,256 @@
+//! Persistence behind one trait, so that callers (service, HTTP, CLI) never name a backend.
+//!
+//! Every method is a complete unit of work: it commits (durably) before it returns, which is what
+//! lets the service answer "created" or "revoked" only once it is true on disk.
+
+pub mod sqlite;
+
+use crate::token::SecretHash;
+use serde::Serialize;
+
+#[derive(Debug)]
+pub enum StoreError {
+    NotFound(&'static str),
+    Conflict(&'static str, String),
+    Backend(String),
+}
+
+impl std::fmt::Display for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StoreError::NotFound(what) => write!(f, "{what} not found"),
+            StoreError::Conflict(_, m) => write!(f, "{m}"),
+            StoreError::Backend(m) => write!(f, "store failure: {m}"),
+        }
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Plan {
+    Free,
+    Standard,
+    Premium,
+}
+
+impl Plan {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Plan::Free => "free",
+            Plan::Standard => "standard",
+            Plan::Premium => "premium",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Plan> {
+        match s {
+            "free" => Some(Plan::Free),
+            "standard" => Some(Plan::Standard),
+            "premium" => Some(Plan::Premium),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct TokenPolicy {
+    pub max_lifetime_days: u32,
+    pub allow_no_expiry: bool,
+}
+
+impl Default for TokenPolicy {
+    fn default() -> Self {
+        TokenPolicy {
+            max_lifetime_days: 365,
+            allow_no_expiry: false,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Workspace {
+    pub slug: String,
+    pub plan: Plan,
+    pub token_policy: TokenPolicy,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Project {
+    pub workspace: String,
+    pub key: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Repository {
+    pub workspace: String,
+    pub slug: String,
+    pub project: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TokenKind {
+    Repository,
+    Project,
+    Workspace,
+}
+
+impl TokenKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenKind::Repository => "repository",
+            TokenKind::Project => "project",
+            TokenKind::Workspace => "workspace",
+        }
+    }
+    pub fn parse(s: &str) -> Option<TokenKind> {
+        match s {
+            "repository" => Some(TokenKind::Repository),
+            "project" => Some(TokenKind::Project),
+            "workspace" => Some(TokenKind::Workspace),
+            _ => None,
+        }
+    }
+    pub fn credential_type(self) -> &'static str {
+        match self {
+            TokenKind::Repository => "repo_access_token",
+            TokenKind::Project => "project_access_token",
+            TokenKind::Workspace => "workspace_access_token",
+        }
+    }
+}
+
+/// What a token is bound to, spelled as the store spells the resource.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Resource {
+    Workspace {
+        workspace: String,
+    },
+    Project {
+        workspace: String,
+        project: String,
+    },
+    Repository {
+        workspace: String,
+        repository: String,
+    },
+}
+
+impl Resource {
+    pub fn kind(&self) -> TokenKind {
+        match self {
+            Resource::Workspace { .. } => TokenKind::Workspace,
+            Resource::Project { .. } => TokenKind::Project,
+            Resource::Repository { .. } => TokenKind::Repository,
+        }
+    }
+    pub fn workspace(&self) -> &str {
+        match self {
+            Resource::Workspace { workspace }
+            | Resource::Project { workspace, .. }
+            | Resource::Repository { workspace, .. } => workspace,
+        }
+    }
+}
+
+/// A token as stored: claims and metadata, never the secret.
+#[derive(Clone, Debug)]
+pub struct TokenRecord {
+    pub id: String,
+    pub name: String,
+    pub resource: Resource,
+    pub scopes: Vec<String>,
+    pub created_at: i64,
+    pub expires_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+    pub deactivated_at: Option<i64>,
+    pub last_accessed_at: Option<i64>,
+    pub rotated_from: Option<String>,
+}
+
+impl TokenRecord {
+    /// Revoked, or deactivated by the deletion of its resource: either way the policy sees `revoked`.
+    pub fn is_revoked(&self) -> bool {
+        self.revoked_at.is_some() || self.deactivated_at.is_some()
+    }
+}
+
+pub struct NewToken {
+    pub id: String,
+    pub hash: SecretHash,
+    pub name: String,
+    pub resource: Resource,
+    pub scopes: Vec<String>,
+    pub created_at: i64,
+    pub expires_at: Option<i64>,
+}
+
+/// A storage backend. Names (slugs, keys) are matched ASCII-case-insensitively by every method.
+pub trait Store: Send + Sync {
+    /// Create or update; `true` when created.
+    fn put_workspace(
+        &self,
+        slug: &str,
+        plan: Plan,
+        policy: TokenPolicy,
+        now: i64,
+    ) -> StoreResult<(Workspace, bool)>;
+    fn get_workspace(&self, slug: &str) -> StoreResult<Option<Workspace>>;
+    fn list_workspaces(&self) -> StoreResult<Vec<Workspace>>;
+    /// Deletes the workspace with its projects and repositories; deactivates every token in it.
+    fn delete_workspace(&self, slug: &str, now: i64) -> StoreResult<()>;
+
+    fn put_project(&self, workspace: &str, key: &str, now: i64) -> StoreResult<(Project, bool)>;
+    fn get_project(&self, workspace: &str, key: &str) -> StoreResult<Option<Project>>;
+    fn list_projects(&self, workspace: &str) -> StoreResult<Vec<Project>>;
+    /// Conflict while the project holds repositories; deactivates its project tokens.
+    fn delete_project(&self, workspace: &str, key: &str, now: i64) -> StoreResult<()>;
+
+    /// Create, or move to another project of the same workspace.
+    fn put_repository(
+        &self,
+        workspace: &str,
+        slug: &str,
+        project: &str,
+        now: i64,
+    ) -> StoreResult<(Repository, bool)>;
+    fn get_repository(&self, workspace: &str, slug: &str) -> StoreResult<Option<Repository>>;
+    fn list_repositories(&self, workspace: &str) -> StoreResult<Vec<Repository>>;
+    /// Deactivates the repository's tokens.
+    fn delete_repository(&self, workspace: &str, slug: &str, now: i64) -> StoreResult<()>;
+    /// Into another workspace: revokes the repository's tokens.
+    fn transfer_repository(
+        &self,
+        workspace: &str,
+        slug: &str,
+        to_workspace: &str,
+        to_project: &str,
+        now: i64,
+    ) -> StoreResult<Repository>;
+
+    fn insert_token(&self, token: NewToken) -> StoreResult<TokenRecord>;
+    /// Tokens of exactly this resource (its kind), newest first.
+    fn list_tokens(&self, resource: &Resource) -> StoreResult<Vec<TokenRecord>>;
+    fn get_token(&self, id: &str) -> StoreResult<Option<TokenRecord>>;
+    fn token_by_hash(&self, hash: &SecretHash) -> StoreResult<Option<TokenRecord>>;
+    /// Idempotent; NotFound for an unknown id.
+    fn revoke_token(&self, id: &str, now: i64) -> StoreResult<TokenRecord>;
+    /// Insert the successor and shorten the predecessor's expiry, atomically.
+    fn rotate_token(
+        &self,
+        old_id: &str,
+        old_expires_at: Option<i64>,
+        new: NewToken,
+    ) -> StoreResult<TokenRecord>;
+    fn record_access(&self, accesses: &[(String, i64)]) -> StoreResult<()>;
+
+    fn admin_key_hash(&self) -> StoreResult<Option<SecretHash>>;
+    fn set_admin_key_hash(&self, hash: &SecretHash) -> StoreResult<()>;
+
+    /// Changes whenever anyone (another process included) commits; lets a long-running server
+    /// notice writes made by the CLI.
+    fn change_marker(&self) -> StoreResult<i64>;
+}

@@ -1,0 +1,396 @@
+//! Shared test support: the built policy module, fake modules written in WAT, a real `scopegate`
+//! process on a free 127.0.0.1 port, and a real HTTP client.
+#![allow(dead_code)]
+
+use serde_json::{json, Value};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub const ADMIN_KEY: &str = "test-admin-key-5e3c1d0a9b8f7e6d";
+pub const BIN: &str = env!("CARGO_BIN_EXE_scopegate");
+
+/// The module built by `cargo xtask wasm`. Tests that need it fail loudly when it is missing.
+pub fn real_policy() -> PathBuf {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../www/pkg/scopegate_policy_bg.wasm");
+    assert!(
+        p.exists(),
+        "{} is missing: build the policy module first with `cargo xtask wasm`",
+        p.display()
+    );
+    p.canonicalize().unwrap()
+}
+
+/// A stand-in policy module that passes the host's load-time self-test and then misbehaves on
+/// request: a path containing `LOOP` never returns, `HUGE` grows memory without bound. It also
+/// carries a JS import and an externref table, as wasm-bindgen output does.
+pub fn fake_policy_wat(abi_version: i32) -> String {
+    let allow = r#"{"allow":true,"status":200,"reason":"allowed","message":"fake allow","operation":"GET /repositories/{workspace}/{repo_slug}","required_scopes":["repository"],"granted_scopes":["repository"],"missing_scopes":[]}"#;
+    let revoked = r#"{"allow":false,"status":401,"reason":"token_revoked","message":"fake revoked","operation":null,"required_scopes":[],"granted_scopes":["repository"],"missing_scopes":[]}"#;
+    let route = r#"{"operation":"GET /repositories/{workspace}/{repo_slug}","required_scopes":["repository"],"target":{"kind":"repository","workspace":"acme","repository":"api"}}"#;
+    let ok = r#"{"ok":true}"#;
+    let esc = |s: &str| s.replace('\\', "\\\\").replace('"', "\\\"");
+    let (a, r, ro, o) = (1024, 2048, 3072, 4096);
+    format!(
+        r#"(module
+  (import "wbg" "__wbg_never_called" (func $never))
+  (memory (export "memory") 2)
+  (table 4 funcref)
+  (table 4 externref)
+  (global $heap (mut i32) (i32.const 8192))
+  (data (i32.const {a}) "{allow_s}")
+  (data (i32.const {r}) "{revoked_s}")
+  (data (i32.const {ro}) "{route_s}")
+  (data (i32.const {o}) "{ok_s}")
+  (func $pack (param $p i32) (param $n i32) (result i64)
+    (i64.or (i64.shl (i64.extend_i32_u (local.get $p)) (i64.const 32)) (i64.extend_i32_u (local.get $n))))
+  (func $has (param $p i32) (param $n i32) (param $word i32) (result i32)
+    (local $i i32)
+    (block $done
+      (loop $l
+        (br_if $done (i32.gt_u (i32.add (local.get $i) (i32.const 4)) (local.get $n)))
+        (if (i32.eq (i32.load (i32.add (local.get $p) (local.get $i))) (local.get $word))
+          (then (return (i32.const 1))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $l)))
+    (i32.const 0))
+  (func (export "sg_alloc") (param $n i32) (result i32)
+    (local $p i32)
+    (local.set $p (global.get $heap))
+    (global.set $heap (i32.and (i32.add (i32.add (local.get $p) (local.get $n)) (i32.const 15)) (i32.const -16)))
+    (if (i32.gt_u (global.get $heap) (i32.mul (memory.size) (i32.const 65536)))
+      (then (if (i32.eq (memory.grow (i32.const 1)) (i32.const -1)) (then unreachable))))
+    (local.get $p))
+  (func (export "sg_free") (param i32 i32))
+  (func (export "sg_abi_version") (result i32) (i32.const {abi_version}))
+  (func (export "sg_authorize") (param $p i32) (param $n i32) (result i64)
+    (if (call $has (local.get $p) (local.get $n) (i32.const 0x504F4F4C))
+      (then (loop $forever (br $forever))))
+    (if (call $has (local.get $p) (local.get $n) (i32.const 0x45475548))
+      (then (drop (memory.grow (i32.const 30000))) unreachable))
+    (if (call $has (local.get $p) (local.get $n) (i32.const 0x743a2264))
+      (then (return (call $pack (i32.const {r}) (i32.const {revoked_len})))))
+    (call $pack (i32.const {a}) (i32.const {allow_len})))
+  (func (export "sg_route") (param i32 i32) (result i64)
+    (call $pack (i32.const {ro}) (i32.const {route_len})))
+  (func (export "sg_check_issue") (param i32 i32) (result i64)
+    (call $pack (i32.const {o}) (i32.const {ok_len}))))"#,
+        allow_s = esc(allow),
+        revoked_s = esc(revoked),
+        route_s = esc(route),
+        ok_s = esc(ok),
+        allow_len = allow.len(),
+        revoked_len = revoked.len(),
+        route_len = route.len(),
+        ok_len = ok.len(),
+    )
+}
+
+pub fn write_wat(path: &Path, wat: &str) {
+    std::fs::write(path, wat::parse_str(wat).expect("valid WAT")).unwrap();
+}
+
+pub fn sha256_hex(path: &Path) -> String {
+    use sha2::{Digest, Sha256};
+    let d = Sha256::digest(std::fs::read(path).unwrap());
+    d.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+pub struct Server {
+    pub child: Child,
+    pub base: String,
+    pub dir: PathBuf,
+    pub db: PathBuf,
+    pub policy: PathBuf,
+    pub stdout: PathBuf,
+    pub stderr: PathBuf,
+    pub http: reqwest::blocking::Client,
+}
+
+pub struct Options {
+    pub policy: PathBuf,
+    pub db: PathBuf,
+    pub admin_key: Option<String>,
+    pub extra: Vec<String>,
+}
+
+impl Options {
+    pub fn new(dir: &Path, policy: PathBuf) -> Self {
+        Options {
+            policy,
+            db: dir.join("scopegate.db"),
+            admin_key: Some(ADMIN_KEY.into()),
+            extra: vec![],
+        }
+    }
+}
+
+fn log_path(dir: &Path, name: &str) -> PathBuf {
+    // A new pair of log files per start, so restarts in one test keep every log.
+    for i in 0.. {
+        let p = dir.join(format!("{name}.{i}.log"));
+        if !p.exists() {
+            return p;
+        }
+    }
+    unreachable!()
+}
+
+/// Start `scopegate serve`; returns an error string with the logs if it exits instead.
+pub fn try_start(dir: &Path, opts: Options) -> Result<Server, String> {
+    let stdout = log_path(dir, "stdout");
+    let stderr = log_path(dir, "stderr");
+    let mut cmd = Command::new(BIN);
+    cmd.arg("serve")
+        .arg("--listen")
+        .arg("127.0.0.1:0")
+        .arg("--db")
+        .arg(&opts.db)
+        .arg("--policy")
+        .arg(&opts.policy)
+        .arg("--www")
+        .arg(dir.join("www"))
+        .args(&opts.extra)
+        .env_remove("SCOPEGATE_ADMIN_KEY")
+        .env("SCOPEGATE_LOG", "info")
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(&stdout).unwrap())
+        .stderr(std::fs::File::create(&stderr).unwrap());
+    if let Some(k) = &opts.admin_key {
+        cmd.env("SCOPEGATE_ADMIN_KEY", k);
+    }
+    let mut child = cmd.spawn().expect("spawn scopegate");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let out = std::fs::read_to_string(&stdout).unwrap_or_default();
+        if let Some(line) = out
+            .lines()
+            .find(|l| l.starts_with("scopegate listening on "))
+        {
+            let base = line
+                .trim_start_matches("scopegate listening on ")
+                .trim()
+                .to_string();
+            return Ok(Server {
+                child,
+                base,
+                dir: dir.to_path_buf(),
+                db: opts.db,
+                policy: opts.policy,
+                stdout,
+                stderr,
+                http: reqwest::blocking::Client::builder()
+                    .timeout(Duration::from_secs(30))
+                    .build()
+                    .unwrap(),
+            });
+        }
+        if let Some(status) = child.try_wait().unwrap() {
+            let err = std::fs::read_to_string(&stderr).unwrap_or_default();
+            return Err(format!("scopegate exited with {status}: {out}\n{err}"));
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("scopegate did not start: {out}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+pub fn start(dir: &Path, opts: Options) -> Server {
+    try_start(dir, opts).unwrap_or_else(|e| panic!("{e}"))
+}
+
+pub fn start_real(dir: &Path) -> Server {
+    start(dir, Options::new(dir, real_policy()))
+}
+
+pub struct Resp {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub text: String,
+}
+
+impl Resp {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.text).unwrap_or(Value::Null)
+    }
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.headers
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_string())
+    }
+    pub fn reason(&self) -> String {
+        let v = self.json();
+        v["error"]["detail"]["reason"]
+            .as_str()
+            .or(v["error"]["reason"].as_str())
+            .or(v["reason"].as_str())
+            .unwrap_or("")
+            .to_string()
+    }
+}
+
+fn to_resp(r: reqwest::blocking::Response) -> Resp {
+    let status = r.status().as_u16();
+    let headers = r.headers().clone();
+    let text = r.text().unwrap_or_default();
+    Resp {
+        status,
+        headers,
+        text,
+    }
+}
+
+impl Server {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub fn admin(&self, method: &str, path: &str, body: Option<Value>) -> Resp {
+        let m = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let mut req = self
+            .http
+            .request(m, self.url(&format!("/admin/v1{path}")))
+            .bearer_auth(ADMIN_KEY);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        to_resp(req.send().expect("admin request"))
+    }
+
+    pub fn raw(&self, req: reqwest::blocking::RequestBuilder) -> Resp {
+        to_resp(req.send().expect("request"))
+    }
+
+    /// `/check` with a Bearer token (or none).
+    pub fn check(&self, token: Option<&str>, method: &str, uri: &str) -> Resp {
+        let mut req = self
+            .http
+            .get(self.url("/check"))
+            .header("X-Original-Method", method)
+            .header("X-Original-URI", uri);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        to_resp(req.send().expect("check request"))
+    }
+
+    pub fn logs(&self) -> String {
+        let mut s = String::new();
+        for entry in std::fs::read_dir(&self.dir).unwrap() {
+            let p = entry.unwrap().path();
+            if p.extension().is_some_and(|e| e == "log") {
+                s.push_str(&std::fs::read_to_string(&p).unwrap_or_default());
+            }
+        }
+        s
+    }
+
+    pub fn sigkill(&mut self) {
+        let _ = self.child.kill(); // SIGKILL on unix
+        let _ = self.child.wait();
+    }
+
+    pub fn signal(&self, sig: i32) {
+        unsafe {
+            libc::kill(self.child.id() as i32, sig);
+        }
+    }
+
+    pub fn alive(&mut self) -> bool {
+        self.child.try_wait().unwrap().is_none()
+    }
+
+    /// Create `acme` (premium) with project PROJ and repository api, plus the given extras.
+    pub fn seed(&self) {
+        assert_eq!(
+            self.admin("PUT", "/workspaces/acme", Some(json!({"plan": "premium"})))
+                .status,
+            201
+        );
+        assert_eq!(
+            self.admin("PUT", "/workspaces/acme/projects/PROJ", None)
+                .status,
+            201
+        );
+        assert_eq!(
+            self.admin("PUT", "/workspaces/acme/projects/OTHER", None)
+                .status,
+            201
+        );
+        assert_eq!(
+            self.admin(
+                "PUT",
+                "/workspaces/acme/repositories/api",
+                Some(json!({"project": "PROJ"}))
+            )
+            .status,
+            201
+        );
+    }
+
+    /// Issue a token; returns (id, secret).
+    pub fn issue(&self, resource_path: &str, scopes: &[&str]) -> (String, String) {
+        let expires = time_in(86400);
+        let r = self.admin(
+            "POST",
+            &format!("{resource_path}/access-tokens"),
+            Some(json!({"name": "t", "scopes": scopes, "expires_at": expires})),
+        );
+        assert_eq!(r.status, 201, "{}", r.text);
+        let v = r.json();
+        (
+            v["id"].as_str().unwrap().into(),
+            v["token"].as_str().unwrap().into(),
+        )
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+/// RFC 3339 for now + `secs`.
+pub fn time_in(secs: i64) -> String {
+    let t = time::OffsetDateTime::from_unix_timestamp(now() + secs).unwrap();
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap()
+}
+
+/// Run the CLI against a store.
+pub fn cli(db: &Path, policy: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(BIN)
+        .arg("--db")
+        .arg(db)
+        .arg("--policy")
+        .arg(policy)
+        .args(args)
+        .env_remove("SCOPEGATE_ADMIN_KEY")
+        .env_remove("SCOPEGATE_TOKEN")
+        .output()
+        .expect("run scopegate")
+}
+
+pub fn read_all(path: &Path) -> Vec<u8> {
+    let mut v = Vec::new();
+    if let Ok(mut f) = std::fs::File::open(path) {
+        f.read_to_end(&mut v).unwrap();
+    }
+    v
+}
+
+pub fn contains(hay: &[u8], needle: &str) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle.as_bytes())
+}
