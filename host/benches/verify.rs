@@ -1,1 +1,152 @@
-fn main() {}
+//! In-process verification of one request, as `/check` does it: token format check, SHA-256,
+//! cache lookup, and the module's decision through wasmtime (JSON in and out).
+//!
+//! Needs the built module (`cargo xtask wasm`).
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use scopegate_host::runtime::{PolicyEngine, PolicyHandle, RuntimeConfig};
+use scopegate_host::service::{IssueRequest, ResourceRef, Service};
+use scopegate_host::store::sqlite::SqliteStore;
+use scopegate_host::store::{Plan, TokenPolicy};
+use std::hint::black_box;
+use std::path::Path;
+use std::sync::Arc;
+
+fn service(dir: &Path) -> Service {
+    let policy = Path::new(env!("CARGO_MANIFEST_DIR")).join("../www/pkg/scopegate_policy_bg.wasm");
+    assert!(
+        policy.exists(),
+        "{} is missing: run `cargo xtask wasm` first",
+        policy.display()
+    );
+    let engine = PolicyEngine::new(RuntimeConfig::default()).unwrap();
+    let handle = PolicyHandle::open(engine, policy, None).unwrap();
+    let store = SqliteStore::open(&dir.join("bench.db")).unwrap();
+    Service::new(Arc::new(store), Some(Arc::new(handle)))
+}
+
+fn verify(c: &mut Criterion) {
+    let dir = tempfile::tempdir().unwrap();
+    let svc = service(dir.path());
+    svc.put_workspace("acme", Plan::Premium, TokenPolicy::default())
+        .unwrap();
+    svc.put_project("acme", "PROJ").unwrap();
+    svc.put_repository("acme", "api", "PROJ").unwrap();
+    let now = scopegate_host::clock::now();
+    let issue = |r: ResourceRef| {
+        svc.create_token(
+            &r,
+            IssueRequest {
+                name: "bench".into(),
+                scopes: vec!["pullrequest".into()],
+                expires_at: Some(now + 86400),
+            },
+        )
+        .unwrap()
+        .secret
+    };
+    let repo_token = format!(
+        "Bearer {}",
+        issue(ResourceRef::Repository("acme".into(), "api".into()))
+    );
+    let project_token = format!(
+        "Bearer {}",
+        issue(ResourceRef::Project("acme".into(), "PROJ".into()))
+    );
+    let uri = "/2.0/repositories/acme/api/pullrequests?state=OPEN";
+    for t in [&repo_token, &project_token] {
+        let o = svc
+            .check_inner(Some("GET"), Some(uri), Some(t.as_bytes()), now)
+            .unwrap();
+        assert_eq!(o.status, 200, "{o:?}");
+    }
+
+    // A request seen before within the same second: the module's answer comes from the memo.
+    c.bench_function("verify/repeat_request", |b| {
+        b.iter(|| {
+            let o = svc
+                .check_inner(
+                    Some("GET"),
+                    Some(black_box(uri)),
+                    Some(repo_token.as_bytes()),
+                    now,
+                )
+                .unwrap();
+            black_box(o.status)
+        })
+    });
+    // From here on every verification calls the module.
+    svc.set_decision_memo(false);
+    c.bench_function("verify/module_call_allow", |b| {
+        b.iter(|| {
+            let o = svc
+                .check_inner(
+                    Some("GET"),
+                    Some(black_box(uri)),
+                    Some(repo_token.as_bytes()),
+                    now,
+                )
+                .unwrap();
+            black_box(o.status)
+        })
+    });
+    c.bench_function("verify/module_call_deny", |b| {
+        b.iter(|| {
+            let o = svc
+                .check_inner(
+                    Some("POST"),
+                    Some(black_box("/2.0/repositories/acme/api/pullrequests")),
+                    Some(repo_token.as_bytes()),
+                    now,
+                )
+                .unwrap();
+            black_box(o.status)
+        })
+    });
+    // Project tokens also route the request to find the repository's project.
+    c.bench_function("verify/module_call_project_token", |b| {
+        b.iter(|| {
+            let o = svc
+                .check_inner(
+                    Some("GET"),
+                    Some(black_box(uri)),
+                    Some(project_token.as_bytes()),
+                    now,
+                )
+                .unwrap();
+            black_box(o.status)
+        })
+    });
+    // The parts, to see where the time goes.
+    let policy = svc.policy().unwrap().current();
+    let input = format!(
+        r#"{{"token":{{"kind":"repository","workspace":"acme","repository":"api","scopes":["pullrequest"],"expires_at":{},"revoked":false}},"request":{{"method":"GET","path":"{uri}"}},"now":{now},"repository_project":null}}"#,
+        now + 86400
+    );
+    c.bench_function("part/module_authorize", |b| {
+        b.iter(|| black_box(policy.authorize(black_box(input.as_bytes())).unwrap()))
+    });
+    c.bench_function("part/sha256_and_format", |b| {
+        let t = &repo_token[7..];
+        b.iter(|| {
+            assert!(scopegate_host::token::is_well_formed(black_box(t)));
+            black_box(scopegate_host::token::hash(t))
+        })
+    });
+    c.bench_function("verify/malformed_token", |b| {
+        b.iter(|| {
+            let o = svc
+                .check_inner(
+                    Some("GET"),
+                    Some(uri),
+                    Some(black_box(b"Bearer sgat_nope".as_slice())),
+                    now,
+                )
+                .unwrap();
+            black_box(o.status)
+        })
+    });
+}
+
+criterion_group!(benches, verify);
+criterion_main!(benches);

@@ -82,3 +82,96 @@ impl CheckCache {
         inner.repos.clear();
     }
 }
+
+/// Memo of the module's answers within one second.
+///
+/// The policy is a pure function of its input, and the input carries the claims, the request,
+/// `now` (in seconds) and the repository's project; so the same input bytes under the same
+/// loaded module always get the same decision. Keys are those exact bytes; the memo is emptied
+/// when the second or the module changes, so it never holds more than a second of traffic.
+pub struct DecisionMemo<T> {
+    inner: RwLock<MemoInner<T>>,
+}
+
+struct MemoInner<T> {
+    now: i64,
+    module: u64,
+    map: HashMap<String, Arc<T>>,
+}
+
+impl<T> Default for DecisionMemo<T> {
+    fn default() -> Self {
+        DecisionMemo {
+            inner: RwLock::new(MemoInner {
+                now: i64::MIN,
+                module: 0,
+                map: HashMap::new(),
+            }),
+        }
+    }
+}
+
+impl<T> DecisionMemo<T> {
+    pub fn get(&self, module: u64, now: i64, input: &str) -> Option<Arc<T>> {
+        let inner = self.inner.read();
+        if inner.now != now || inner.module != module {
+            return None;
+        }
+        inner.map.get(input).cloned()
+    }
+
+    pub fn put(&self, module: u64, now: i64, input: String, value: Arc<T>) {
+        let mut inner = self.inner.write();
+        if now < inner.now {
+            return;
+        }
+        if inner.now != now || inner.module != module {
+            inner.map.clear();
+            inner.now = now;
+            inner.module = module;
+        }
+        if inner.map.len() >= MAX_ENTRIES {
+            inner.map.clear();
+        }
+        inner.map.insert(input, value);
+    }
+
+    pub fn clear(&self) {
+        self.inner.write().map.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memo_answers_only_the_same_input_second_and_module() {
+        let memo = DecisionMemo::<u32>::default();
+        memo.put(1, 100, "in".into(), Arc::new(7));
+        assert_eq!(memo.get(1, 100, "in").as_deref(), Some(&7));
+        assert!(memo.get(1, 100, "other").is_none());
+        assert!(memo.get(2, 100, "in").is_none(), "another module");
+        assert!(memo.get(1, 101, "in").is_none(), "another second");
+        memo.put(1, 101, "in".into(), Arc::new(8));
+        memo.put(1, 100, "late".into(), Arc::new(9)); // an older second never comes back
+        assert!(memo.get(1, 100, "in").is_none());
+        assert_eq!(memo.get(1, 101, "in").as_deref(), Some(&8));
+    }
+
+    #[test]
+    fn fills_started_before_an_invalidation_are_dropped() {
+        let cache = CheckCache::default();
+        let g = cache.generation();
+        cache.invalidate();
+        let entry = Arc::new(CachedToken {
+            id: "t".into(),
+            kind: TokenKind::Workspace,
+            claims: "{}".into(),
+        });
+        cache.insert(g, [0; 32], entry.clone());
+        assert!(cache.get(&[0; 32]).is_none());
+        cache.insert(cache.generation(), [0; 32], entry);
+        assert!(cache.get(&[0; 32]).is_some());
+    }
+}

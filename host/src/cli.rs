@@ -85,6 +85,9 @@ pub struct ServeArgs {
     /// Deadline of one policy call, in milliseconds.
     #[arg(long, default_value_t = 100)]
     pub policy_timeout_ms: u64,
+    /// Reuse the module's answer to an identical input within the same second.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    pub decision_memo: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -346,6 +349,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
                     ..RuntimeConfig::default()
                 },
                 admin_key: std::env::var("SCOPEGATE_ADMIN_KEY").ok(),
+                decision_memo: a.decision_memo,
             };
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()

@@ -18,6 +18,7 @@ use wasmtime::{
 };
 
 pub const ABI_VERSION: i32 = 1;
+static NEXT_SERIAL: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 const EPOCH_TICK: Duration = Duration::from_millis(5);
 
 #[derive(Clone, Debug)]
@@ -176,6 +177,7 @@ impl PolicyEngine {
             config: self.config.clone(),
             deadline_ticks: self.deadline_ticks(),
             idle: Mutex::new(Vec::new()),
+            serial: NEXT_SERIAL.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             sha256,
             abi_version: 0,
             operations: None,
@@ -231,6 +233,8 @@ pub struct Policy {
     config: RuntimeConfig,
     deadline_ticks: u64,
     idle: Mutex<Vec<Slot>>,
+    /// Unique per load in this process: tells answers of different modules apart.
+    pub serial: u64,
     pub sha256: String,
     pub abi_version: i32,
     /// Number of API operations, when the module exports the optional `sg_operations`.

@@ -16,6 +16,7 @@ pub struct ServeOptions {
     pub www: PathBuf,
     pub runtime: RuntimeConfig,
     pub admin_key: Option<String>,
+    pub decision_memo: bool,
 }
 
 /// How often `last_accessed_at` is written.
@@ -52,16 +53,19 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     let store =
         SqliteStore::open(&opts.db).map_err(|e| anyhow::anyhow!("{}: {e}", opts.db.display()))?;
     let svc = Arc::new(Service::new(Arc::new(store), Some(policy.clone())));
+    svc.set_decision_memo(opts.decision_memo);
     if let Some(key) = svc.init_admin_key(opts.admin_key.as_deref())? {
         // Printed once on standard output, never logged: only its hash is kept.
         println!("admin key (shown once, store it now): {key}");
     }
 
     let upkeep = svc.clone();
+    // Take the first marker before serving, so that a commit made right after start is noticed.
+    let mut marker = None;
+    svc.poll_external_changes(&mut marker);
     std::thread::Builder::new()
         .name("upkeep".into())
         .spawn(move || {
-            let mut marker = None;
             let mut last_flush = std::time::Instant::now();
             loop {
                 std::thread::sleep(EXTERNAL_POLL);

@@ -24,6 +24,8 @@ pub struct Service {
     pub store: Arc<dyn Store>,
     policy: Option<Arc<PolicyHandle>>,
     cache: CheckCache,
+    decisions: crate::cache::DecisionMemo<Decision>,
+    memo_enabled: std::sync::atomic::AtomicBool,
     accesses: Mutex<HashMap<String, i64>>,
     admin_key_hash: Mutex<Option<token::SecretHash>>,
 }
@@ -79,7 +81,7 @@ impl CheckOutcome {
 }
 
 #[derive(Deserialize)]
-struct Decision {
+pub struct Decision {
     allow: bool,
     status: u16,
     reason: String,
@@ -271,6 +273,8 @@ impl Service {
             store,
             policy,
             cache: CheckCache::default(),
+            decisions: Default::default(),
+            memo_enabled: std::sync::atomic::AtomicBool::new(true),
             accesses: Mutex::new(HashMap::new()),
             admin_key_hash: Mutex::new(None),
         }
@@ -702,10 +706,24 @@ impl Service {
             now,
             repository_project
         );
-        let out = policy.authorize(input.as_bytes())?;
-        let d: Decision = serde_json::from_slice(&out).map_err(|e| {
-            ApiError::new(500, "policy_failure", format!("unreadable decision: {e}"))
-        })?;
+        let memo = self.memo_enabled.load(std::sync::atomic::Ordering::Relaxed);
+        let d = match memo
+            .then(|| self.decisions.get(policy.serial, now, &input))
+            .flatten()
+        {
+            Some(d) => d,
+            None => {
+                let out = policy.authorize(input.as_bytes())?;
+                let d: Decision = serde_json::from_slice(&out).map_err(|e| {
+                    ApiError::new(500, "policy_failure", format!("unreadable decision: {e}"))
+                })?;
+                let d = Arc::new(d);
+                if memo {
+                    self.decisions.put(policy.serial, now, input, d.clone());
+                }
+                d
+            }
+        };
         let status = match (d.allow, d.status) {
             (true, 200) => 200,
             (false, 401) => 401,
@@ -717,13 +735,20 @@ impl Service {
         }
         Ok(CheckOutcome {
             status,
-            reason: d.reason,
-            message: d.message,
-            operation: d.operation,
-            required: d.required_scopes,
-            granted: d.granted_scopes,
+            reason: d.reason.clone(),
+            message: d.message.clone(),
+            operation: d.operation.clone(),
+            required: d.required_scopes.clone(),
+            granted: d.granted_scopes.clone(),
             token: Some((tok.id.clone(), tok.kind)),
         })
+    }
+
+    /// Switch the per-second decision memo (on by default); benchmarks measure both paths.
+    pub fn set_decision_memo(&self, on: bool) {
+        self.memo_enabled
+            .store(on, std::sync::atomic::Ordering::Relaxed);
+        self.decisions.clear();
     }
 
     /// Write the batched `last_accessed_at` values.
@@ -743,6 +768,7 @@ impl Service {
     pub fn poll_external_changes(&self, last: &mut Option<i64>) {
         if let Ok(marker) = self.store.change_marker() {
             if last.is_some_and(|l| l != marker) {
+                tracing::debug!(marker, "the store changed outside this process");
                 self.cache.invalidate();
             }
             *last = Some(marker);

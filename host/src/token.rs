@@ -101,7 +101,7 @@ mod tests {
     fn checksum_is_crc32_base62_left_padded() {
         // CRC32("") is 0: all padding.
         assert_eq!(&base62_checksum(""), b"000000");
-        // CRC32("123456789") = 0xCBF43926 = 3421780262 = base62 "3jKJ9Y"? computed independently below.
+        // CRC32("123456789") is the IEEE check value 0xCBF43926; its base62 is computed apart here.
         let mut n: u64 = 0xCBF4_3926;
         let mut digits = Vec::new();
         while n > 0 {

@@ -31,6 +31,8 @@ const MIGRATIONS: &[&str] = &[
         created_at INTEGER NOT NULL, expires_at INTEGER, revoked_at INTEGER,
         deactivated_at INTEGER, last_accessed_at INTEGER, rotated_from TEXT);
      CREATE INDEX tokens_resource ON tokens (ws_key, kind, bound_key);",
+    // 2: a counter bumped by every change that can alter a check, read by other processes.
+    "INSERT INTO settings (name, value) VALUES ('generation', 0);",
 ];
 
 fn backend(e: rusqlite::Error) -> StoreError {
@@ -158,8 +160,17 @@ impl SqliteStore {
         })
     }
 
+    /// A change that can alter check answers: bumps the generation in the same transaction.
     fn write<T>(
         &self,
+        f: impl FnOnce(&rusqlite::Transaction<'_>) -> StoreResult<T>,
+    ) -> StoreResult<T> {
+        self.write_with(true, f)
+    }
+
+    fn write_with<T>(
+        &self,
+        bump: bool,
         f: impl FnOnce(&rusqlite::Transaction<'_>) -> StoreResult<T>,
     ) -> StoreResult<T> {
         let mut conn = self.writer.lock();
@@ -167,6 +178,13 @@ impl SqliteStore {
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(backend)?;
         let out = f(&tx)?;
+        if bump {
+            tx.execute(
+                "UPDATE settings SET value = value + 1 WHERE name = 'generation'",
+                [],
+            )
+            .map_err(backend)?;
+        }
         tx.commit().map_err(backend)?;
         Ok(out)
     }
@@ -521,7 +539,7 @@ impl Store for SqliteStore {
         if accesses.is_empty() {
             return Ok(());
         }
-        self.write(|tx| {
+        self.write_with(false, |tx| {
             let mut st = tx
                 .prepare_cached(
                     "UPDATE tokens SET last_accessed_at = max(coalesce(last_accessed_at, 0), ?2)
@@ -548,7 +566,7 @@ impl Store for SqliteStore {
     }
 
     fn set_admin_key_hash(&self, hash: &SecretHash) -> StoreResult<()> {
-        self.write(|tx| {
+        self.write_with(false, |tx| {
             tx.execute(
                 "INSERT INTO settings (name, value) VALUES ('admin_key_sha256', ?1)
                  ON CONFLICT (name) DO UPDATE SET value = excluded.value",
@@ -560,7 +578,10 @@ impl Store for SqliteStore {
     }
 
     fn change_marker(&self) -> StoreResult<i64> {
-        self.read(|c| c.pragma_query_value(None, "data_version", |r| r.get(0)))
+        self.read(|c| {
+            c.prepare_cached("SELECT value FROM settings WHERE name = 'generation'")?
+                .query_row([], |r| r.get(0))
+        })
     }
 }
 
@@ -606,4 +627,26 @@ fn insert_token(tx: &rusqlite::Transaction<'_>, t: &NewToken) -> StoreResult<Tok
     get_token(tx, &t.id)
         .map_err(backend)?
         .ok_or(StoreError::NotFound("token"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commits_by_another_connection_change_the_marker() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        let store = SqliteStore::open(&path).unwrap();
+        store
+            .put_workspace("acme", Plan::Free, TokenPolicy::default(), 1)
+            .unwrap();
+        let before = store.change_marker().unwrap();
+        assert!(store.get_workspace("acme").unwrap().is_some());
+        let other = SqliteStore::open(&path).unwrap();
+        other.delete_workspace("acme", 2).unwrap();
+        drop(other);
+        assert_ne!(store.change_marker().unwrap(), before);
+        assert!(store.get_workspace("acme").unwrap().is_none());
+    }
 }

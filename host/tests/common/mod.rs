@@ -153,7 +153,7 @@ pub fn try_start(dir: &Path, opts: Options) -> Result<Server, String> {
         .arg(dir.join("www"))
         .args(&opts.extra)
         .env_remove("SCOPEGATE_ADMIN_KEY")
-        .env("SCOPEGATE_LOG", "info")
+        .env("SCOPEGATE_LOG", "info,scopegate_host=debug")
         .stdin(Stdio::null())
         .stdout(std::fs::File::create(&stdout).unwrap())
         .stderr(std::fs::File::create(&stderr).unwrap());

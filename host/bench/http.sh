@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# /check over HTTP against a static-200 nginx on the same machine, in the same run.
+#
+#   host/bench/http.sh [seconds]      (default 10; needs the built module: cargo xtask wasm)
+#   MEMO=false host/bench/http.sh     (every check calls the module: no per-second decision memo)
+#
+# Load: wrk, 64 connections, 2 threads. Prints both throughputs, the ratio and p99 latencies.
+# Needs wrk and nginx (Debian: apt-get install wrk nginx-light); installs them when run as root.
+set -euo pipefail
+
+DURATION="${1:-10}"
+CONNS=64
+ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
+POLICY="$ROOT/www/pkg/scopegate_policy_bg.wasm"
+SG_PORT="${SG_PORT:-18080}"
+NGINX_PORT="${NGINX_PORT:-18081}"
+KEY="bench-admin-key-$(date +%s%N)"
+
+if [ ! -f "$POLICY" ]; then
+  echo "missing $POLICY: build the policy module with 'cargo xtask wasm'" >&2
+  exit 1
+fi
+for tool in wrk nginx; do
+  if ! command -v "$tool" >/dev/null 2>&1 && ! [ -x "/usr/sbin/$tool" ]; then
+    if [ "$(id -u)" = 0 ]; then
+      apt-get install -y wrk nginx-light >/dev/null || { apt-get update >/dev/null && apt-get install -y wrk nginx-light >/dev/null; }
+    else
+      echo "$tool is missing: apt-get install wrk nginx-light" >&2
+      exit 1
+    fi
+  fi
+done
+NGINX="$(command -v nginx || echo /usr/sbin/nginx)"
+
+cd "$ROOT"
+cargo build --release -q -p scopegate-host
+BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release/scopegate"
+
+WORK="$(mktemp -d)"
+cleanup() {
+  [ -n "${SG_PID:-}" ] && kill "$SG_PID" 2>/dev/null || true
+  [ -n "${NGINX_PID:-}" ] && kill "$NGINX_PID" 2>/dev/null || true
+  wait 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+# scopegate
+SCOPEGATE_ADMIN_KEY="$KEY" SCOPEGATE_LOG=warn "$BIN" serve --listen "127.0.0.1:$SG_PORT" \
+  --db "$WORK/bench.db" --policy "$POLICY" --www "$WORK" --decision-memo "${MEMO:-true}" >"$WORK/sg.out" 2>"$WORK/sg.err" &
+SG_PID=$!
+for _ in $(seq 1 300); do grep -q "listening" "$WORK/sg.out" 2>/dev/null && break; sleep 0.1; done
+grep -q "listening" "$WORK/sg.out" || { cat "$WORK/sg.err" >&2; exit 1; }
+A="http://127.0.0.1:$SG_PORT/admin/v1"
+auth=(-H "Authorization: Bearer $KEY" -H "Content-Type: application/json")
+curl -sf -X PUT "${auth[@]}" "$A/workspaces/acme" -d '{"plan":"premium"}' >/dev/null
+curl -sf -X PUT "${auth[@]}" "$A/workspaces/acme/projects/PROJ" >/dev/null
+curl -sf -X PUT "${auth[@]}" "$A/workspaces/acme/repositories/api" -d '{"project":"PROJ"}' >/dev/null
+EXPIRES="$(date -u -d '+1 day' +%Y-%m-%dT%H:%M:%SZ)"
+TOKEN="$(curl -sf -X POST "${auth[@]}" "$A/workspaces/acme/repositories/api/access-tokens" \
+  -d "{\"name\":\"bench\",\"scopes\":[\"pullrequest\"],\"expires_at\":\"$EXPIRES\"}" |
+  sed -E 's/.*"token":"([^"]+)".*/\1/')"
+
+# nginx answering 200 to everything, as many workers as cores (tokio uses as many threads).
+mkdir -p "$WORK/nginx"
+cat >"$WORK/nginx.conf" <<CONF
+daemon off;
+worker_processes auto;
+pid $WORK/nginx.pid;
+error_log $WORK/nginx/error.log;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path $WORK/nginx; proxy_temp_path $WORK/nginx; fastcgi_temp_path $WORK/nginx;
+  uwsgi_temp_path $WORK/nginx; scgi_temp_path $WORK/nginx;
+  server { listen 127.0.0.1:$NGINX_PORT; location / { return 200 "ok\n"; } }
+}
+CONF
+"$NGINX" -c "$WORK/nginx.conf" -p "$WORK" &
+NGINX_PID=$!
+for _ in $(seq 1 50); do curl -sf "http://127.0.0.1:$NGINX_PORT/" >/dev/null && break; sleep 0.1; done
+
+status="$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $TOKEN" \
+  -H 'X-Original-Method: GET' -H 'X-Original-URI: /2.0/repositories/acme/api/pullrequests' \
+  "http://127.0.0.1:$SG_PORT/check")"
+[ "$status" = 200 ] || { echo "/check answered $status, expected 200" >&2; exit 1; }
+
+to_ms() { # wrk prints 850.00us, 1.23ms or 1.01s
+  awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /us$/) n /= 1000; else if (v ~ /ms$/) n += 0; else if (v ~ /s$/) n *= 1000; printf "%.3f", n }'
+}
+run() { # name url [headers...]
+  local name="$1" url="$2"; shift 2
+  wrk -t2 -c"$CONNS" -d"${DURATION}s" --latency "$@" "$url" >"$WORK/$name.txt"
+  local rps p99 non2xx
+  rps="$(awk '/^Requests\/sec:/ { print $2 }' "$WORK/$name.txt")"
+  p99="$(awk '$1 == "99%" { print $2 }' "$WORK/$name.txt")"
+  non2xx="$(awk '/Non-2xx/ { print $NF }' "$WORK/$name.txt")"
+  if [ -n "$non2xx" ]; then echo "$name: $non2xx non-2xx answers" >&2; exit 1; fi
+  echo "$rps $(to_ms "$p99")"
+}
+
+read -r NG_RPS NG_P99 < <(run nginx "http://127.0.0.1:$NGINX_PORT/")
+read -r SG_RPS SG_P99 < <(run check "http://127.0.0.1:$SG_PORT/check" \
+  -H "Authorization: Bearer $TOKEN" -H 'X-Original-Method: GET' \
+  -H 'X-Original-URI: /2.0/repositories/acme/api/pullrequests?state=OPEN')
+
+echo "connections:        $CONNS, duration ${DURATION}s each, $(nproc) cores, wrk -t2, decision memo ${MEMO:-true}"
+printf 'nginx static 200:   %10.0f req/s   p99 %s ms\n' "$NG_RPS" "$NG_P99"
+printf 'scopegate /check:   %10.0f req/s   p99 %s ms\n' "$SG_RPS" "$SG_P99"
+awk -v a="$SG_RPS" -v b="$NG_RPS" 'BEGIN { printf "ratio:              %.1f%% of nginx (goal >= 30%%)\n", 100 * a / b }'
+awk -v p="$SG_P99" 'BEGIN { printf "check p99:          %s ms (goal <= 2 ms)\n", p }'
