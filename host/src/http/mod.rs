@@ -33,6 +33,14 @@ impl IntoResponse for ApiError {
                 axum::http::HeaderValue::from_static("Bearer realm=\"scopegate admin\""),
             );
         }
+        if self.status == 413 {
+            // The unread rest of the body is still on the wire: tell the client this connection
+            // is finished, so it does not send its next request down it.
+            resp.headers_mut().insert(
+                axum::http::header::CONNECTION,
+                axum::http::HeaderValue::from_static("close"),
+            );
+        }
         resp
     }
 }
