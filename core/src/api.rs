@@ -2,6 +2,8 @@
 
 use serde::Serialize;
 
+use crate::input::RequestFields;
+use crate::lenient::{read_json, Object, Text};
 use crate::path;
 use crate::routes::{self, Method, OperationClass, Resolution};
 use crate::scope::ScopeSet;
@@ -28,6 +30,17 @@ pub fn route<R>(method: &str, path: &str, answer: impl FnOnce(Option<RouteInfo<'
             target,
         })),
         Resolution::Web | Resolution::Unknown => answer(None),
+    }
+}
+
+/// `sg_route`: JSON text of `{"method", "path"}`; anything else routes nowhere.
+pub fn route_json<R>(input: &[u8], answer: impl FnOnce(Option<RouteInfo<'_>>) -> R) -> R {
+    match read_json::<Object<RequestFields>>(input) {
+        Some(Object::Fields(RequestFields {
+            method: Some(Text::Str(method)),
+            path: Some(Text::Str(path)),
+        })) => route(&method, &path, answer),
+        _ => answer(None),
     }
 }
 

@@ -5,7 +5,7 @@ use std::borrow::Cow;
 use serde_json::Value;
 
 use crate::decision::{Decision, Reason};
-use crate::input::{clip, parse_authorize_input, AuthorizeInput, InputError};
+use crate::input::{clip, parse_authorize_input, parse_authorize_json, AuthorizeInput, InputError};
 use crate::path;
 use crate::routes::{self, OperationClass, Resolution};
 use crate::scope::{Scope, ScopeSet};
@@ -13,15 +13,16 @@ use crate::target::Reach;
 
 /// Decides a policy input given as JSON text. Never panics: anything unreadable is `bad_input`.
 pub fn authorize_json(input: &[u8]) -> Decision {
-    match serde_json::from_slice::<Value>(input) {
-        Ok(value) => authorize_value(&value),
-        Err(_) => Decision::early(Reason::BadInput, "the input is not JSON", ScopeSet::EMPTY),
-    }
+    decide_parsed(parse_authorize_json(input))
 }
 
 /// Decides a policy input given as a JSON value.
 pub fn authorize_value(input: &Value) -> Decision {
-    match parse_authorize_input(input) {
+    decide_parsed(parse_authorize_input(input))
+}
+
+fn decide_parsed(parsed: Result<AuthorizeInput<'_>, InputError>) -> Decision {
+    match parsed {
         Ok(input) => authorize(&input),
         Err(InputError::BadInput(why)) => Decision::early(Reason::BadInput, why, ScopeSet::EMPTY),
         Err(InputError::InvalidClaims(why)) => {
@@ -40,11 +41,11 @@ pub fn authorize(input: &AuthorizeInput<'_>) -> Decision {
     if claims.expires_at.is_some_and(|at| input.now >= at) {
         return Decision::early(Reason::TokenExpired, "the token has expired", granted);
     }
-    let parsed = match path::parse(input.request.path) {
+    let parsed = match path::parse(&input.request.path) {
         Ok(parsed) => parsed,
         Err(err) => return Decision::early(Reason::BadPath, err.describe(), granted),
     };
-    let (operation, target) = match routes::resolve(input.request.method, &parsed) {
+    let (operation, target) = match routes::resolve(&input.request.method, &parsed) {
         Resolution::Web => {
             return Decision::early(
                 Reason::WebLoginForbidden,
@@ -55,8 +56,8 @@ pub fn authorize(input: &AuthorizeInput<'_>) -> Decision {
         Resolution::Unknown => {
             let message = format!(
                 "no operation matches {} {}",
-                clip(input.request.method),
-                clip(input.request.path)
+                clip(&input.request.method),
+                clip(&input.request.path)
             );
             return Decision::early(Reason::UnknownOperation, message, granted);
         }
@@ -83,7 +84,7 @@ pub fn authorize(input: &AuthorizeInput<'_>) -> Decision {
         OperationClass::Normal => {}
     }
     let kind = claims.kind();
-    match target.reach(&claims.binding, input.repository_project) {
+    match target.reach(&claims.binding, input.repository_project.as_deref()) {
         Reach::Within => {}
         Reach::Outside => {
             return decide(

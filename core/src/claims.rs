@@ -1,5 +1,7 @@
 //! What a token is: its kind, the resource it is bound to, its scopes and its lifetime.
 
+use std::borrow::Cow;
+
 use serde::Serialize;
 
 use crate::scope::ScopeSet;
@@ -34,21 +36,21 @@ impl TokenKind {
 /// The one resource a token reaches. Each kind carries exactly the fields it is bound by, so a
 /// repository token with a project (or a project token without one) cannot be built.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Binding {
+pub enum Binding<'a> {
     Repository {
-        workspace: String,
-        repository: String,
+        workspace: Cow<'a, str>,
+        repository: Cow<'a, str>,
     },
     Project {
-        workspace: String,
-        project: String,
+        workspace: Cow<'a, str>,
+        project: Cow<'a, str>,
     },
     Workspace {
-        workspace: String,
+        workspace: Cow<'a, str>,
     },
 }
 
-impl Binding {
+impl Binding<'_> {
     pub fn kind(&self) -> TokenKind {
         match self {
             Binding::Repository { .. } => TokenKind::Repository,
@@ -68,14 +70,14 @@ impl Binding {
 
 /// Stored claims of a token, already checked against §2: every scope is grantable to the kind.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Claims {
-    pub binding: Binding,
+pub struct Claims<'a> {
+    pub binding: Binding<'a>,
     pub scopes: ScopeSet,
     pub expires_at: Option<i64>,
     pub revoked: bool,
 }
 
-impl Claims {
+impl Claims<'_> {
     pub fn kind(&self) -> TokenKind {
         self.binding.kind()
     }

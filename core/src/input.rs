@@ -1,30 +1,34 @@
-//! Reading the policy input (§5 "Policy input") from JSON, keeping rows 1 and 2 apart: a malformed
-//! envelope is `bad_input`, a malformed token is `invalid_claims`.
+//! Reading the policy input (§5 "Policy input"), keeping rows 1 and 2 apart: a malformed envelope
+//! is `bad_input`, a malformed token is `invalid_claims`. One pass over the JSON, borrowing strings.
 
 use std::borrow::Cow;
 
-use serde_json::{Map, Value};
+use serde::de::{MapAccess, SeqAccess};
+use serde_json::Value;
 
 use crate::claims::{Binding, Claims, TokenKind};
+use crate::lenient::{
+    read_json, read_value, skip, value, Fields, Flag, Int, Lenient, Object, Shape, Text,
+};
 use crate::scope::{Scope, ScopeSet};
 
 /// The request under decision, as the gateway saw it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Request<'a> {
-    pub method: &'a str,
+    pub method: Cow<'a, str>,
     /// Path with optional query and fragment, as sent.
-    pub path: &'a str,
+    pub path: Cow<'a, str>,
 }
 
 /// Everything `authorize` decides on, once it has passed rows 1 and 2.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AuthorizeInput<'a> {
-    pub claims: Claims,
+    pub claims: Claims<'a>,
     pub request: Request<'a>,
     /// Unix seconds; the policy has no clock of its own.
     pub now: i64,
     /// The project of the repository the request targets, when the caller knows it.
-    pub repository_project: Option<&'a str>,
+    pub repository_project: Option<Cow<'a, str>>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -33,41 +37,46 @@ pub enum InputError {
     InvalidClaims(Cow<'static, str>),
 }
 
-pub fn parse_authorize_input(value: &Value) -> Result<AuthorizeInput<'_>, InputError> {
+/// Reads a policy input from JSON text; trailing bytes after the value are refused.
+pub fn parse_authorize_json(input: &[u8]) -> Result<AuthorizeInput<'_>, InputError> {
+    from_fields(read_json(input).ok_or(InputError::BadInput("the input is not JSON"))?)
+}
+
+/// Reads a policy input from a JSON value.
+pub fn parse_authorize_input(input: &Value) -> Result<AuthorizeInput<'_>, InputError> {
+    from_fields(read_value(input))
+}
+
+fn from_fields(top: Object<TopFields<'_>>) -> Result<AuthorizeInput<'_>, InputError> {
     use InputError::BadInput;
-    let top = value
-        .as_object()
-        .ok_or(BadInput("the input is not a JSON object"))?;
-    let token = top
-        .get("token")
-        .and_then(Value::as_object)
-        .ok_or(BadInput("the input has no 'token' object"))?;
-    let request = top
-        .get("request")
-        .and_then(Value::as_object)
-        .ok_or(BadInput("the input has no 'request' object"))?;
-    let method = request
-        .get("method")
-        .and_then(Value::as_str)
-        .ok_or(BadInput("'request.method' is not a string"))?;
-    let path = request
-        .get("path")
-        .and_then(Value::as_str)
-        .ok_or(BadInput("'request.path' is not a string"))?;
-    let now = top
-        .get("now")
-        .and_then(Value::as_i64)
-        .ok_or(BadInput("'now' is not an integer"))?;
-    let repository_project = match top.get("repository_project") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) => Some(s.as_str()),
-        Some(_) => {
+    let Object::Fields(top) = top else {
+        return Err(BadInput("the input is not a JSON object"));
+    };
+    let Some(Object::Fields(token)) = top.token else {
+        return Err(BadInput("the input has no 'token' object"));
+    };
+    let Some(Object::Fields(request)) = top.request else {
+        return Err(BadInput("the input has no 'request' object"));
+    };
+    let Some(Text::Str(method)) = request.method else {
+        return Err(BadInput("'request.method' is not a string"));
+    };
+    let Some(Text::Str(path)) = request.path else {
+        return Err(BadInput("'request.path' is not a string"));
+    };
+    let Some(Int::Value(now)) = top.now else {
+        return Err(BadInput("'now' is not an integer"));
+    };
+    let repository_project = match top.repository_project {
+        None | Some(Text::Null) => None,
+        Some(Text::Str(project)) => Some(project),
+        Some(Text::Other) => {
             return Err(BadInput(
                 "'repository_project' is neither a string nor null",
             ))
         }
     };
-    let claims = parse_claims(token).map_err(InputError::InvalidClaims)?;
+    let claims = claims(token).map_err(InputError::InvalidClaims)?;
     Ok(AuthorizeInput {
         claims,
         request: Request { method, path },
@@ -76,28 +85,140 @@ pub fn parse_authorize_input(value: &Value) -> Result<AuthorizeInput<'_>, InputE
     })
 }
 
-/// Checks a token object against §2. Other fields than those of the contract are ignored, so a
-/// host may pass its whole record.
-pub fn parse_claims(token: &Map<String, Value>) -> Result<Claims, Cow<'static, str>> {
-    let kind = token
-        .get("kind")
-        .and_then(Value::as_str)
-        .and_then(TokenKind::parse)
-        .ok_or("'kind' is not repository, project or workspace")?;
-    let binding = parse_binding(token, kind)?;
-    let scopes = parse_scopes(token.get("scopes"), kind)?;
-    let expires_at = match token.get("expires_at") {
-        None | Some(Value::Null) => None,
-        Some(v) => Some(
-            v.as_i64()
-                .ok_or("'expires_at' is neither an integer nor null")?,
-        ),
+#[derive(Default)]
+struct TopFields<'a> {
+    token: Option<Object<TokenFields<'a>>>,
+    request: Option<Object<RequestFields<'a>>>,
+    now: Option<Int>,
+    repository_project: Option<Text<'a>>,
+}
+
+impl<'de> Fields<'de> for TopFields<'de> {
+    fn field<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
+        match key {
+            "token" => self.token = Some(value(map)?),
+            "request" => self.request = Some(value(map)?),
+            "now" => self.now = Some(value(map)?),
+            "repository_project" => self.repository_project = Some(value(map)?),
+            _ => skip(map)?,
+        }
+        Ok(())
+    }
+}
+
+/// `{method, path}`: the request of a policy input, and the input of `sg_route`.
+#[derive(Default)]
+pub(crate) struct RequestFields<'a> {
+    pub(crate) method: Option<Text<'a>>,
+    pub(crate) path: Option<Text<'a>>,
+}
+
+impl<'de> Fields<'de> for RequestFields<'de> {
+    fn field<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
+        match key {
+            "method" => self.method = Some(value(map)?),
+            "path" => self.path = Some(value(map)?),
+            _ => skip(map)?,
+        }
+        Ok(())
+    }
+}
+
+/// The fields of a token object. Other fields than the contract's are skipped, so a host may pass
+/// its whole record.
+#[derive(Default)]
+pub(crate) struct TokenFields<'a> {
+    kind: Option<Text<'a>>,
+    workspace: Option<Text<'a>>,
+    project: Option<Text<'a>>,
+    repository: Option<Text<'a>>,
+    scopes: Option<ScopeNames>,
+    expires_at: Option<Int>,
+    revoked: Option<Flag>,
+}
+
+impl<'de> Fields<'de> for TokenFields<'de> {
+    fn field<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
+        match key {
+            "kind" => self.kind = Some(value(map)?),
+            "workspace" => self.workspace = Some(value(map)?),
+            "project" => self.project = Some(value(map)?),
+            "repository" => self.repository = Some(value(map)?),
+            "scopes" => self.scopes = Some(value(map)?),
+            "expires_at" => self.expires_at = Some(value(map)?),
+            "revoked" => self.revoked = Some(value(map)?),
+            _ => skip(map)?,
+        }
+        Ok(())
+    }
+}
+
+/// A `scopes` array read into a set, remembering the first element that is no scope.
+enum ScopeNames {
+    Other,
+    List {
+        scopes: ScopeSet,
+        problem: Option<Cow<'static, str>>,
+    },
+}
+
+impl<'de> Shape<'de> for ScopeNames {
+    fn other() -> Self {
+        ScopeNames::Other
+    }
+
+    fn seq<A: SeqAccess<'de>>(mut seq: A) -> Result<Self, A::Error> {
+        let mut scopes = ScopeSet::EMPTY;
+        let mut problem = None;
+        while let Some(Lenient(item)) = seq.next_element::<Lenient<Text<'de>>>()? {
+            let found = match &item {
+                Text::Str(name) => Scope::parse(name)
+                    .ok_or_else(|| Cow::Owned(format!("unknown scope '{}'", clip(name)))),
+                _ => Err(Cow::Borrowed("'scopes' holds a value that is not a string")),
+            };
+            match found {
+                Ok(scope) => scopes.insert(scope),
+                Err(why) => {
+                    problem.get_or_insert(why);
+                }
+            }
+        }
+        Ok(ScopeNames::List { scopes, problem })
+    }
+}
+
+/// Checks a token's fields against §2.
+fn claims(token: TokenFields<'_>) -> Result<Claims<'_>, Cow<'static, str>> {
+    let kind = match &token.kind {
+        Some(Text::Str(kind)) => TokenKind::parse(kind),
+        _ => None,
+    }
+    .ok_or("'kind' is not repository, project or workspace")?;
+    let binding = binding(kind, token.workspace, token.project, token.repository)?;
+    let scopes = match token.scopes {
+        Some(ScopeNames::List {
+            problem: Some(why), ..
+        }) => return Err(why),
+        Some(ScopeNames::List { scopes, .. }) => scopes,
+        _ => return Err(Cow::Borrowed("'scopes' is not an array")),
     };
-    let revoked = match token.get("revoked") {
-        None | Some(Value::Null) => false,
-        Some(v) => v
-            .as_bool()
-            .ok_or("'revoked' is neither a boolean nor null")?,
+    if let Some(scope) = scopes.iter().find(|s| !s.grantable_to(kind)) {
+        return Err(Cow::Owned(format!(
+            "a {} token cannot hold the scope '{scope}'",
+            kind.as_str()
+        )));
+    }
+    let expires_at = match token.expires_at {
+        None | Some(Int::Null) => None,
+        Some(Int::Value(at)) => Some(at),
+        Some(Int::Other) => {
+            return Err(Cow::Borrowed("'expires_at' is neither an integer nor null"))
+        }
+    };
+    let revoked = match token.revoked {
+        None | Some(Flag::Null) => false,
+        Some(Flag::Bool(revoked)) => revoked,
+        Some(Flag::Other) => return Err(Cow::Borrowed("'revoked' is neither a boolean nor null")),
     };
     Ok(Claims {
         binding,
@@ -107,14 +228,17 @@ pub fn parse_claims(token: &Map<String, Value>) -> Result<Claims, Cow<'static, s
     })
 }
 
-/// The binding fields of a token of `kind`: exactly those its kind names (§5 "Policy input").
-pub(crate) fn parse_binding(
-    token: &Map<String, Value>,
+/// The binding fields of a token of `kind`: exactly those its kind names, each a non-empty
+/// string (a null counts as present).
+pub(crate) fn binding<'a>(
     kind: TokenKind,
-) -> Result<Binding, Cow<'static, str>> {
-    let workspace = name_field(token, "workspace")?.ok_or("'workspace' is missing")?;
-    let project = name_field(token, "project")?;
-    let repository = name_field(token, "repository")?;
+    workspace: Option<Text<'a>>,
+    project: Option<Text<'a>>,
+    repository: Option<Text<'a>>,
+) -> Result<Binding<'a>, Cow<'static, str>> {
+    let workspace = name(workspace, "workspace")?.ok_or("'workspace' is missing")?;
+    let project = name(project, "project")?;
+    let repository = name(repository, "repository")?;
     match (kind, project, repository) {
         (TokenKind::Repository, None, Some(repository)) => Ok(Binding::Repository {
             workspace,
@@ -134,38 +258,15 @@ pub(crate) fn parse_binding(
     }
 }
 
-/// A binding field: absent is `None`; present, it must be a non-empty string (null counts as present).
-fn name_field(
-    token: &Map<String, Value>,
-    field: &'static str,
-) -> Result<Option<String>, Cow<'static, str>> {
-    match token.get(field) {
+fn name<'a>(
+    field: Option<Text<'a>>,
+    label: &'static str,
+) -> Result<Option<Cow<'a, str>>, Cow<'static, str>> {
+    match field {
         None => Ok(None),
-        Some(Value::String(s)) if !s.is_empty() => Ok(Some(s.clone())),
-        Some(_) => Err(Cow::Owned(format!("'{field}' is not a non-empty string"))),
+        Some(Text::Str(s)) if !s.is_empty() => Ok(Some(s)),
+        Some(_) => Err(Cow::Owned(format!("'{label}' is not a non-empty string"))),
     }
-}
-
-fn parse_scopes(value: Option<&Value>, kind: TokenKind) -> Result<ScopeSet, Cow<'static, str>> {
-    let list = value
-        .and_then(Value::as_array)
-        .ok_or("'scopes' is not an array")?;
-    let mut scopes = ScopeSet::EMPTY;
-    for item in list {
-        let name = item
-            .as_str()
-            .ok_or("'scopes' holds a value that is not a string")?;
-        let scope = Scope::parse(name)
-            .ok_or_else(|| Cow::Owned(format!("unknown scope '{}'", clip(name))))?;
-        if !scope.grantable_to(kind) {
-            return Err(Cow::Owned(format!(
-                "a {} token cannot hold the scope '{scope}'",
-                kind.as_str()
-            )));
-        }
-        scopes.insert(scope);
-    }
-    Ok(scopes)
 }
 
 /// Echoes at most a short prefix of caller-supplied text in messages.

@@ -3,11 +3,13 @@
 
 use std::borrow::Cow;
 
+use serde::de::MapAccess;
 use serde::Serialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::claims::{Binding, TokenKind};
-use crate::input::{clip, parse_binding};
+use crate::input::{binding, clip};
+use crate::lenient::{read_json, read_value, skip, value, Fields, Flag, Int, List, Object, Text};
 use crate::scope::Scope;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -90,9 +92,9 @@ impl MaxLifetime {
 /// not malformed input.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct IssueRequest<'a> {
-    pub binding: Binding,
-    pub name: &'a str,
-    pub scopes: Vec<&'a str>,
+    pub binding: Binding<'a>,
+    pub name: Cow<'a, str>,
+    pub scopes: Vec<Cow<'a, str>>,
     pub expires_at: Option<i64>,
 }
 
@@ -204,6 +206,21 @@ impl From<Result<(), IssueRefusal>> for IssueOutcome {
 
 /// `checkIssue` on JSON values. Structural problems are `bad_input`.
 pub fn check_issue_value(request: &Value, context: &Value) -> IssueOutcome {
+    outcome(read_value(request), read_value(context))
+}
+
+/// `sg_check_issue`: JSON text of `{"request": …, "context": …}`.
+pub fn check_issue_json(input: &[u8]) -> IssueOutcome {
+    match read_json::<Object<CheckFields>>(input) {
+        Some(Object::Fields(check)) => outcome(
+            check.request.unwrap_or(Object::Other),
+            check.context.unwrap_or(Object::Other),
+        ),
+        _ => outcome(Object::Other, Object::Other),
+    }
+}
+
+fn outcome(request: Object<RequestFields<'_>>, context: Object<ContextFields<'_>>) -> IssueOutcome {
     let parsed = parse_request(request).and_then(|r| Ok((r, parse_context(context)?)));
     match parsed {
         Ok((request, context)) => check_issue(&request, &context).into(),
@@ -215,30 +232,103 @@ pub fn check_issue_value(request: &Value, context: &Value) -> IssueOutcome {
     }
 }
 
-fn parse_request(value: &Value) -> Result<IssueRequest<'_>, Cow<'static, str>> {
-    let map = value.as_object().ok_or("the request is not an object")?;
-    let kind = map
-        .get("kind")
-        .and_then(Value::as_str)
-        .and_then(TokenKind::parse)
-        .ok_or("'kind' is not repository, project or workspace")?;
-    let binding = parse_binding(map, kind)?;
-    let name = map
-        .get("name")
-        .and_then(Value::as_str)
-        .ok_or("'name' is not a string")?;
-    let scopes = map
-        .get("scopes")
-        .and_then(Value::as_array)
-        .ok_or("'scopes' is not an array")?
-        .iter()
-        .map(|s| {
-            s.as_str()
-                .ok_or("'scopes' holds a value that is not a string")
+#[derive(Default)]
+struct CheckFields<'a> {
+    request: Option<Object<RequestFields<'a>>>,
+    context: Option<Object<ContextFields<'a>>>,
+}
+
+impl<'de> Fields<'de> for CheckFields<'de> {
+    fn field<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
+        match key {
+            "request" => self.request = Some(value(map)?),
+            "context" => self.context = Some(value(map)?),
+            _ => skip(map)?,
+        }
+        Ok(())
+    }
+}
+
+#[derive(Default)]
+struct RequestFields<'a> {
+    kind: Option<Text<'a>>,
+    workspace: Option<Text<'a>>,
+    project: Option<Text<'a>>,
+    repository: Option<Text<'a>>,
+    name: Option<Text<'a>>,
+    scopes: Option<List<Text<'a>>>,
+    expires_at: Option<Int>,
+}
+
+impl<'de> Fields<'de> for RequestFields<'de> {
+    fn field<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
+        match key {
+            "kind" => self.kind = Some(value(map)?),
+            "workspace" => self.workspace = Some(value(map)?),
+            "project" => self.project = Some(value(map)?),
+            "repository" => self.repository = Some(value(map)?),
+            "name" => self.name = Some(value(map)?),
+            "scopes" => self.scopes = Some(value(map)?),
+            "expires_at" => self.expires_at = Some(value(map)?),
+            _ => skip(map)?,
+        }
+        Ok(())
+    }
+}
+
+#[derive(Default)]
+struct ContextFields<'a> {
+    plan: Option<Text<'a>>,
+    now: Option<Int>,
+    max_lifetime_days: Option<Int>,
+    allow_no_expiry: Option<Flag>,
+}
+
+impl<'de> Fields<'de> for ContextFields<'de> {
+    fn field<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
+        match key {
+            "plan" => self.plan = Some(value(map)?),
+            "now" => self.now = Some(value(map)?),
+            "max_lifetime_days" => self.max_lifetime_days = Some(value(map)?),
+            "allow_no_expiry" => self.allow_no_expiry = Some(value(map)?),
+            _ => skip(map)?,
+        }
+        Ok(())
+    }
+}
+
+fn parse_request(
+    request: Object<RequestFields<'_>>,
+) -> Result<IssueRequest<'_>, Cow<'static, str>> {
+    let Object::Fields(fields) = request else {
+        return Err(Cow::Borrowed("the request is not an object"));
+    };
+    let kind = match &fields.kind {
+        Some(Text::Str(kind)) => TokenKind::parse(kind),
+        _ => None,
+    }
+    .ok_or("'kind' is not repository, project or workspace")?;
+    let binding = binding(kind, fields.workspace, fields.project, fields.repository)?;
+    let Some(Text::Str(name)) = fields.name else {
+        return Err(Cow::Borrowed("'name' is not a string"));
+    };
+    let Some(List::Items(items)) = fields.scopes else {
+        return Err(Cow::Borrowed("'scopes' is not an array"));
+    };
+    let scopes = items
+        .into_iter()
+        .map(|item| match item {
+            Text::Str(scope) => Ok(scope),
+            _ => Err("'scopes' holds a value that is not a string"),
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let expires_at = optional(map, "expires_at", Value::as_i64)
-        .ok_or("'expires_at' is neither an integer nor null")?;
+    let expires_at = match fields.expires_at {
+        None | Some(Int::Null) => None,
+        Some(Int::Value(at)) => Some(at),
+        Some(Int::Other) => {
+            return Err(Cow::Borrowed("'expires_at' is neither an integer nor null"))
+        }
+    };
     Ok(IssueRequest {
         binding,
         name,
@@ -247,44 +337,34 @@ fn parse_request(value: &Value) -> Result<IssueRequest<'_>, Cow<'static, str>> {
     })
 }
 
-fn parse_context(value: &Value) -> Result<IssueContext, Cow<'static, str>> {
-    let map = value.as_object().ok_or("the context is not an object")?;
-    let plan = map
-        .get("plan")
-        .and_then(Value::as_str)
-        .and_then(Plan::parse)
-        .ok_or("'plan' is not free, standard or premium")?;
-    let now = map
-        .get("now")
-        .and_then(Value::as_i64)
-        .ok_or("'now' is not an integer")?;
-    let max_lifetime = match optional(map, "max_lifetime_days", Value::as_i64)
-        .ok_or("'max_lifetime_days' is not an integer")?
-    {
-        None => MaxLifetime::Days365,
-        Some(days) => {
+fn parse_context(context: Object<ContextFields<'_>>) -> Result<IssueContext, Cow<'static, str>> {
+    let Object::Fields(fields) = context else {
+        return Err(Cow::Borrowed("the context is not an object"));
+    };
+    let plan = match &fields.plan {
+        Some(Text::Str(plan)) => Plan::parse(plan),
+        _ => None,
+    }
+    .ok_or("'plan' is not free, standard or premium")?;
+    let Some(Int::Value(now)) = fields.now else {
+        return Err(Cow::Borrowed("'now' is not an integer"));
+    };
+    let max_lifetime = match fields.max_lifetime_days {
+        None | Some(Int::Null) => MaxLifetime::Days365,
+        Some(Int::Value(days)) => {
             MaxLifetime::from_days(days).ok_or("'max_lifetime_days' is not 90, 180 or 365")?
         }
+        Some(Int::Other) => return Err(Cow::Borrowed("'max_lifetime_days' is not an integer")),
     };
-    let allow_no_expiry = optional(map, "allow_no_expiry", Value::as_bool)
-        .ok_or("'allow_no_expiry' is not a boolean")?
-        .unwrap_or(false);
+    let allow_no_expiry = match fields.allow_no_expiry {
+        None | Some(Flag::Null) => false,
+        Some(Flag::Bool(allow)) => allow,
+        Some(Flag::Other) => return Err(Cow::Borrowed("'allow_no_expiry' is not a boolean")),
+    };
     Ok(IssueContext {
         plan,
         now,
         max_lifetime,
         allow_no_expiry,
     })
-}
-
-/// An optional field: `Some(None)` when absent or null, `None` when present with the wrong type.
-fn optional<'v, T>(
-    map: &'v Map<String, Value>,
-    field: &str,
-    read: impl Fn(&'v Value) -> Option<T>,
-) -> Option<Option<T>> {
-    match map.get(field) {
-        None | Some(Value::Null) => Some(None),
-        Some(v) => read(v).map(Some),
-    }
 }

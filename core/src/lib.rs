@@ -8,18 +8,21 @@ pub mod claims;
 pub mod decision;
 pub mod input;
 pub mod issue;
+mod lenient;
 pub mod minimal;
 pub mod path;
 pub mod routes;
 pub mod scope;
 pub mod target;
 
-pub use api::{operations, route, OperationInfo, RouteInfo};
+pub use api::{operations, route, route_json, OperationInfo, RouteInfo};
 pub use authorize::{authorize, authorize_json, authorize_value};
 pub use claims::{Binding, Claims, TokenKind};
 pub use decision::{Decision, Reason};
-pub use issue::{check_issue, check_issue_value, IssueOutcome, IssueReason};
-pub use minimal::{minimal_token, minimal_token_value, Advice, AdviceError, AdviceRefusal};
+pub use issue::{check_issue, check_issue_json, check_issue_value, IssueOutcome, IssueReason};
+pub use minimal::{
+    minimal_token, minimal_token_json, minimal_token_value, Advice, AdviceError, AdviceRefusal,
+};
 pub use scope::{Scope, ScopeSet};
 pub use target::{Target, TargetKind};
 

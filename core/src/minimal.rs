@@ -3,10 +3,12 @@
 
 use std::borrow::Cow;
 
+use serde::de::MapAccess;
 use serde::Serialize;
 use serde_json::Value;
 
 use crate::claims::{same_name, Binding, TokenKind};
+use crate::lenient::{read_json, read_value, skip, value, Fields, List, Object, Text};
 use crate::path::{self, PathError};
 use crate::routes::{self, OperationClass, Resolution};
 use crate::scope::{Scope, ScopeSet};
@@ -47,7 +49,7 @@ pub struct AdviceRefusal {
 /// The advised token: a binding and a set with no scope implied by another.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Advice {
-    pub binding: Binding,
+    pub binding: Binding<'static>,
     pub scopes: ScopeSet,
 }
 
@@ -166,10 +168,10 @@ pub fn minimal_token(calls: &[Call<'_>]) -> Result<Advice, AdviceRefusal> {
     })
 }
 
-fn narrowest_binding(needs: &[Need<'_>], scopes: ScopeSet, workspace: &str) -> Binding {
+fn narrowest_binding(needs: &[Need<'_>], scopes: ScopeSet, workspace: &str) -> Binding<'static> {
     let holds_all = |kind: TokenKind| scopes.iter().all(|s: Scope| s.grantable_to(kind));
     let workspace_binding = || Binding::Workspace {
-        workspace: workspace.to_owned(),
+        workspace: Cow::Owned(workspace.to_owned()),
     };
     if !holds_all(TokenKind::Project)
         || needs
@@ -189,15 +191,15 @@ fn narrowest_binding(needs: &[Need<'_>], scopes: ScopeSet, workspace: &str) -> B
                 .all(|n| n.target.kind() == TargetKind::Repository);
         if only_one && holds_all(TokenKind::Repository) {
             return Binding::Repository {
-                workspace: workspace.to_owned(),
-                repository: repository.to_owned(),
+                workspace: Cow::Owned(workspace.to_owned()),
+                repository: Cow::Owned(repository.to_owned()),
             };
         }
     }
     match common_project(needs) {
         Some(project) => Binding::Project {
-            workspace: workspace.to_owned(),
-            project: project.to_owned(),
+            workspace: Cow::Owned(workspace.to_owned()),
+            project: Cow::Owned(project.to_owned()),
         },
         None => workspace_binding(),
     }
@@ -235,6 +237,15 @@ fn refusal(
 
 /// `minimalToken` on a JSON value: an array of `{method, path, repository_project?}`.
 pub fn minimal_token_value(calls: &Value) -> Result<Advice, AdviceRefusal> {
+    advise(read_value(calls))
+}
+
+/// `sg_minimal_token`: the same, as JSON text.
+pub fn minimal_token_json(calls: &[u8]) -> Result<Advice, AdviceRefusal> {
+    advise(read_json(calls).unwrap_or(List::Other))
+}
+
+fn advise(calls: List<Object<CallFields<'_>>>) -> Result<Advice, AdviceRefusal> {
     let bad = |i| {
         refusal(
             AdviceError::BadInput,
@@ -242,25 +253,28 @@ pub fn minimal_token_value(calls: &Value) -> Result<Advice, AdviceRefusal> {
             Some(i),
         )
     };
-    let list = calls
-        .as_array()
-        .ok_or_else(|| refusal(AdviceError::BadInput, "the calls are not an array", None))?;
-    let calls = list
+    let List::Items(items) = calls else {
+        return Err(refusal(
+            AdviceError::BadInput,
+            "the calls are not an array",
+            None,
+        ));
+    };
+    let calls = items
         .iter()
         .enumerate()
         .map(|(i, call)| {
-            let method = call
-                .get("method")
-                .and_then(Value::as_str)
-                .ok_or_else(|| bad(i))?;
-            let path = call
-                .get("path")
-                .and_then(Value::as_str)
-                .ok_or_else(|| bad(i))?;
-            let repository_project = match call.get("repository_project") {
-                None | Some(Value::Null) => None,
-                Some(Value::String(s)) => Some(s.as_str()),
-                Some(_) => return Err(bad(i)),
+            let Object::Fields(call) = call else {
+                return Err(bad(i));
+            };
+            let (Some(Text::Str(method)), Some(Text::Str(path))) = (&call.method, &call.path)
+            else {
+                return Err(bad(i));
+            };
+            let repository_project = match &call.repository_project {
+                None | Some(Text::Null) => None,
+                Some(Text::Str(project)) => Some(project.as_ref()),
+                Some(Text::Other) => return Err(bad(i)),
             };
             Ok(Call {
                 method,
@@ -270,4 +284,23 @@ pub fn minimal_token_value(calls: &Value) -> Result<Advice, AdviceRefusal> {
         })
         .collect::<Result<Vec<_>, _>>()?;
     minimal_token(&calls)
+}
+
+#[derive(Default)]
+struct CallFields<'a> {
+    method: Option<Text<'a>>,
+    path: Option<Text<'a>>,
+    repository_project: Option<Text<'a>>,
+}
+
+impl<'de> Fields<'de> for CallFields<'de> {
+    fn field<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
+        match key {
+            "method" => self.method = Some(value(map)?),
+            "path" => self.path = Some(value(map)?),
+            "repository_project" => self.repository_project = Some(value(map)?),
+            _ => skip(map)?,
+        }
+        Ok(())
+    }
 }

@@ -4,7 +4,6 @@
 
 use scopegate_core as core;
 use serde::Serialize;
-use serde_json::Value;
 
 /// The entry points of the raw ABI that take a JSON buffer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -19,23 +18,13 @@ pub enum Call {
 /// Answers one raw-ABI call on the input bytes, as JSON bytes. `None` input means the caller's
 /// pointer and length do not lie in memory.
 pub fn dispatch(call: Call, input: Option<&[u8]>) -> Vec<u8> {
-    let value = input
-        .and_then(|bytes| serde_json::from_slice::<Value>(bytes).ok())
-        .unwrap_or(Value::Null);
+    // An input outside memory reads as nothing, which no entry point takes for valid input.
+    let bytes = input.unwrap_or(b"");
     match call {
-        Call::Authorize => match input {
-            Some(bytes) => json(&core::authorize_json(bytes)),
-            None => json(&core::authorize_value(&Value::Null)),
-        },
-        Call::Route => match (value["method"].as_str(), value["path"].as_str()) {
-            (Some(method), Some(path)) => core::route(method, path, |info| json(&info)),
-            _ => json(&Value::Null),
-        },
-        Call::CheckIssue => json(&core::check_issue_value(
-            &value["request"],
-            &value["context"],
-        )),
-        Call::MinimalToken => match core::minimal_token_value(&value) {
+        Call::Authorize => json(&core::authorize_json(bytes)),
+        Call::Route => core::route_json(bytes, |info| json(&info)),
+        Call::CheckIssue => json(&core::check_issue_json(bytes)),
+        Call::MinimalToken => match core::minimal_token_json(bytes) {
             Ok(advice) => json(&advice),
             Err(refusal) => json(&refusal),
         },

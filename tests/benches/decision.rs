@@ -1,0 +1,59 @@
+//! One decision natively and through the built module in wasmtime, in the same run, with the
+//! ratio between them. `cargo bench -p scopegate-tests --bench decision`.
+
+use std::path::PathBuf;
+
+use criterion::{black_box, Criterion};
+use scopegate_core as core;
+use scopegate_tests::module_path;
+use scopegate_tests::wasm::{Entry, RawAbi};
+
+/// What a gateway sends for a typical CI call: a repository token reading pull requests.
+const INPUT: &str = r#"{"token":{"kind":"repository","workspace":"acme","repository":"api","scopes":["pullrequest","pipeline:write"],"expires_at":1767225600,"revoked":false},"request":{"method":"GET","path":"/2.0/repositories/acme/api/pullrequests/42/diffstat?context=3"},"now":1764300000,"repository_project":"PROJ"}"#;
+
+fn main() {
+    let mut c = Criterion::default().configure_from_args();
+    let mut abi = RawAbi::load(&module_path()).expect("build the module with `cargo xtask wasm`");
+    let mut group = c.benchmark_group("decision");
+    group.bench_function("native_json", |b| {
+        b.iter(|| {
+            let decision = core::authorize_json(black_box(INPUT.as_bytes()));
+            serde_json::to_vec(&decision).expect("serialises")
+        })
+    });
+    group.bench_function("wasmtime_raw_abi", |b| {
+        b.iter(|| {
+            abi.call(Entry::Authorize, black_box(INPUT.as_bytes()))
+                .expect("no trap")
+        })
+    });
+    group.finish();
+    c.final_summary();
+    report(&["native_json", "wasmtime_raw_abi"]);
+}
+
+/// Prints each median and the ratio to the first, from criterion's saved estimates of this run.
+fn report(names: &[&str]) {
+    let dir = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| scopegate_tests::repo_root().join("target"))
+        .join("criterion/decision");
+    let medians: Vec<Option<f64>> = names
+        .iter()
+        .map(|name| {
+            let text = std::fs::read_to_string(dir.join(name).join("new/estimates.json")).ok()?;
+            let json: serde_json::Value = serde_json::from_str(&text).ok()?;
+            json["median"]["point_estimate"].as_f64()
+        })
+        .collect();
+    let Some(base) = medians[0] else { return };
+    for (name, median) in names.iter().zip(&medians) {
+        if let Some(ns) = median {
+            println!(
+                "decision/{name}: median {:.0} ns ({:.2}x native)",
+                ns,
+                ns / base
+            );
+        }
+    }
+}
