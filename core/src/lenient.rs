@@ -223,7 +223,9 @@ pub(crate) fn skip<'de, A: MapAccess<'de>>(map: &mut A) -> Result<(), A::Error> 
 
 /// Reads JSON text as `T`; `None` when the text is not one JSON value.
 pub(crate) fn read_json<'de, T: Shape<'de>>(bytes: &'de [u8]) -> Option<T> {
-    let mut de = serde_json::Deserializer::from_slice(bytes);
+    // One UTF-8 check of the whole text is cheaper than serde_json's check of every string.
+    let text = std::str::from_utf8(bytes).ok()?;
+    let mut de = serde_json::Deserializer::from_str(text);
     let Lenient(value) = Lenient::<T>::deserialize(&mut de).ok()?;
     de.end().ok()?;
     Some(value)

@@ -76,16 +76,22 @@ const API_PREFIX: &str = "2.0";
 pub fn parse(target: &str) -> Result<RequestPath<'_>, PathError> {
     let (path, query) = split_query(target);
     let rest = path.strip_prefix('/').ok_or(PathError::NotAbsolute)?;
-    let mut raw: Vec<&str> = rest.split('/').collect();
-    if raw.last() == Some(&"") {
-        raw.pop();
+    if rest.is_empty() {
+        return classify_git(Vec::new(), query);
     }
-    let mut segments = Vec::with_capacity(raw.len());
+    // One trailing slash names the same resource as none.
+    let trimmed = rest.strip_suffix('/').unwrap_or(rest);
+    let mut raw = trimmed.split('/');
+    let first = decode_segment(raw.next().unwrap_or_default())?;
+    let api = first == API_PREFIX;
+    let mut segments = Vec::with_capacity(trimmed.len() / 4 + 1);
+    if !api {
+        segments.push(first);
+    }
     for segment in raw {
         segments.push(decode_segment(segment)?);
     }
-    if segments.first().map(|s| s.as_ref()) == Some(API_PREFIX) {
-        segments.remove(0);
+    if api {
         return Ok(RequestPath::Api(segments));
     }
     classify_git(segments, query)
@@ -101,6 +107,15 @@ fn split_query(target: &str) -> (&str, Option<&str>) {
 }
 
 fn decode_segment(raw: &str) -> Result<Cow<'_, str>, PathError> {
+    // Nearly every segment is printable ASCII without escapes: one pass over the bytes proves it,
+    // and the segment is then its own decoding.
+    if raw.bytes().all(|b| (0x20..0x7f).contains(&b) && b != b'%')
+        && !raw.is_empty()
+        && raw != "."
+        && raw != ".."
+    {
+        return Ok(Cow::Borrowed(raw));
+    }
     if raw.is_empty() {
         return Err(PathError::EmptySegment);
     }

@@ -25,7 +25,13 @@ fn to_js<T: Serialize>(answer: &T) -> JsValue {
 
 #[wasm_bindgen]
 pub fn authorize(input: JsValue) -> JsValue {
-    to_js(&core::authorize_json(json_text(&input).as_bytes()))
+    let mut out = Vec::with_capacity(512);
+    core::authorize_json(json_text(&input).as_bytes()).write_json(&mut out);
+    // The writer emits JSON text, which is UTF-8.
+    std::str::from_utf8(&out)
+        .ok()
+        .and_then(|text| js_sys::JSON::parse(text).ok())
+        .unwrap_or(JsValue::NULL)
 }
 
 #[wasm_bindgen]
