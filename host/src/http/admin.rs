@@ -48,6 +48,7 @@ pub fn router(app: App) -> Router<App> {
         )
         .route("/access-tokens/{id}", get(show_token).delete(revoke_token))
         .route("/access-tokens/{id}/rotate", post(rotate_token))
+        .route("/edge/snapshot", get(edge_snapshot))
         .route("/policy", get(policy_info))
         .route("/policy/reload", post(policy_reload))
         .fallback(not_found)
@@ -338,6 +339,12 @@ async fn rotate_token(
     let expires = expires_at(&m)?;
     let created = blocking(&app, move |s| s.rotate_token(&id, expires)).await?;
     Ok((StatusCode::CREATED, Json(CreatedView::of(&created))).into_response())
+}
+
+async fn edge_snapshot(State(app): State<App>) -> Result<Response, ApiError> {
+    let snapshot = blocking(&app, crate::edge::snapshot).await?;
+    // Fresh on every fetch: a cached copy would keep a revoked token alive past its refresh.
+    Ok(([(header::CACHE_CONTROL, "no-store")], Json(snapshot)).into_response())
 }
 
 async fn policy_info(State(app): State<App>) -> Result<Json<crate::runtime::PolicyInfo>, ApiError> {

@@ -178,6 +178,16 @@ impl TokenRecord {
     }
 }
 
+/// Everything that decides a check, read at one instant: what an edge needs to answer alone.
+pub struct CheckState {
+    /// The change counter at that instant (see `Store::change_marker`).
+    pub generation: i64,
+    /// Every stored token with the hash of its secret, revoked and expired ones included, so
+    /// that an edge names the same reason as the host.
+    pub tokens: Vec<(SecretHash, TokenRecord)>,
+    pub repositories: Vec<Repository>,
+}
+
 pub struct NewToken {
     pub id: String,
     pub hash: SecretHash,
@@ -253,4 +263,7 @@ pub trait Store: Send + Sync {
     /// Changes whenever anyone (another process included) commits; lets a long-running server
     /// notice writes made by the CLI.
     fn change_marker(&self) -> StoreResult<i64>;
+
+    /// Tokens, repositories and the change counter from one consistent read.
+    fn check_state(&self) -> StoreResult<CheckState>;
 }

@@ -583,6 +583,53 @@ impl Store for SqliteStore {
                 .query_row([], |r| r.get(0))
         })
     }
+
+    fn check_state(&self) -> StoreResult<CheckState> {
+        self.read(|c| {
+            // One read transaction: the counter, tokens and repositories describe the same commit.
+            let tx = c.unchecked_transaction()?;
+            let generation = tx.query_row(
+                "SELECT value FROM settings WHERE name = 'generation'",
+                [],
+                |r| r.get(0),
+            )?;
+            let mut st = tx.prepare(&format!(
+                "SELECT {TOKEN_COLUMNS}, hash FROM tokens ORDER BY created_at, id"
+            ))?;
+            let tokens = st
+                .query_map([], |row| {
+                    let hash: Vec<u8> = row.get(12)?;
+                    let hash: SecretHash = hash
+                        .try_into()
+                        .map_err(|_| rusqlite::Error::IntegralValueOutOfRange(12, 0))?;
+                    Ok((hash, token_from_row(row)?))
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            drop(st);
+            let mut st = tx.prepare(
+                "SELECT w.slug, r.slug, p.key FROM repositories r
+                 JOIN workspaces w ON w.slug_key = r.ws_key
+                 JOIN projects p ON p.ws_key = r.ws_key AND p.key_key = r.project_key
+                 ORDER BY r.ws_key, r.slug_key",
+            )?;
+            let repositories = st
+                .query_map([], |r| {
+                    Ok(Repository {
+                        workspace: r.get(0)?,
+                        slug: r.get(1)?,
+                        project: r.get(2)?,
+                    })
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            drop(st);
+            tx.finish()?;
+            Ok(CheckState {
+                generation,
+                tokens,
+                repositories,
+            })
+        })
+    }
 }
 
 fn resource_keys(r: &Resource) -> (String, &'static str, Option<String>) {
