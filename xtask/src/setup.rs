@@ -38,12 +38,19 @@ pub fn node_modules() -> Result<()> {
     Ok(())
 }
 
-/// Debian packages the end-to-end suites drive, installed when their program is absent.
+/// Debian packages the end-to-end suites drive, installed when their program is absent: the
+/// browser for the demo, and the real front (nginx, fcgiwrap running git http-backend, the git
+/// client) for the host's nginx tests.
 pub fn system_packages() -> Result<()> {
-    let wanted = [("/usr/bin/chromium", "chromium")];
+    let wanted = [
+        ("/usr/bin/chromium", "chromium"),
+        ("nginx", "nginx"),
+        ("fcgiwrap", "fcgiwrap"),
+        ("git", "git"),
+    ];
     let missing: Vec<&str> = wanted
         .iter()
-        .filter(|(program, _)| !Path::new(program).exists())
+        .filter(|(program, _)| !installed(program))
         .map(|(_, package)| *package)
         .collect();
     if missing.is_empty() {
@@ -60,6 +67,18 @@ pub fn system_packages() -> Result<()> {
         .args(["install", "-y", "-q", "--no-install-recommends"])
         .args(&missing)
         .env("DEBIAN_FRONTEND", "noninteractive"))
+}
+
+/// An absolute path as is; a bare name on PATH or in the sbin directories, where Debian puts
+/// daemons that a user's PATH often leaves out.
+fn installed(program: &str) -> bool {
+    if program.starts_with('/') {
+        return Path::new(program).exists();
+    }
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain(["/usr/sbin", "/sbin"].map(Into::into))
+        .any(|dir| dir.join(program).is_file())
 }
 
 fn is_root() -> bool {
