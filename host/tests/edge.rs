@@ -1,0 +1,562 @@
+//! The edge: `GET /admin/v1/edge/snapshot` and the Node worker of `examples/edge/`, which loads
+//! the same module through its glue and must answer every request exactly as the host's `/check`.
+
+mod common;
+mod front;
+
+use common::*;
+use serde_json::{json, Value};
+use std::io::{BufRead, BufReader};
+use std::os::unix::process::CommandExt;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn sha256_text(s: &str) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(s.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn serve_script() -> std::path::PathBuf {
+    front::examples_dir().join("edge/serve.mjs")
+}
+
+/// `node examples/edge/serve.mjs` against a host; killed (with its group) on drop.
+struct Edge {
+    child: Child,
+    base: String,
+    http: reqwest::blocking::Client,
+}
+
+impl Edge {
+    fn start(host: &str, refresh: &str, max_age: &str) -> Edge {
+        let mut child = Command::new("node")
+            .arg(serve_script())
+            .env("SCOPEGATE_URL", host)
+            .env("SCOPEGATE_ADMIN_KEY", ADMIN_KEY)
+            .env("SCOPEGATE_EDGE_LISTEN", "127.0.0.1:0")
+            .env("SCOPEGATE_EDGE_REFRESH_SECONDS", refresh)
+            .env("SCOPEGATE_EDGE_MAX_AGE_SECONDS", max_age)
+            .env("SCOPEGATE_POLICY", real_policy())
+            .process_group(0)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("node is needed for the edge worker");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let base = line
+            .strip_prefix("scopegate edge listening on ")
+            .and_then(|rest| rest.split_whitespace().next())
+            .unwrap_or_else(|| panic!("the edge did not start: {line:?}"))
+            .to_string();
+        Edge {
+            child,
+            base,
+            http: reqwest::blocking::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .build()
+                .unwrap(),
+        }
+    }
+
+    fn version(&self) -> i64 {
+        let v: Value = self
+            .http
+            .get(format!("{}/snapshot", self.base))
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        v["version"].as_i64().unwrap()
+    }
+}
+
+impl Drop for Edge {
+    fn drop(&mut self) {
+        unsafe {
+            libc::kill(-(self.child.id() as i32), libc::SIGKILL);
+        }
+        let _ = self.child.wait();
+    }
+}
+
+/// What a forward-auth client can observe of a `/check` answer.
+#[derive(Debug, PartialEq)]
+struct Seen {
+    status: u16,
+    body: Value,
+    headers: Vec<(String, Vec<String>)>,
+}
+
+const COMPARED: &[&str] = &[
+    "x-credential-type",
+    "x-token-id",
+    "x-oauth-scopes",
+    "x-accepted-oauth-scopes",
+    "www-authenticate",
+];
+
+fn ask(
+    http: &reqwest::blocking::Client,
+    base: &str,
+    headers: &[(&str, String)],
+) -> (Seen, Option<i64>) {
+    let mut req = http.get(format!("{base}/check"));
+    for (n, v) in headers {
+        req = req.header(*n, v);
+    }
+    let r = req.send().expect("check request");
+    let snapshot = r
+        .headers()
+        .get("x-scopegate-snapshot")
+        .map(|v| v.to_str().unwrap().parse().unwrap());
+    let headers = COMPARED
+        .iter()
+        .map(|n| {
+            let values = r
+                .headers()
+                .get_all(*n)
+                .iter()
+                .map(|v| v.to_str().unwrap().to_string())
+                .collect();
+            (n.to_string(), values)
+        })
+        .collect();
+    let status = r.status().as_u16();
+    let body = serde_json::from_str(&r.text().unwrap()).unwrap_or(Value::Null);
+    (
+        Seen {
+            status,
+            body,
+            headers,
+        },
+        snapshot,
+    )
+}
+
+fn basic(user: &str, pass: &str) -> String {
+    use base64::Engine as _;
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"))
+    )
+}
+
+struct World {
+    s: Server,
+    repo: String,
+    repo_id: String,
+    project: String,
+    workspace: String,
+    writer: String,
+    expired: String,
+    revoked: String,
+    deactivated: String,
+}
+
+fn world(dir: &std::path::Path) -> World {
+    let s = start_real(dir);
+    s.seed();
+    for (path, body) in [
+        (
+            "/workspaces/acme/repositories/web",
+            json!({"project": "PROJ"}),
+        ),
+        (
+            "/workspaces/acme/repositories/tools",
+            json!({"project": "OTHER"}),
+        ),
+        (
+            "/workspaces/acme/repositories/old",
+            json!({"project": "OTHER"}),
+        ),
+        ("/workspaces/globex", json!({"plan": "premium"})),
+    ] {
+        assert_eq!(s.admin("PUT", path, Some(body)).status, 201);
+    }
+    let (repo_id, repo) = s.issue("/workspaces/acme/repositories/api", &["pullrequest"]);
+    let (_, writer) = s.issue("/workspaces/acme/repositories/api", &["repository:write"]);
+    let (_, project) = s.issue(
+        "/workspaces/acme/projects/PROJ",
+        &["repository", "pipeline"],
+    );
+    let (_, workspace) = s.issue("/workspaces/acme", &["project", "webhook"]);
+    let (revoked_id, revoked) = s.issue("/workspaces/acme/repositories/web", &["repository"]);
+    assert_eq!(
+        s.admin("DELETE", &format!("/access-tokens/{revoked_id}"), None)
+            .status,
+        204
+    );
+    let (_, deactivated) = s.issue("/workspaces/acme/repositories/old", &["repository"]);
+    assert_eq!(
+        s.admin("DELETE", "/workspaces/acme/repositories/old", None)
+            .status,
+        204
+    );
+    let r = s.admin(
+        "POST",
+        "/workspaces/acme/repositories/api/access-tokens",
+        Some(json!({"name": "short", "scopes": ["repository"], "expires_at": time_in(1)})),
+    );
+    assert_eq!(r.status, 201, "{}", r.text);
+    let expired = r.json()["token"].as_str().unwrap().to_string();
+    World {
+        s,
+        repo,
+        repo_id,
+        project,
+        workspace,
+        writer,
+        expired,
+        revoked,
+        deactivated,
+    }
+}
+
+#[test]
+fn the_snapshot_holds_hashes_and_claims_never_a_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = world(dir.path());
+    let s = &w.s;
+
+    let anonymous = s.raw(s.http.get(s.url("/admin/v1/edge/snapshot")));
+    assert_eq!(anonymous.status, 401);
+    assert_eq!(anonymous.reason(), "admin_key_missing");
+
+    let r = s.admin("GET", "/edge/snapshot", None);
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.header("cache-control").as_deref(), Some("no-store"));
+    let secrets = [
+        &w.repo,
+        &w.writer,
+        &w.project,
+        &w.workspace,
+        &w.expired,
+        &w.revoked,
+        &w.deactivated,
+    ];
+    for secret in secrets {
+        assert!(
+            !r.text.contains(secret.as_str()),
+            "a secret is in the snapshot"
+        );
+        // Not even the part after the prefix.
+        assert!(
+            !r.text.contains(&secret[5..25]),
+            "part of a secret is in the snapshot"
+        );
+    }
+    assert!(!r.text.contains(ADMIN_KEY));
+    let v = r.json();
+    assert_eq!(v["format"], 1);
+    assert!(v["version"].is_i64());
+    assert!(time::OffsetDateTime::parse(
+        v["generated_at"].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339
+    )
+    .is_ok());
+    let tokens = v["tokens"].as_array().unwrap();
+    assert_eq!(tokens.len(), secrets.len());
+    let entry = |secret: &str| {
+        let h = sha256_text(secret);
+        tokens
+            .iter()
+            .find(|t| t["sha256"] == h.as_str())
+            .unwrap_or_else(|| panic!("no entry for a token"))
+            .clone()
+    };
+    let repo = entry(&w.repo);
+    assert_eq!(repo["id"], w.repo_id.as_str());
+    assert_eq!(repo["credential_type"], "repo_access_token");
+    assert_eq!(
+        repo["claims"],
+        json!({"kind": "repository", "workspace": "acme", "repository": "api",
+               "scopes": ["pullrequest"], "expires_at": repo["claims"]["expires_at"], "revoked": false})
+    );
+    assert!(repo["claims"]["expires_at"].is_i64());
+    assert_eq!(entry(&w.project)["claims"]["project"], "PROJ");
+    assert_eq!(
+        entry(&w.workspace)["credential_type"],
+        "workspace_access_token"
+    );
+    // Revoked and deactivated tokens stay, marked, so the edge names the same reason as the host.
+    assert_eq!(entry(&w.revoked)["claims"]["revoked"], true);
+    assert_eq!(entry(&w.deactivated)["claims"]["revoked"], true);
+    assert_eq!(
+        v["repositories"],
+        json!({"acme/api": "PROJ", "acme/tools": "OTHER", "acme/web": "PROJ"})
+    );
+
+    // Every change a check can see moves the version; reading does not.
+    let version = v["version"].as_i64().unwrap();
+    assert_eq!(
+        s.admin("GET", "/edge/snapshot", None).json()["version"],
+        version
+    );
+    assert_eq!(
+        s.check(Some(&w.repo), "GET", "/2.0/repositories/acme/api")
+            .status,
+        200
+    );
+    assert_eq!(
+        s.admin(
+            "PUT",
+            "/workspaces/acme/repositories/tools",
+            Some(json!({"project": "PROJ"}))
+        )
+        .status,
+        200
+    );
+    let v = s.admin("GET", "/edge/snapshot", None).json();
+    assert!(v["version"].as_i64().unwrap() > version);
+    assert_eq!(v["repositories"]["acme/tools"], "PROJ");
+}
+
+#[test]
+fn the_edge_answers_as_the_host_and_follows_revocations() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = world(dir.path());
+    let s = &w.s;
+    // Past the short token's expiry, so both sides see it expired whatever second they read.
+    std::thread::sleep(Duration::from_millis(2100));
+    let edge = Edge::start(&s.base, "0.2", "300");
+
+    let bearer = |t: &str| format!("Bearer {t}");
+    let mut flipped = w.repo.clone().into_bytes();
+    flipped[10] = if flipped[10] == b'a' { b'b' } else { b'a' };
+    let flipped = String::from_utf8(flipped).unwrap();
+    // Well formed, never issued.
+    let unknown = scopegate_host::token::generate();
+    let credentials: Vec<Option<String>> = vec![
+        None,
+        Some(bearer(&w.repo)),
+        Some(basic("x-token-auth", &w.repo)),
+        Some(basic("someone", &w.repo)),
+        // Valid credentials without their `==`: not base64 to the host, so not to the edge.
+        Some(
+            basic("x-token-auth", &w.repo)
+                .trim_end_matches('=')
+                .to_string(),
+        ),
+        Some("Digest abc".into()),
+        Some("Bearer".into()),
+        Some(bearer(&flipped)),
+        Some(bearer(&unknown)),
+        Some(bearer(&w.writer)),
+        Some(basic("x-token-auth", &w.project)),
+        Some(bearer(&w.workspace)),
+        Some(bearer(&w.expired)),
+        Some(bearer(&w.revoked)),
+        Some(bearer(&w.deactivated)),
+    ];
+    let requests: &[(&str, &str)] = &[
+        ("GET", "/2.0/repositories/acme/api/pullrequests?state=OPEN"),
+        ("POST", "/2.0/repositories/acme/api/pullrequests"),
+        ("GET", "/2.0/repositories/ACME/Web"),
+        ("GET", "/2.0/repositories/acme/tools/pipelines/"),
+        ("GET", "/2.0/repositories/acme/ghost"),
+        ("GET", "/2.0/repositories/globex/site"),
+        ("POST", "/2.0/repositories/acme/web/hooks"),
+        ("GET", "/2.0/workspaces/acme/projects/PROJ"),
+        ("DELETE", "/2.0/repositories/acme/api/deploy-keys/7"),
+        ("GET", "/2.0/user"),
+        ("GET", "/acme/api.git/info/refs?service=git-upload-pack"),
+        ("POST", "/acme/web/git-receive-pack"),
+        (
+            "GET",
+            "/acme/api.git/info/refs?service=git-upload-pack&service=git-upload-pack",
+        ),
+        ("GET", "/acme/api/src/main/README"),
+        ("GET", "/2.0/repositories/acme/%zz"),
+        ("GET", ""),
+    ];
+    let mut compared = 0;
+    let mut statuses = std::collections::BTreeSet::new();
+    for cred in &credentials {
+        for (method, uri) in requests {
+            let mut headers = vec![
+                ("X-Original-Method", method.to_string()),
+                ("X-Original-URI", uri.to_string()),
+            ];
+            if let Some(c) = cred {
+                headers.push(("Authorization", c.clone()));
+            }
+            let (host, _) = ask(&s.http, &s.base, &headers);
+            let (at_edge, version) = ask(&edge.http, &edge.base, &headers);
+            assert!(version.is_some(), "the edge names its snapshot");
+            assert_eq!(
+                at_edge,
+                host,
+                "{method} {uri} with {:?}",
+                cred.as_ref().map(|c| &c[..12.min(c.len())])
+            );
+            statuses.insert(host.status);
+            compared += 1;
+        }
+    }
+    // The forwarded spelling, and no original request at all.
+    for headers in [
+        vec![
+            ("X-Forwarded-Method", "GET".to_string()),
+            ("X-Forwarded-Uri", "/2.0/repositories/acme/api".to_string()),
+            ("Authorization", bearer(&w.repo)),
+        ],
+        vec![("Authorization", bearer(&w.repo))],
+        vec![("X-Original-URI", "/2.0/repositories/acme/api".to_string())],
+    ] {
+        assert_eq!(
+            ask(&edge.http, &edge.base, &headers).0,
+            ask(&s.http, &s.base, &headers).0
+        );
+        compared += 1;
+    }
+    assert!(compared > 200);
+    assert_eq!(statuses, [200, 401, 403].into());
+
+    // Changes reach the edge with the next snapshot, and not before.
+    let api = [
+        ("X-Original-Method", "GET".to_string()),
+        ("X-Original-URI", "/2.0/repositories/acme/api".to_string()),
+        ("Authorization", bearer(&w.repo)),
+    ];
+    let tools = [
+        ("X-Original-Method", "GET".to_string()),
+        (
+            "X-Original-URI",
+            "/acme/tools.git/info/refs?service=git-upload-pack".to_string(),
+        ),
+        ("Authorization", basic("x-token-auth", &w.project)),
+    ];
+    let before = edge.version();
+    assert_eq!(ask(&edge.http, &edge.base, &api).0.status, 200);
+    assert_eq!(ask(&edge.http, &edge.base, &tools).0.status, 403);
+    assert_eq!(
+        s.admin("DELETE", &format!("/access-tokens/{}", w.repo_id), None)
+            .status,
+        204
+    );
+    assert_eq!(
+        s.admin(
+            "PUT",
+            "/workspaces/acme/repositories/tools",
+            Some(json!({"project": "PROJ"}))
+        )
+        .status,
+        200
+    );
+    let after = s.admin("GET", "/edge/snapshot", None).json()["version"]
+        .as_i64()
+        .unwrap();
+    assert!(after > before);
+    let (host_api, host_tools) = (
+        ask(&s.http, &s.base, &api).0,
+        ask(&s.http, &s.base, &tools).0,
+    );
+    assert_eq!(host_api.body["error"]["detail"]["reason"], "token_revoked");
+    assert_eq!(host_tools.status, 200);
+
+    let started = Instant::now();
+    loop {
+        let (a, va) = ask(&edge.http, &edge.base, &api);
+        let (t, vt) = ask(&edge.http, &edge.base, &tools);
+        let (va, vt) = (va.unwrap(), vt.unwrap());
+        if va < after {
+            assert_eq!(a.status, 200, "snapshot {va} predates the revocation");
+        } else {
+            assert_eq!(a, host_api, "snapshot {va}");
+        }
+        if vt < after {
+            assert_eq!(t.status, 403, "snapshot {vt} predates the move");
+        } else {
+            assert_eq!(t, host_tools, "snapshot {vt}");
+        }
+        if va >= after && vt >= after {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the edge never loaded snapshot {after}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn an_edge_cut_off_from_the_host_stops_allowing() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = start_real(dir.path());
+    s.seed();
+    let (_, tok) = s.issue("/workspaces/acme/repositories/api", &["repository"]);
+    let edge = Edge::start(&s.base, "0.2", "1");
+    let headers = [
+        ("X-Original-Method", "GET".to_string()),
+        ("X-Original-URI", "/2.0/repositories/acme/api".to_string()),
+        ("Authorization", format!("Bearer {tok}")),
+    ];
+    assert_eq!(ask(&edge.http, &edge.base, &headers).0.status, 200);
+    drop(s);
+    let started = Instant::now();
+    loop {
+        let (seen, _) = ask(&edge.http, &edge.base, &headers);
+        if seen.status != 200 {
+            assert_eq!(seen.status, 403);
+            assert_eq!(seen.body["error"]["detail"]["reason"], "snapshot_stale");
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "still allowing without a host"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        started.elapsed() >= Duration::from_millis(500),
+        "denied before the snapshot aged"
+    );
+}
+
+#[test]
+fn the_edge_refuses_to_start_on_bad_settings() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = start_real(dir.path());
+    let run = |envs: &[(&str, &str)]| {
+        let out = Command::new("node")
+            .arg(serve_script())
+            .env_remove("SCOPEGATE_URL")
+            .env_remove("SCOPEGATE_ADMIN_KEY")
+            .env("SCOPEGATE_EDGE_LISTEN", "127.0.0.1:0")
+            .envs(envs.iter().copied())
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, err) = run(&[("SCOPEGATE_ADMIN_KEY", ADMIN_KEY)]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("SCOPEGATE_URL is required"), "{err}");
+
+    let wrong = "sgak_wrong-key-that-must-not-be-printed";
+    let (code, err) = run(&[("SCOPEGATE_URL", &s.base), ("SCOPEGATE_ADMIN_KEY", wrong)]);
+    assert_eq!(code, Some(2));
+    assert!(
+        err.contains("cannot load the first snapshot") && err.contains("401"),
+        "{err}"
+    );
+    assert!(!err.contains(wrong), "the key was printed: {err}");
+
+    let (code, err) = run(&[
+        ("SCOPEGATE_URL", &s.base),
+        ("SCOPEGATE_ADMIN_KEY", ADMIN_KEY),
+        ("SCOPEGATE_EDGE_REFRESH_SECONDS", "soon"),
+    ]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("SCOPEGATE_EDGE_REFRESH_SECONDS"), "{err}");
+}
