@@ -6,14 +6,12 @@ use crate::error::ApiError;
 use crate::runtime::RuntimeConfig;
 use crate::server::{open_policy, ServeOptions};
 use crate::service::{CreatedView, IssueRequest, ResourceRef, Service, TokenView};
-use crate::store::sqlite::SqliteStore;
-use crate::store::{Plan, TokenPolicy};
+use crate::store::{DbTarget, Plan, TokenPolicy};
 use clap::{Args, Parser, Subcommand};
 use serde::Serialize;
 use serde_json::json;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Parser, Debug)]
@@ -23,14 +21,16 @@ use std::time::Duration;
     about = "Narrow, revocable access tokens for a Bitbucket-style API"
 )]
 pub struct Cli {
-    /// SQLite store file.
+    /// The store: a SQLite file (a path or `sqlite://PATH`), or a PostgreSQL database shared by
+    /// several hosts (`postgres://USER:PASSWORD@HOST/DB`).
     #[arg(
         long,
         global = true,
         env = "SCOPEGATE_DB",
+        hide_env_values = true,
         default_value = "./scopegate.db"
     )]
-    pub db: PathBuf,
+    pub db: DbTarget,
     /// The policy module.
     #[arg(
         long,
@@ -88,6 +88,10 @@ pub struct ServeArgs {
     /// Reuse the module's answer to an identical input within the same second.
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
     pub decision_memo: bool,
+    /// How long cached check answers outlive the last contact with the store, in milliseconds;
+    /// after that, while the store is unreachable, checks fail closed.
+    #[arg(long, env = "SCOPEGATE_MAX_STALENESS_MS", default_value_t = 10_000)]
+    pub max_staleness_ms: u64,
 }
 
 #[derive(Subcommand, Debug)]
@@ -216,8 +220,10 @@ pub enum PolicyCmd {
 }
 
 fn open_service(cli: &Cli, with_policy: bool) -> anyhow::Result<Service> {
-    let store =
-        SqliteStore::open(&cli.db).map_err(|e| anyhow::anyhow!("{}: {e}", cli.db.display()))?;
+    let store = cli
+        .db
+        .open()
+        .map_err(|e| anyhow::anyhow!("{}: {e}", cli.db))?;
     let policy = if with_policy {
         let cfg = RuntimeConfig {
             max_instances: 4,
@@ -231,7 +237,7 @@ fn open_service(cli: &Cli, with_policy: bool) -> anyhow::Result<Service> {
     } else {
         None
     };
-    Ok(Service::new(Arc::new(store), policy))
+    Ok(Service::new(store, policy))
 }
 
 fn print_table(headers: &[&str], rows: &[Vec<String>]) {
@@ -350,6 +356,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
                 },
                 admin_key: std::env::var("SCOPEGATE_ADMIN_KEY").ok(),
                 decision_memo: a.decision_memo,
+                max_staleness: Duration::from_millis(a.max_staleness_ms),
             };
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()

@@ -43,6 +43,14 @@ impl From<StoreError> for ApiError {
         match e {
             StoreError::NotFound(what) => ApiError::not_found(what),
             StoreError::Conflict(code, m) => ApiError::new(409, code, m),
+            StoreError::Unavailable(m) => {
+                tracing::warn!(error = %m, "store unavailable");
+                ApiError::new(
+                    503,
+                    "store_unavailable",
+                    "the store is unreachable; nothing was changed, retry later",
+                )
+            }
             StoreError::Backend(m) => {
                 tracing::error!(error = %m, "store failure");
                 ApiError::new(

@@ -2,7 +2,7 @@
 
 use crate::runtime::{PolicyEngine, PolicyHandle, RuntimeConfig};
 use crate::service::Service;
-use crate::store::sqlite::SqliteStore;
+use crate::store::DbTarget;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -10,13 +10,14 @@ use std::time::Duration;
 
 pub struct ServeOptions {
     pub listen: SocketAddr,
-    pub db: PathBuf,
+    pub db: DbTarget,
     pub policy: PathBuf,
     pub policy_sha256: Option<String>,
     pub www: PathBuf,
     pub runtime: RuntimeConfig,
     pub admin_key: Option<String>,
     pub decision_memo: bool,
+    pub max_staleness: Duration,
 }
 
 /// How often `last_accessed_at` is written.
@@ -50,10 +51,13 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     let info = policy.info();
     tracing::info!(path = %info.path, sha256 = %info.sha256, abi_version = info.abi_version,
                    operations = ?info.operations, "policy module loaded");
-    let store =
-        SqliteStore::open(&opts.db).map_err(|e| anyhow::anyhow!("{}: {e}", opts.db.display()))?;
-    let svc = Arc::new(Service::new(Arc::new(store), Some(policy.clone())));
+    let store = opts
+        .db
+        .open()
+        .map_err(|e| anyhow::anyhow!("{}: {e}", opts.db))?;
+    let svc = Arc::new(Service::new(store, Some(policy.clone())));
     svc.set_decision_memo(opts.decision_memo);
+    svc.set_max_staleness(opts.max_staleness);
     if let Some(key) = svc.init_admin_key(opts.admin_key.as_deref())? {
         // Printed once on standard output, never logged: only its hash is kept.
         println!("admin key (shown once, store it now): {key}");
@@ -98,7 +102,7 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
 
     let listener = tokio::net::TcpListener::bind(opts.listen).await?;
     let addr = listener.local_addr()?;
-    tracing::info!(%addr, db = %opts.db.display(), www = %opts.www.display(), "serving");
+    tracing::info!(%addr, db = %opts.db, www = %opts.www.display(), "serving");
     println!("scopegate listening on http://{addr}");
     let app = crate::http::router(svc.clone(), opts.www.clone());
     axum::serve(listener, app)

@@ -28,6 +28,36 @@ pub struct Service {
     memo_enabled: std::sync::atomic::AtomicBool,
     accesses: Mutex<HashMap<String, i64>>,
     admin_key_hash: Mutex<Option<token::SecretHash>>,
+    coherence: Coherence,
+}
+
+/// How long cached check answers may outlive the last contact with the store.
+pub const DEFAULT_MAX_STALENESS: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// When the cache was last known to agree with the store. While the store is unreachable no
+/// change can be noticed, so cached answers are trusted only for a bounded window; after it,
+/// checks go to the store and fail closed until it answers again.
+struct Coherence {
+    epoch: std::time::Instant,
+    /// Milliseconds since `epoch` of the last successful change poll; 0 until a server starts
+    /// polling (the CLI and in-process benchmarks never do, and need no bound).
+    confirmed_ms: std::sync::atomic::AtomicU64,
+    max_staleness_ms: std::sync::atomic::AtomicU64,
+    /// Whether the last poll failed, so that the outage and the recovery are logged once each.
+    failing: std::sync::atomic::AtomicBool,
+}
+
+impl Coherence {
+    fn now_ms(&self) -> u64 {
+        self.epoch.elapsed().as_millis() as u64 + 1
+    }
+
+    fn trusted(&self) -> bool {
+        use std::sync::atomic::Ordering::Relaxed;
+        let confirmed = self.confirmed_ms.load(Relaxed);
+        confirmed == 0
+            || self.now_ms().saturating_sub(confirmed) <= self.max_staleness_ms.load(Relaxed)
+    }
 }
 
 /// A resource named in a URL or on the command line, not yet resolved against the store.
@@ -277,7 +307,20 @@ impl Service {
             memo_enabled: std::sync::atomic::AtomicBool::new(true),
             accesses: Mutex::new(HashMap::new()),
             admin_key_hash: Mutex::new(None),
+            coherence: Coherence {
+                epoch: std::time::Instant::now(),
+                confirmed_ms: 0.into(),
+                max_staleness_ms: (DEFAULT_MAX_STALENESS.as_millis() as u64).into(),
+                failing: false.into(),
+            },
         }
+    }
+
+    /// How long cached answers outlive the last contact with the store.
+    pub fn set_max_staleness(&self, d: std::time::Duration) {
+        self.coherence
+            .max_staleness_ms
+            .store(d.as_millis() as u64, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// The module in force; the CLI opens the store without one for commands that need none.
@@ -589,7 +632,7 @@ impl Service {
         &self,
         hash: &token::SecretHash,
     ) -> Result<Option<Arc<crate::cache::CachedToken>>, ApiError> {
-        if let Some(t) = self.cache.get(hash) {
+        if let Some(t) = self.cache.get(hash).filter(|_| self.coherence.trusted()) {
             return Ok(Some(t));
         }
         let generation = self.cache.generation();
@@ -606,7 +649,11 @@ impl Service {
     }
 
     fn repository_project(&self, ws: &str, repo: &str) -> Result<Option<String>, ApiError> {
-        if let Some(p) = self.cache.repo_project(ws, repo) {
+        if let Some(p) = self
+            .cache
+            .repo_project(ws, repo)
+            .filter(|_| self.coherence.trusted())
+        {
             return Ok(p);
         }
         let generation = self.cache.generation();
@@ -627,10 +674,19 @@ impl Service {
             Err(e) => {
                 // Store or module failure: deny, never 500 on the forward-auth path.
                 tracing::error!(reason = %e.reason, error = %e.message, "check failed; denying");
+                // Fail closed; say why when the store, not the module, is missing.
+                let (reason, message) = if e.reason == "store_unavailable" {
+                    ("store_unavailable", "the store is unreachable; denied")
+                } else {
+                    (
+                        "policy_failure",
+                        "the request could not be evaluated; denied",
+                    )
+                };
                 CheckOutcome {
                     status: 403,
-                    reason: "policy_failure".into(),
-                    message: "the request could not be evaluated; denied".into(),
+                    reason: reason.into(),
+                    message: message.into(),
                     operation: None,
                     required: vec![],
                     granted: vec![],
@@ -760,18 +816,39 @@ impl Service {
             return;
         }
         if let Err(e) = self.store.record_access(&batch) {
-            tracing::warn!(error = %e, "could not record token accesses");
+            tracing::warn!(error = %e, "could not record token accesses; keeping them for later");
+            // Put them back (keeping the later time) so that an outage loses none.
+            let mut pending = self.accesses.lock();
+            for (id, at) in batch {
+                let t = pending.entry(id).or_insert(at);
+                *t = (*t).max(at);
+            }
         }
     }
 
-    /// Drop cached answers if someone else (the CLI) committed to the store.
+    /// Drop cached answers if someone else (the CLI, another host) committed to the store.
     pub fn poll_external_changes(&self, last: &mut Option<i64>) {
-        if let Ok(marker) = self.store.change_marker() {
-            if last.is_some_and(|l| l != marker) {
-                tracing::debug!(marker, "the store changed outside this process");
-                self.cache.invalidate();
+        use std::sync::atomic::Ordering::Relaxed;
+        match self.store.change_marker() {
+            Ok(marker) => {
+                if last.is_some_and(|l| l != marker) {
+                    tracing::debug!(marker, "the store changed outside this process");
+                    self.cache.invalidate();
+                }
+                *last = Some(marker);
+                self.coherence
+                    .confirmed_ms
+                    .store(self.coherence.now_ms(), Relaxed);
+                if self.coherence.failing.swap(false, Relaxed) {
+                    tracing::info!("the store answers again");
+                }
             }
-            *last = Some(marker);
+            Err(e) => {
+                if !self.coherence.failing.swap(true, Relaxed) {
+                    tracing::warn!(error = %e, max_staleness_ms = self.coherence.max_staleness_ms.load(Relaxed),
+                        "the store is unreachable; cached answers hold for the staleness window, then checks fail closed");
+                }
+            }
         }
     }
 }

@@ -231,19 +231,15 @@ fn every_host_and_policy_reason_is_reachable() {
 
     // invalid_claims: claims altered behind the service's back (the store is the only source).
     let (bad_id, bad) = s.issue(repo, &["repository"]);
-    let db = rusqlite::Connection::open(&s.db).unwrap();
-    db.execute(
-        "UPDATE tokens SET scopes = '[\"snippet\"]' WHERE id = ?1",
-        [&bad_id],
-    )
-    .unwrap();
     // Every writer of the store bumps its generation, which running servers watch.
-    db.execute(
-        "UPDATE settings SET value = value + 1 WHERE name = 'generation'",
-        [],
-    )
-    .unwrap();
-    drop(db);
+    let bump = match backend() {
+        Backend::Sqlite => "UPDATE settings SET value = value + 1 WHERE name = 'generation';",
+        Backend::Postgres => "UPDATE generation SET value = value + 1;",
+    };
+    sql(
+        &s.db,
+        &format!("UPDATE tokens SET scopes = '[\"snippet\"]' WHERE id = '{bad_id}'; {bump}"),
+    );
     std::thread::sleep(Duration::from_millis(300)); // the server notices outside commits
     assert_reason(
         &s.check(Some(&bad), "GET", "/2.0/repositories/acme/api"),

@@ -5,7 +5,7 @@ use common::*;
 use serde_json::Value;
 use std::time::Duration;
 
-fn run(db: &std::path::Path, args: &[&str]) -> (i32, String, String) {
+fn run(db: &str, args: &[&str]) -> (i32, String, String) {
     let out = cli(db, &real_policy(), args);
     (
         out.status.code().unwrap_or(-1),
@@ -14,7 +14,7 @@ fn run(db: &std::path::Path, args: &[&str]) -> (i32, String, String) {
     )
 }
 
-fn ok_json(db: &std::path::Path, args: &[&str]) -> Value {
+fn ok_json(db: &str, args: &[&str]) -> Value {
     let mut a = args.to_vec();
     a.push("--json");
     let (code, out, err) = run(db, &a);
@@ -22,14 +22,9 @@ fn ok_json(db: &std::path::Path, args: &[&str]) -> Value {
     serde_json::from_str(&out).unwrap_or_else(|e| panic!("{args:?}: {e}: {out}"))
 }
 
-fn check(db: &std::path::Path, token: &str, method: &str, uri: &str) -> (i32, Value) {
+fn check(db: &str, token: &str, method: &str, uri: &str) -> (i32, Value) {
     let out = std::process::Command::new(BIN)
-        .args([
-            "--db",
-            db.to_str().unwrap(),
-            "--policy",
-            real_policy().to_str().unwrap(),
-        ])
+        .args(["--db", db, "--policy", real_policy().to_str().unwrap()])
         .args(["check", "--method", method, "--uri", uri, "--json"])
         .env("SCOPEGATE_TOKEN", token)
         .output()
@@ -41,7 +36,7 @@ fn check(db: &std::path::Path, token: &str, method: &str, uri: &str) -> (i32, Va
 #[test]
 fn lifecycle_through_the_cli() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("cli.db");
+    let db = db_named(dir.path(), "cli");
     ok_json(&db, &["workspace", "put", "acme", "--plan", "premium"]);
     ok_json(&db, &["project", "put", "acme", "PROJ"]);
     let r = ok_json(

@@ -126,17 +126,28 @@ fn secrets_are_nowhere_but_in_their_creation_answer() {
     );
     std::thread::sleep(std::time::Duration::from_millis(1200)); // let access times flush
                                                                 // Read the files while the server runs (the WAL holds the recent commits) and after it stops.
-    let mut db = read_all(&s.db);
-    let mut wal = read_all(&s.db.with_extension("db-wal"));
+                                                                // Read the store while the server runs (the write-ahead log holds the recent commits) and
+                                                                // after it stops: for SQLite its file and WAL, for PostgreSQL a pg_dump and the server's WAL.
+    let store_bytes = |s: &Server| -> (Vec<u8>, Vec<u8>) {
+        match backend() {
+            Backend::Sqlite => {
+                let path = std::path::Path::new(&s.db);
+                (read_all(path), read_all(&path.with_extension("db-wal")))
+            }
+            Backend::Postgres => (pg().pg_dump(PgServer::db_of(&s.db)), pg().wal_bytes()),
+        }
+    };
+    let (mut db, mut wal) = store_bytes(&s);
     assert!(!wal.is_empty(), "the WAL should hold recent commits");
     s.signal(libc::SIGTERM);
     let _ = s.child.wait();
-    db.extend(read_all(&s.db));
-    wal.extend(read_all(&s.db.with_extension("db-wal")));
+    let (db2, wal2) = store_bytes(&s);
+    db.extend(db2);
+    wal.extend(wal2);
     let logs = s.logs();
     assert!(!db.is_empty());
     for secret in secrets.iter().chain([&admin_key]) {
-        assert!(!contains(&db, secret), "secret in the SQLite file");
+        assert!(!contains(&db, secret), "secret in the store");
         assert!(!contains(&wal, secret), "secret in the WAL");
         assert!(
             !responses.borrow().contains(secret.as_str()),
@@ -148,6 +159,10 @@ fn secrets_are_nowhere_but_in_their_creation_answer() {
     for secret in &secrets {
         assert!(!logs.contains(secret.as_str()), "token secret in the logs");
     }
+    assert!(
+        !logs.contains(PG_PASSWORD),
+        "the database password in the logs"
+    );
     assert_eq!(
         logs.matches(admin_key.as_str()).count(),
         1,

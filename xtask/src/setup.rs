@@ -40,9 +40,10 @@ pub fn node_modules() -> Result<()> {
 
 /// Debian packages the end-to-end suites drive, installed when their program is absent: the
 /// browser for the demo, and the real front (nginx, fcgiwrap running git http-backend, the git
-/// client) for the host's nginx tests.
+/// client) for the host's nginx tests, and a PostgreSQL server for the host's second backend.
 pub fn system_packages() -> Result<()> {
     let wanted = [
+        (POSTGRES_INITDB, "postgresql"),
         ("/usr/bin/chromium", "chromium"),
         ("nginx", "nginx"),
         ("fcgiwrap", "fcgiwrap"),
@@ -72,6 +73,9 @@ pub fn system_packages() -> Result<()> {
 /// An absolute path as is; a bare name on PATH or in the sbin directories, where Debian puts
 /// daemons that a user's PATH often leaves out.
 fn installed(program: &str) -> bool {
+    if program == POSTGRES_INITDB {
+        return postgres_installed();
+    }
     if program.starts_with('/') {
         return Path::new(program).exists();
     }
@@ -79,6 +83,17 @@ fn installed(program: &str) -> bool {
     std::env::split_paths(&path)
         .chain(["/usr/sbin", "/sbin"].map(Into::into))
         .any(|dir| dir.join(program).is_file())
+}
+
+/// Debian puts the server's programs in a directory per major version, off PATH.
+const POSTGRES_INITDB: &str = "postgresql/*/bin/initdb";
+
+fn postgres_installed() -> bool {
+    std::fs::read_dir("/usr/lib/postgresql").is_ok_and(|versions| {
+        versions
+            .filter_map(|v| v.ok())
+            .any(|v| v.path().join("bin/initdb").is_file())
+    })
 }
 
 fn is_root() -> bool {

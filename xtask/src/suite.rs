@@ -32,6 +32,10 @@ pub fn run_all() -> Result<()> {
         "warnings",
     ]))?;
     run(cargo().args(["test", "--workspace"]))?;
+    // The host's suite again on its second backend: each test binary starts its own PostgreSQL.
+    run(cargo()
+        .args(["test", "-p", "scopegate-host"])
+        .env("SCOPEGATE_TEST_DB", "postgres"))?;
     run(Command::new("node")
         .arg("--test")
         .args(node_tests()?)

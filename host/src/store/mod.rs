@@ -3,16 +3,66 @@
 //! Every method is a complete unit of work: it commits (durably) before it returns, which is what
 //! lets the service answer "created" or "revoked" only once it is true on disk.
 
+pub mod notify;
+pub mod postgres;
 pub mod sqlite;
 
 use crate::token::SecretHash;
 use serde::Serialize;
+
+/// Where the store lives, as `--db` names it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DbTarget {
+    /// An embedded SQLite file: a path, or `sqlite://PATH`.
+    Sqlite(std::path::PathBuf),
+    /// A PostgreSQL database shared by several hosts: `postgres://` or `postgresql://`.
+    Postgres(String),
+}
+
+impl DbTarget {
+    pub fn parse(s: &str) -> DbTarget {
+        if s.starts_with("postgres://") || s.starts_with("postgresql://") {
+            DbTarget::Postgres(s.to_string())
+        } else if let Some(path) = s.strip_prefix("sqlite://") {
+            DbTarget::Sqlite(path.into())
+        } else {
+            DbTarget::Sqlite(s.into())
+        }
+    }
+
+    /// Opens (and migrates) the store.
+    pub fn open(&self) -> StoreResult<std::sync::Arc<dyn Store>> {
+        Ok(match self {
+            DbTarget::Sqlite(path) => std::sync::Arc::new(sqlite::SqliteStore::open(path)?),
+            DbTarget::Postgres(url) => std::sync::Arc::new(postgres::PostgresStore::open(url)?),
+        })
+    }
+}
+
+impl std::str::FromStr for DbTarget {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(DbTarget::parse(s))
+    }
+}
+
+/// Printable without the database password.
+impl std::fmt::Display for DbTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DbTarget::Sqlite(path) => write!(f, "{}", path.display()),
+            DbTarget::Postgres(url) => write!(f, "{}", postgres::redact(url)),
+        }
+    }
+}
 
 #[derive(Debug)]
 pub enum StoreError {
     NotFound(&'static str),
     Conflict(&'static str, String),
     Backend(String),
+    /// The store did not answer (unreachable, restarting): nothing was written; retry later.
+    Unavailable(String),
 }
 
 impl std::fmt::Display for StoreError {
@@ -21,6 +71,7 @@ impl std::fmt::Display for StoreError {
             StoreError::NotFound(what) => write!(f, "{what} not found"),
             StoreError::Conflict(_, m) => write!(f, "{m}"),
             StoreError::Backend(m) => write!(f, "store failure: {m}"),
+            StoreError::Unavailable(m) => write!(f, "store unavailable: {m}"),
         }
     }
 }
@@ -266,4 +317,33 @@ pub trait Store: Send + Sync {
 
     /// Tokens, repositories and the change counter from one consistent read.
     fn check_state(&self) -> StoreResult<CheckState>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::DbTarget;
+
+    #[test]
+    fn db_targets_by_scheme() {
+        assert_eq!(
+            DbTarget::parse("postgres://u:p@h/db"),
+            DbTarget::Postgres("postgres://u:p@h/db".into())
+        );
+        assert_eq!(
+            DbTarget::parse("postgresql://h/db"),
+            DbTarget::Postgres("postgresql://h/db".into())
+        );
+        assert_eq!(
+            DbTarget::parse("sqlite:///var/lib/sg.db"),
+            DbTarget::Sqlite("/var/lib/sg.db".into())
+        );
+        assert_eq!(
+            DbTarget::parse("./scopegate.db"),
+            DbTarget::Sqlite("./scopegate.db".into())
+        );
+        assert_eq!(
+            DbTarget::parse("postgres://u:p@h/db").to_string(),
+            "postgres://u:***@h/db"
+        );
+    }
 }

@@ -97,11 +97,298 @@ pub fn sha256_hex(path: &Path) -> String {
     d.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// The backend a test binary runs against: `SCOPEGATE_TEST_DB=postgres` selects PostgreSQL (the
+/// harness starts a private server), anything else the embedded SQLite default.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub fn backend() -> Backend {
+    match std::env::var("SCOPEGATE_TEST_DB").as_deref() {
+        Ok("postgres") | Ok("postgresql") => Backend::Postgres,
+        _ => Backend::Sqlite,
+    }
+}
+
+/// The password of the harness's PostgreSQL server: tests assert it never reaches a log.
+pub const PG_PASSWORD: &str = "pg-pass-0f3b9d27c4e1";
+
+/// One PostgreSQL server per test binary, in a temporary directory, stopped at exit.
+pub struct PgServer {
+    pub bin: PathBuf,
+    pub root: PathBuf,
+    pub data: PathBuf,
+    pub socket_dir: PathBuf,
+    pub port: u16,
+}
+
+fn pg_bin() -> PathBuf {
+    if let Ok(out) = Command::new("pg_config").arg("--bindir").output() {
+        let p = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+        if p.join("initdb").exists() {
+            return p;
+        }
+    }
+    let mut versions: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .map(|d| {
+            d.filter_map(|e| e.ok().map(|e| e.path().join("bin")))
+                .collect()
+        })
+        .unwrap_or_default();
+    versions.sort();
+    versions.pop().filter(|p| p.join("initdb").exists()).expect(
+        "PostgreSQL is not installed (CI installs Debian's `postgresql`; see xtask/src/setup.rs)",
+    )
+}
+
+fn is_root() -> bool {
+    unsafe { libc::geteuid() == 0 }
+}
+
+impl PgServer {
+    /// A command run as the server's owner: PostgreSQL refuses to run as root.
+    fn as_owner(&self, tool: &str) -> Command {
+        if is_root() {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(self.bin.join(tool));
+            c
+        } else {
+            Command::new(self.bin.join(tool))
+        }
+    }
+
+    fn start() -> PgServer {
+        let bin = pg_bin();
+        let root = tempfile::Builder::new()
+            .prefix("scopegate-pg-")
+            .tempdir()
+            .unwrap()
+            .keep();
+        let data = root.join("data");
+        let socket_dir = root.join("sock");
+        std::fs::create_dir(&socket_dir).unwrap();
+        let pwfile = root.join("pw");
+        std::fs::write(&pwfile, PG_PASSWORD).unwrap();
+        if is_root() {
+            let st = Command::new("chown")
+                .args(["-R", "postgres:postgres"])
+                .arg(&root)
+                .status()
+                .unwrap();
+            assert!(st.success());
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let srv = PgServer {
+            bin,
+            root: root.clone(),
+            data: data.clone(),
+            socket_dir: socket_dir.clone(),
+            port,
+        };
+        let out = srv
+            .as_owner("initdb")
+            .arg("-D")
+            .arg(&data)
+            .args(["-U", "postgres", "-E", "UTF8", "--locale=C", "--no-sync"])
+            .arg(format!("--pwfile={}", pwfile.display()))
+            .args(["--auth-local=trust", "--auth-host=scram-sha-256"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "initdb: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        srv.pg_ctl_start();
+        extern "C" fn stop_at_exit() {
+            if let Some(s) = PG.get() {
+                let _ = s
+                    .as_owner("pg_ctl")
+                    .arg("-D")
+                    .arg(&s.data)
+                    .args(["-m", "immediate", "stop"])
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .status();
+                let _ = std::fs::remove_dir_all(&s.root);
+            }
+        }
+        unsafe {
+            libc::atexit(stop_at_exit);
+        }
+        srv
+    }
+
+    fn pg_ctl_start(&self) {
+        let out = self
+            .as_owner("pg_ctl")
+            .arg("-D")
+            .arg(&self.data)
+            .arg("-l")
+            .arg(self.root.join("server.log"))
+            .arg("-o")
+            .arg(format!(
+                "-p {} -k {} -c listen_addresses=127.0.0.1 -c max_connections=300",
+                self.port,
+                self.socket_dir.display()
+            ))
+            .args(["-w", "start"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "pg_ctl start: {}{}",
+            String::from_utf8_lossy(&out.stderr),
+            std::fs::read_to_string(self.root.join("server.log")).unwrap_or_default()
+        );
+    }
+
+    /// Stops the server (sessions are cut, as in a crash of the network or a restart).
+    pub fn stop(&self) {
+        let out = self
+            .as_owner("pg_ctl")
+            .arg("-D")
+            .arg(&self.data)
+            .args(["-m", "fast", "-w", "stop"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "pg_ctl stop: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// Starts it again on the same port, with the same data.
+    pub fn restart(&self) {
+        self.pg_ctl_start();
+    }
+
+    /// `psql` as the superuser over the server's socket.
+    pub fn psql(&self, db: &str, sql: &str) -> String {
+        let out = Command::new(self.bin.join("psql"))
+            .args([
+                "-X",
+                "-q",
+                "-t",
+                "-A",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-U",
+                "postgres",
+            ])
+            .arg("-h")
+            .arg(&self.socket_dir)
+            .arg("-p")
+            .arg(self.port.to_string())
+            .args(["-d", db, "-c", sql])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "psql {sql}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    pub fn url(&self, db: &str) -> String {
+        format!(
+            "postgres://postgres:{PG_PASSWORD}@127.0.0.1:{}/{db}",
+            self.port
+        )
+    }
+
+    /// The database a URL made by `url` names.
+    pub fn db_of(url: &str) -> &str {
+        url.rsplit('/').next().unwrap()
+    }
+
+    pub fn pg_dump(&self, db: &str) -> Vec<u8> {
+        let out = Command::new(self.bin.join("pg_dump"))
+            .args(["-U", "postgres", "-h"])
+            .arg(&self.socket_dir)
+            .arg("-p")
+            .arg(self.port.to_string())
+            .arg(db)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "pg_dump: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
+    }
+
+    /// Every byte of the server's write-ahead log.
+    pub fn wal_bytes(&self) -> Vec<u8> {
+        let mut v = Vec::new();
+        for e in std::fs::read_dir(self.data.join("pg_wal")).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_file() {
+                v.extend(read_all(&p));
+            }
+        }
+        v
+    }
+}
+
+static PG: std::sync::OnceLock<PgServer> = std::sync::OnceLock::new();
+
+pub fn pg() -> &'static PgServer {
+    PG.get_or_init(PgServer::start)
+}
+
+/// The store a test names `name` in `dir`: a SQLite file there, or a PostgreSQL database whose
+/// name derives from both, so that a restart in the same test finds the same data.
+pub fn db_named(dir: &Path, name: &str) -> String {
+    match backend() {
+        Backend::Sqlite => dir.join(format!("{name}.db")).to_str().unwrap().to_string(),
+        Backend::Postgres => {
+            use sha2::{Digest, Sha256};
+            let d = Sha256::digest(format!("{}/{name}", dir.display()));
+            let db: String = d[..8].iter().map(|b| format!("{b:02x}")).collect();
+            let db = format!("sg_{db}");
+            let pg = pg();
+            let exists = pg.psql(
+                "postgres",
+                &format!("SELECT 1 FROM pg_database WHERE datname = '{db}'"),
+            );
+            if exists.trim().is_empty() {
+                pg.psql("postgres", &format!("CREATE DATABASE {db}"));
+            }
+            pg.url(&db)
+        }
+    }
+}
+
+/// Run SQL on a test's store directly, behind the service's back.
+pub fn sql(db: &str, statement: &str) {
+    match backend() {
+        Backend::Sqlite => {
+            rusqlite::Connection::open(db)
+                .unwrap()
+                .execute_batch(statement)
+                .unwrap();
+        }
+        Backend::Postgres => {
+            pg().psql(PgServer::db_of(db), statement);
+        }
+    }
+}
+
 pub struct Server {
     pub child: Child,
     pub base: String,
     pub dir: PathBuf,
-    pub db: PathBuf,
+    pub db: String,
     pub policy: PathBuf,
     pub stdout: PathBuf,
     pub stderr: PathBuf,
@@ -110,7 +397,7 @@ pub struct Server {
 
 pub struct Options {
     pub policy: PathBuf,
-    pub db: PathBuf,
+    pub db: String,
     pub admin_key: Option<String>,
     pub extra: Vec<String>,
 }
@@ -119,7 +406,7 @@ impl Options {
     pub fn new(dir: &Path, policy: PathBuf) -> Self {
         Options {
             policy,
-            db: dir.join("scopegate.db"),
+            db: db_named(dir, "scopegate"),
             admin_key: Some(ADMIN_KEY.into()),
             extra: vec![],
         }
@@ -370,7 +657,7 @@ pub fn time_in(secs: i64) -> String {
 }
 
 /// Run the CLI against a store.
-pub fn cli(db: &Path, policy: &Path, args: &[&str]) -> std::process::Output {
+pub fn cli(db: &str, policy: &Path, args: &[&str]) -> std::process::Output {
     Command::new(BIN)
         .arg("--db")
         .arg(db)

@@ -1,0 +1,120 @@
+//! Several hosts over one store: what one commits, the others answer within a second. On
+//! PostgreSQL the change reaches them by LISTEN/NOTIFY; on SQLite (hosts sharing one file on one
+//! machine) by the change counter they poll.
+
+mod common;
+use common::*;
+use serde_json::json;
+use std::time::{Duration, Instant};
+
+const REPO: &str = "/2.0/repositories/acme/api";
+
+/// Polls until `done` or one second has passed; the time it took.
+fn within_a_second(mut done: impl FnMut() -> bool) -> Duration {
+    let start = Instant::now();
+    loop {
+        if done() {
+            return start.elapsed();
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(1),
+            "not seen within 1 s"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn three_hosts_agree_on_every_token_within_a_second() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = real_policy();
+    let a = start(dir.path(), Options::new(dir.path(), policy.clone()));
+    let b = start(dir.path(), Options::new(dir.path(), policy.clone()));
+    let c = start(dir.path(), Options::new(dir.path(), policy));
+    a.seed();
+    if backend() == Backend::Postgres {
+        for h in [&a, &b, &c] {
+            let listening = || {
+                String::from_utf8_lossy(&read_all(&h.stderr))
+                    .contains("the store's change feed is listening")
+            };
+            let start = Instant::now();
+            while !listening() && start.elapsed() < Duration::from_secs(5) {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            assert!(listening(), "no LISTEN connection");
+        }
+    }
+
+    // Created on A, used on B (and on C), each of which caches it.
+    let (id, tok) = a.issue("/workspaces/acme/repositories/api", &["repository"]);
+    for h in [&a, &b, &c] {
+        assert_eq!(h.check(Some(&tok), "GET", REPO).status, 200);
+    }
+
+    // Revoked on B: denied on A and C within a second, from their warm caches.
+    assert_eq!(
+        b.admin("DELETE", &format!("/access-tokens/{id}"), None)
+            .status,
+        204
+    );
+    for h in [&a, &c] {
+        within_a_second(|| h.check(Some(&tok), "GET", REPO).reason() == "token_revoked");
+    }
+
+    // A repository moved on C: a project token's reach changes on A.
+    let (_, proj) = a.issue("/workspaces/acme/projects/PROJ", &["repository"]);
+    let (_, other) = a.issue("/workspaces/acme/projects/OTHER", &["repository"]);
+    assert_eq!(a.check(Some(&proj), "GET", REPO).status, 200);
+    assert_eq!(a.check(Some(&other), "GET", REPO).status, 403);
+    let r = c.admin(
+        "PUT",
+        "/workspaces/acme/repositories/api",
+        Some(json!({"project": "OTHER"})),
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+    within_a_second(|| {
+        a.check(Some(&proj), "GET", REPO).reason() == "outside_resource"
+            && a.check(Some(&other), "GET", REPO).status == 200
+    });
+
+    // Rotated on A: the successor works on B at once, the predecessor keeps its grace there.
+    let (rid, rtok) = a.issue("/workspaces/acme", &["repository"]);
+    assert_eq!(b.check(Some(&rtok), "GET", REPO).status, 200);
+    let r = a.admin(
+        "POST",
+        &format!("/access-tokens/{rid}/rotate"),
+        Some(json!({"expires_at": time_in(86400)})),
+    );
+    assert_eq!(r.status, 201, "{}", r.text);
+    let successor = r.json()["token"].as_str().unwrap().to_string();
+    assert_eq!(b.check(Some(&successor), "GET", REPO).status, 200);
+    assert_eq!(b.check(Some(&rtok), "GET", REPO).status, 200);
+
+    // Access times from several writers: uses on A and on B both reach the store, and the later
+    // one wins wherever it is read.
+    let (uid, utok) = a.issue("/workspaces/acme", &["repository"]);
+    assert_eq!(a.check(Some(&utok), "GET", REPO).status, 200);
+    std::thread::sleep(Duration::from_millis(1100));
+    assert_eq!(b.check(Some(&utok), "GET", REPO).status, 200);
+    let used_on_b = now();
+    let start = Instant::now();
+    loop {
+        let v = c
+            .admin("GET", &format!("/access-tokens/{uid}"), None)
+            .json();
+        if let Some(t) = v["last_accessed_at"].as_str() {
+            let t = time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
+                .unwrap()
+                .unix_timestamp();
+            if t >= used_on_b {
+                break;
+            }
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "B's access never reached the store: {v}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
