@@ -34,7 +34,7 @@ as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 cleanup() {
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
-  [ -d "$WORK/pg" ] && as_pg "$PGBIN/pg_ctl" -D "$WORK/pg" -m immediate stop >/dev/null 2>&1 || true
+  [ -d "$WORK/pgrun/data" ] && as_pg "$PGBIN/pg_ctl" -D "$WORK/pgrun/data" -m immediate stop >/dev/null 2>&1 || true
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -43,14 +43,15 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 
 # PostgreSQL, durable commits as in production (fsync on).
 PGPORT="$(free_port)"
-mkdir -p "$WORK/pgsock"
-echo "$PGPASS" >"$WORK/pw"
-[ "$(id -u)" = 0 ] && chown postgres "$WORK/pgsock" "$WORK/pw"
-as_pg "$PGBIN/initdb" -D "$WORK/pg" -U postgres -E UTF8 --locale=C --pwfile="$WORK/pw" \
+PGRUN="$WORK/pgrun" # owned by the server's user: data, socket, password file, log
+mkdir -p "$PGRUN/sock"
+echo "$PGPASS" >"$PGRUN/pw"
+[ "$(id -u)" = 0 ] && chown -R postgres "$PGRUN"
+as_pg "$PGBIN/initdb" -D "$PGRUN/data" -U postgres -E UTF8 --locale=C --pwfile="$PGRUN/pw" \
   --auth-local=trust --auth-host=scram-sha-256 >/dev/null
-as_pg "$PGBIN/pg_ctl" -D "$WORK/pg" -l "$WORK/pg.log" -w \
-  -o "-p $PGPORT -k $WORK/pgsock -c listen_addresses=127.0.0.1" start >/dev/null
-"$PGBIN/psql" -X -q -h "$WORK/pgsock" -p "$PGPORT" -U postgres -d postgres -c "CREATE DATABASE bench"
+as_pg "$PGBIN/pg_ctl" -D "$PGRUN/data" -l "$PGRUN/pg.log" -w \
+  -o "-p $PGPORT -k $PGRUN/sock -c listen_addresses=127.0.0.1" start >/dev/null
+"$PGBIN/psql" -X -q -h "$PGRUN/sock" -p "$PGPORT" -U postgres -d postgres -c "CREATE DATABASE bench"
 PGURL="postgres://postgres:$PGPASS@127.0.0.1:$PGPORT/bench"
 
 start_host() { # name db -> prints the port
