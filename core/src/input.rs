@@ -3,12 +3,10 @@
 
 use std::borrow::Cow;
 
-use serde::de::{MapAccess, SeqAccess};
-use serde_json::Value;
-
 use crate::claims::{Binding, Claims, TokenKind};
+use crate::json::Malformed;
 use crate::lenient::{
-    read_json, read_value, skip, value, Fields, Flag, Int, Lenient, Object, Shape, Text,
+    read_json, skip, value, Entries, Fields, Flag, Int, Items, Object, Shape, Text,
 };
 use crate::scope::{Scope, ScopeSet};
 
@@ -40,11 +38,6 @@ pub enum InputError {
 /// Reads a policy input from JSON text; trailing bytes after the value are refused.
 pub fn parse_authorize_json(input: &[u8]) -> Result<AuthorizeInput<'_>, InputError> {
     from_fields(read_json(input).ok_or(InputError::BadInput("the input is not JSON"))?)
-}
-
-/// Reads a policy input from a JSON value.
-pub fn parse_authorize_input(input: &Value) -> Result<AuthorizeInput<'_>, InputError> {
-    from_fields(read_value(input))
 }
 
 fn from_fields(top: Object<TopFields<'_>>) -> Result<AuthorizeInput<'_>, InputError> {
@@ -94,7 +87,7 @@ struct TopFields<'a> {
 }
 
 impl<'de> Fields<'de> for TopFields<'de> {
-    fn field<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
+    fn field(&mut self, key: &str, map: &mut Entries<'de, '_>) -> Result<(), Malformed> {
         match key {
             "token" => self.token = Some(value(map)?),
             "request" => self.request = Some(value(map)?),
@@ -114,7 +107,7 @@ pub(crate) struct RequestFields<'a> {
 }
 
 impl<'de> Fields<'de> for RequestFields<'de> {
-    fn field<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
+    fn field(&mut self, key: &str, map: &mut Entries<'de, '_>) -> Result<(), Malformed> {
         match key {
             "method" => self.method = Some(value(map)?),
             "path" => self.path = Some(value(map)?),
@@ -138,7 +131,7 @@ pub(crate) struct TokenFields<'a> {
 }
 
 impl<'de> Fields<'de> for TokenFields<'de> {
-    fn field<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
+    fn field(&mut self, key: &str, map: &mut Entries<'de, '_>) -> Result<(), Malformed> {
         match key {
             "kind" => self.kind = Some(value(map)?),
             "workspace" => self.workspace = Some(value(map)?),
@@ -167,10 +160,10 @@ impl<'de> Shape<'de> for ScopeNames {
         ScopeNames::Other
     }
 
-    fn seq<A: SeqAccess<'de>>(mut seq: A) -> Result<Self, A::Error> {
+    fn seq(items: &mut Items<'de, '_>) -> Result<Self, Malformed> {
         let mut scopes = ScopeSet::EMPTY;
         let mut problem = None;
-        while let Some(Lenient(item)) = seq.next_element::<Lenient<Text<'de>>>()? {
+        while let Some(item) = items.next::<Text<'de>>()? {
             let found = match &item {
                 Text::Str(name) => Scope::parse(name)
                     .ok_or_else(|| Cow::Owned(format!("unknown scope '{}'", clip(name)))),

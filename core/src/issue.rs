@@ -3,13 +3,13 @@
 
 use std::borrow::Cow;
 
-use serde::de::MapAccess;
 use serde::Serialize;
 use serde_json::Value;
 
 use crate::claims::{Binding, TokenKind};
 use crate::input::{binding, clip};
-use crate::lenient::{read_json, read_value, skip, value, Fields, Flag, Int, List, Object, Text};
+use crate::json::Malformed;
+use crate::lenient::{read_json, skip, value, Entries, Fields, Flag, Int, List, Object, Text};
 use crate::scope::Scope;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -206,7 +206,9 @@ impl From<Result<(), IssueRefusal>> for IssueOutcome {
 
 /// `checkIssue` on JSON values. Structural problems are `bad_input`.
 pub fn check_issue_value(request: &Value, context: &Value) -> IssueOutcome {
-    outcome(read_value(request), read_value(context))
+    // Through the text form, so values and text have one reader.
+    let text = serde_json::json!({"request": request, "context": context}).to_string();
+    check_issue_json(text.as_bytes())
 }
 
 /// `sg_check_issue`: JSON text of `{"request": …, "context": …}`.
@@ -239,7 +241,7 @@ struct CheckFields<'a> {
 }
 
 impl<'de> Fields<'de> for CheckFields<'de> {
-    fn field<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
+    fn field(&mut self, key: &str, map: &mut Entries<'de, '_>) -> Result<(), Malformed> {
         match key {
             "request" => self.request = Some(value(map)?),
             "context" => self.context = Some(value(map)?),
@@ -261,7 +263,7 @@ struct RequestFields<'a> {
 }
 
 impl<'de> Fields<'de> for RequestFields<'de> {
-    fn field<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
+    fn field(&mut self, key: &str, map: &mut Entries<'de, '_>) -> Result<(), Malformed> {
         match key {
             "kind" => self.kind = Some(value(map)?),
             "workspace" => self.workspace = Some(value(map)?),
@@ -285,7 +287,7 @@ struct ContextFields<'a> {
 }
 
 impl<'de> Fields<'de> for ContextFields<'de> {
-    fn field<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
+    fn field(&mut self, key: &str, map: &mut Entries<'de, '_>) -> Result<(), Malformed> {
         match key {
             "plan" => self.plan = Some(value(map)?),
             "now" => self.now = Some(value(map)?),

@@ -1,16 +1,13 @@
 //! Reading JSON by what each value is, in one pass and without building a tree: a field of the
 //! wrong type becomes a value saying so instead of failing the whole parse, which is what keeps
-//! `bad_input` and `invalid_claims` apart (§5 rows 1 and 2). Works over any serde deserializer:
-//! JSON text, a `serde_json::Value`, a JS value.
+//! `bad_input` and `invalid_claims` apart (§5 rows 1 and 2).
 
 use std::borrow::Cow;
-use std::fmt;
-use std::marker::PhantomData;
 
-use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use crate::json::{Malformed, Next, Reader};
 
 /// A type that can be read from any JSON value, with `other()` for the types it does not take.
-pub(crate) trait Shape<'de>: Sized {
+pub(crate) trait Shape<'a>: Sized {
     fn other() -> Self;
 
     fn null() -> Self {
@@ -25,99 +22,117 @@ pub(crate) trait Shape<'de>: Sized {
         Self::other()
     }
 
-    fn text(_: Cow<'de, str>) -> Self {
+    fn text(_: Cow<'a, str>) -> Self {
         Self::other()
     }
 
-    fn seq<A: SeqAccess<'de>>(mut seq: A) -> Result<Self, A::Error> {
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
+    /// An array; elements left unread are skipped afterwards.
+    fn seq(_: &mut Items<'a, '_>) -> Result<Self, Malformed> {
         Ok(Self::other())
     }
 
-    fn map<A: MapAccess<'de>>(mut map: A) -> Result<Self, A::Error> {
-        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+    /// An object; entries left unread are skipped afterwards.
+    fn map(_: &mut Entries<'a, '_>) -> Result<Self, Malformed> {
         Ok(Self::other())
     }
 }
 
-/// Deserializes any `Shape`.
-pub(crate) struct Lenient<T>(pub T);
+/// Reads the next value as `T`.
+pub(crate) fn read<'a, T: Shape<'a>>(json: &mut Reader<'a>) -> Result<T, Malformed> {
+    Ok(match json.next()? {
+        Next::Null => T::null(),
+        Next::Bool(v) => T::boolean(v),
+        Next::Int(v) => T::integer(v),
+        Next::Number => T::other(),
+        Next::Str(v) => T::text(v),
+        Next::Array => {
+            let mut items = Items {
+                json,
+                first: true,
+                done: false,
+            };
+            let value = T::seq(&mut items)?;
+            while items.next::<Skipped>()?.is_some() {}
+            value
+        }
+        Next::Object => {
+            let mut entries = Entries {
+                json,
+                first: true,
+                done: false,
+            };
+            let value = T::map(&mut entries)?;
+            while entries.next_key()?.is_some() {
+                skip(&mut entries)?;
+            }
+            value
+        }
+    })
+}
 
-impl<'de, T: Shape<'de>> Deserialize<'de> for Lenient<T> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer
-            .deserialize_any(ShapeVisitor(PhantomData))
-            .map(Lenient)
+/// The elements of an array being read.
+pub(crate) struct Items<'a, 'r> {
+    json: &'r mut Reader<'a>,
+    first: bool,
+    done: bool,
+}
+
+impl<'a> Items<'a, '_> {
+    pub(crate) fn next<T: Shape<'a>>(&mut self) -> Result<Option<T>, Malformed> {
+        if self.done || !self.json.more_items(self.first)? {
+            self.done = true;
+            return Ok(None);
+        }
+        self.first = false;
+        read(self.json).map(Some)
     }
 }
 
-struct ShapeVisitor<T>(PhantomData<T>);
+/// The entries of an object being read: each key must be followed by `value` or `skip`.
+pub(crate) struct Entries<'a, 'r> {
+    json: &'r mut Reader<'a>,
+    first: bool,
+    done: bool,
+}
 
-impl<'de, T: Shape<'de>> Visitor<'de> for ShapeVisitor<T> {
-    type Value = T;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("any JSON value")
+impl<'a> Entries<'a, '_> {
+    fn next_key(&mut self) -> Result<Option<Cow<'a, str>>, Malformed> {
+        if self.done {
+            return Ok(None);
+        }
+        let key = self.json.next_key(self.first)?;
+        self.first = false;
+        self.done = key.is_none();
+        Ok(key)
     }
+}
 
-    fn visit_unit<E>(self) -> Result<T, E> {
-        Ok(T::null())
-    }
+/// Reads the value of the current entry as `T`.
+pub(crate) fn value<'a, T: Shape<'a>>(map: &mut Entries<'a, '_>) -> Result<T, Malformed> {
+    read(map.json)
+}
 
-    fn visit_none<E>(self) -> Result<T, E> {
-        Ok(T::null())
-    }
+/// Skips the value of the current entry.
+pub(crate) fn skip(map: &mut Entries<'_, '_>) -> Result<(), Malformed> {
+    map.json.skip()
+}
 
-    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<T, D::Error> {
-        deserializer.deserialize_any(self)
-    }
+/// Reads JSON text as `T`; `None` when the text is not one JSON value.
+pub(crate) fn read_json<'a, T: Shape<'a>>(bytes: &'a [u8]) -> Option<T> {
+    // One UTF-8 check of the whole text lets the reader slice strings without checking each.
+    let text = std::str::from_utf8(bytes).ok()?;
+    let mut json = Reader::new(text);
+    let value = read(&mut json).ok()?;
+    json.end().ok()?;
+    Some(value)
+}
 
-    fn visit_bool<E>(self, v: bool) -> Result<T, E> {
-        Ok(T::boolean(v))
-    }
+/// A value read only to get past it.
+struct Skipped;
 
-    fn visit_i64<E>(self, v: i64) -> Result<T, E> {
-        Ok(T::integer(v))
-    }
-
-    fn visit_u64<E>(self, v: u64) -> Result<T, E> {
-        Ok(i64::try_from(v).map_or_else(|_| T::other(), T::integer))
-    }
-
-    fn visit_i128<E>(self, _: i128) -> Result<T, E> {
-        Ok(T::other())
-    }
-
-    fn visit_u128<E>(self, _: u128) -> Result<T, E> {
-        Ok(T::other())
-    }
-
-    fn visit_f64<E>(self, _: f64) -> Result<T, E> {
-        Ok(T::other())
-    }
-
-    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<T, E> {
-        Ok(T::text(Cow::Borrowed(v)))
-    }
-
-    fn visit_str<E>(self, v: &str) -> Result<T, E> {
-        Ok(T::text(Cow::Owned(v.to_owned())))
-    }
-
-    fn visit_string<E>(self, v: String) -> Result<T, E> {
-        Ok(T::text(Cow::Owned(v)))
-    }
-
-    fn visit_bytes<E>(self, _: &[u8]) -> Result<T, E> {
-        Ok(T::other())
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<T, A::Error> {
-        T::seq(seq)
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
-        T::map(map)
+impl Shape<'_> for Skipped {
+    fn other() -> Self {
+        Skipped
     }
 }
 
@@ -129,14 +144,14 @@ pub(crate) enum Text<'a> {
     Str(Cow<'a, str>),
 }
 
-impl<'de> Shape<'de> for Text<'de> {
+impl<'a> Shape<'a> for Text<'a> {
     fn other() -> Self {
         Text::Other
     }
     fn null() -> Self {
         Text::Null
     }
-    fn text(v: Cow<'de, str>) -> Self {
+    fn text(v: Cow<'a, str>) -> Self {
         Text::Str(v)
     }
 }
@@ -187,53 +202,24 @@ pub(crate) enum Object<T> {
     Fields(T),
 }
 
-/// The fields of an object, read key by key; keys it does not know are skipped.
-pub(crate) trait Fields<'de>: Default {
-    fn field<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error>;
+/// The fields of an object, read key by key; keys it does not know are skipped. Each call must
+/// consume the entry's value with `value` or `skip`.
+pub(crate) trait Fields<'a>: Default {
+    fn field(&mut self, key: &str, map: &mut Entries<'a, '_>) -> Result<(), Malformed>;
 }
 
-impl<'de, T: Fields<'de>> Shape<'de> for Object<T> {
+impl<'a, T: Fields<'a>> Shape<'a> for Object<T> {
     fn other() -> Self {
         Object::Other
     }
 
-    fn map<A: MapAccess<'de>>(mut map: A) -> Result<Self, A::Error> {
+    fn map(map: &mut Entries<'a, '_>) -> Result<Self, Malformed> {
         let mut fields = T::default();
-        while let Some(Lenient(key)) = map.next_key::<Lenient<Text<'de>>>()? {
-            match key {
-                Text::Str(key) => fields.field(&key, &mut map)?,
-                _ => {
-                    map.next_value::<IgnoredAny>()?;
-                }
-            }
+        while let Some(key) = map.next_key()? {
+            fields.field(&key, map)?;
         }
         Ok(Object::Fields(fields))
     }
-}
-
-/// Reads the value of the current entry as `T`.
-pub(crate) fn value<'de, T: Shape<'de>, A: MapAccess<'de>>(map: &mut A) -> Result<T, A::Error> {
-    map.next_value::<Lenient<T>>().map(|Lenient(v)| v)
-}
-
-/// Skips the value of the current entry.
-pub(crate) fn skip<'de, A: MapAccess<'de>>(map: &mut A) -> Result<(), A::Error> {
-    map.next_value::<IgnoredAny>().map(|_| ())
-}
-
-/// Reads JSON text as `T`; `None` when the text is not one JSON value.
-pub(crate) fn read_json<'de, T: Shape<'de>>(bytes: &'de [u8]) -> Option<T> {
-    // One UTF-8 check of the whole text is cheaper than serde_json's check of every string.
-    let text = std::str::from_utf8(bytes).ok()?;
-    let mut de = serde_json::Deserializer::from_str(text);
-    let Lenient(value) = Lenient::<T>::deserialize(&mut de).ok()?;
-    de.end().ok()?;
-    Some(value)
-}
-
-/// Reads a JSON value as `T`.
-pub(crate) fn read_value<'de, T: Shape<'de>>(value: &'de serde_json::Value) -> T {
-    Lenient::<T>::deserialize(value).map_or_else(|_| T::other(), |Lenient(v)| v)
 }
 
 /// An array of `T`.
@@ -242,16 +228,16 @@ pub(crate) enum List<T> {
     Items(Vec<T>),
 }
 
-impl<'de, T: Shape<'de>> Shape<'de> for List<T> {
+impl<'a, T: Shape<'a>> Shape<'a> for List<T> {
     fn other() -> Self {
         List::Other
     }
 
-    fn seq<A: SeqAccess<'de>>(mut seq: A) -> Result<Self, A::Error> {
-        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(64));
-        while let Some(Lenient(item)) = seq.next_element::<Lenient<T>>()? {
-            items.push(item);
+    fn seq(items: &mut Items<'a, '_>) -> Result<Self, Malformed> {
+        let mut list = Vec::new();
+        while let Some(item) = items.next()? {
+            list.push(item);
         }
-        Ok(List::Items(items))
+        Ok(List::Items(list))
     }
 }

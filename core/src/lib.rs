@@ -4,10 +4,12 @@
 
 pub mod api;
 pub mod authorize;
+mod bytes;
 pub mod claims;
 pub mod decision;
 pub mod input;
 pub mod issue;
+mod json;
 mod lenient;
 pub mod minimal;
 pub mod path;

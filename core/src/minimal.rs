@@ -3,12 +3,12 @@
 
 use std::borrow::Cow;
 
-use serde::de::MapAccess;
 use serde::Serialize;
 use serde_json::Value;
 
 use crate::claims::{same_name, Binding, TokenKind};
-use crate::lenient::{read_json, read_value, skip, value, Fields, List, Object, Text};
+use crate::json::Malformed;
+use crate::lenient::{read_json, skip, value, Entries, Fields, List, Object, Text};
 use crate::path::{self, PathError};
 use crate::routes::{self, OperationClass, Resolution};
 use crate::scope::{Scope, ScopeSet};
@@ -237,7 +237,8 @@ fn refusal(
 
 /// `minimalToken` on a JSON value: an array of `{method, path, repository_project?}`.
 pub fn minimal_token_value(calls: &Value) -> Result<Advice, AdviceRefusal> {
-    advise(read_value(calls))
+    // Through the text form, so values and text have one reader.
+    minimal_token_json(calls.to_string().as_bytes())
 }
 
 /// `sg_minimal_token`: the same, as JSON text.
@@ -294,7 +295,7 @@ struct CallFields<'a> {
 }
 
 impl<'de> Fields<'de> for CallFields<'de> {
-    fn field<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
+    fn field(&mut self, key: &str, map: &mut Entries<'de, '_>) -> Result<(), Malformed> {
         match key {
             "method" => self.method = Some(value(map)?),
             "path" => self.path = Some(value(map)?),

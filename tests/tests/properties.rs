@@ -335,3 +335,181 @@ fn the_advisor_answers_for_real_operation_calls() {
         .count();
     assert!(advised > 250, "only {advised} of 500 calls got advice");
 }
+
+/// Writes `value` as JSON text, escaping each character and spacing each token as `choices`
+/// say, so one value arrives in many spellings a gateway's JSON library might produce.
+fn spell(value: &Value, choices: &mut impl Iterator<Item = u8>, out: &mut String) {
+    const SPACE: [&str; 4] = ["", " ", "\n\t", "\r\n  "];
+    out.push_str(SPACE[usize::from(pick(choices) % 4)]);
+    match value {
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                spell(item, choices, out);
+            }
+            out.push(']');
+        }
+        Value::Object(map) => {
+            out.push('{');
+            for (i, (key, item)) in map.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                spell(&Value::from(key.as_str()), choices, out);
+                out.push(':');
+                spell(item, choices, out);
+            }
+            out.push('}');
+        }
+        Value::String(text) => {
+            out.push('"');
+            for c in text.chars() {
+                let short = match c {
+                    '"' => Some("\\\""),
+                    '\\' => Some("\\\\"),
+                    '/' => Some("\\/"),
+                    '\n' => Some("\\n"),
+                    '\t' => Some("\\t"),
+                    '\r' => Some("\\r"),
+                    '\u{8}' => Some("\\b"),
+                    '\u{c}' => Some("\\f"),
+                    _ => None,
+                };
+                let must_escape = matches!(c, '"' | '\\' | '\0'..='\u{1f}');
+                match (pick(choices) % 3, short) {
+                    (0, Some(short)) => out.push_str(short),
+                    (1, _) | (_, None) if must_escape || pick(choices).is_multiple_of(2) => {
+                        let mut units = [0u16; 2];
+                        for unit in c.encode_utf16(&mut units) {
+                            out.push_str(&format!("\\u{unit:04x}"));
+                        }
+                    }
+                    (_, Some(short)) if must_escape => out.push_str(short),
+                    _ => out.push(c),
+                }
+            }
+            out.push('"');
+        }
+        scalar => out.push_str(&scalar.to_string()),
+    }
+    out.push_str(SPACE[usize::from(pick(choices) % 4)]);
+}
+
+fn pick(choices: &mut impl Iterator<Item = u8>) -> u8 {
+    choices.next().unwrap_or(0)
+}
+
+/// Fragments that make JSON text subtly wrong, or subtly right.
+const FRAGMENTS: &[&str] = &[
+    "{",
+    "}",
+    "[",
+    "]",
+    ",",
+    ":",
+    "\"",
+    "\\",
+    "\\u",
+    "\\ud83d",
+    "\\ude00",
+    "\\ud83d\\ude00",
+    "\\ud83d\\u0041",
+    "\\ud83d\\n",
+    "\\u00e9",
+    "\\x",
+    "-",
+    "-0",
+    "0",
+    "01",
+    "1.",
+    ".5",
+    "1e",
+    "1e400",
+    "-1e400",
+    "1E+2",
+    "9223372036854775808",
+    "-9223372036854775809",
+    "18446744073709551616",
+    "true",
+    "tru",
+    "null",
+    "nul",
+    " ",
+    "\n",
+    "\t",
+    "\u{0}",
+    "\u{1f}",
+    "\u{7f}",
+    "é",
+    "\u{feff}",
+    "\"token\":",
+    "\"now\":",
+];
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2_000))]
+
+    /// However a value is spelled, each entry point reads it as the value itself.
+    #[test]
+    fn every_spelling_of_a_value_is_read_alike(
+        value in arb_json(),
+        choices in prop::collection::vec(any::<u8>(), 1..64),
+    ) {
+        let mut text = String::new();
+        spell(&value, &mut choices.iter().copied().cycle(), &mut text);
+        let canonical = value.to_string();
+        // Compared as parsed, because serde_json may round a float's last digit on reading.
+        prop_assert_eq!(serde_json::from_str::<Value>(&text).ok(), serde_json::from_str::<Value>(&canonical).ok(), "the spelling is of the value");
+        let outputs = |t: &str| {
+            (
+                serde_json::to_value(core::authorize_json(t.as_bytes())).expect("serialises"),
+                serde_json::to_value(core::check_issue_json(t.as_bytes())).expect("serialises"),
+                serde_json::to_value(core::route_json(t.as_bytes(), |info| serde_json::to_value(info).expect("serialises"))).expect("serialises"),
+                serde_json::to_value(core::minimal_token_json(t.as_bytes())).expect("serialises"),
+            )
+        };
+        prop_assert_eq!(outputs(&text), outputs(&canonical));
+    }
+
+    /// The policy's reader takes exactly the texts serde_json takes: near-misses of valid input
+    /// are refused by both or read by both.
+    #[test]
+    fn the_reader_takes_exactly_what_serde_json_takes(
+        value in arb_json(),
+        edits in prop::collection::vec((any::<prop::sample::Index>(), 0..3usize, prop::sample::select(FRAGMENTS)), 1..4),
+    ) {
+        let mut bytes = value.to_string().into_bytes();
+        for (at, op, fragment) in edits {
+            let i = at.index(bytes.len() + 1);
+            match op {
+                0 => { bytes.splice(i..i, fragment.bytes()); }
+                1 => { bytes.drain(i..(i + 1).min(bytes.len())); }
+                _ => { bytes.splice(i..(i + fragment.len()).min(bytes.len()), fragment.bytes()); }
+            }
+        }
+        let serde_takes = serde_json::from_slice::<Value>(&bytes).is_ok();
+        let decision = core::authorize_json(&bytes);
+        let policy_takes = decision.message != "the input is not JSON";
+        prop_assert_eq!(policy_takes, serde_takes, "{}", String::from_utf8_lossy(&bytes));
+    }
+}
+
+#[test]
+fn nesting_is_refused_where_serde_json_refuses_it() {
+    for depth in [126, 127, 128, 129] {
+        for (open, close) in [("[", "]"), ("{\"a\":", "}")] {
+            let inner = format!("{}1{}", open.repeat(depth), close.repeat(depth));
+            let text = format!(r#"{{"ignored":{inner},"now":1}}"#);
+            let serde_takes = serde_json::from_str::<Value>(&text).is_ok();
+            let decision = core::authorize_json(text.as_bytes());
+            assert_eq!(
+                decision.message != "the input is not JSON",
+                serde_takes,
+                "depth {depth} of {open}"
+            );
+        }
+    }
+}
