@@ -2,6 +2,8 @@
 
 use std::borrow::Cow;
 
+use crate::bytes;
+
 /// Why a path is refused before any matching (`bad_path`). The code names the rule that failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PathError {
@@ -70,26 +72,56 @@ pub enum RequestPath<'a> {
     Web,
 }
 
-const API_PREFIX: &str = "2.0";
+const API_PREFIX: &[u8] = b"2.0";
 
 /// Parses a request target (path plus optional `?query` and `#fragment`).
 pub fn parse(target: &str) -> Result<RequestPath<'_>, PathError> {
-    let (path, query) = split_query(target);
-    let rest = path.strip_prefix('/').ok_or(PathError::NotAbsolute)?;
-    if rest.is_empty() {
-        return classify_git(Vec::new(), query);
+    let bytes = target.as_bytes();
+    if bytes.first() != Some(&b'/') {
+        return Err(PathError::NotAbsolute);
     }
-    // One trailing slash names the same resource as none.
-    let trimmed = rest.strip_suffix('/').unwrap_or(rest);
-    let mut raw = trimmed.split('/');
-    let first = decode_segment(raw.next().unwrap_or_default())?;
-    let api = first == API_PREFIX;
-    let mut segments = Vec::with_capacity(trimmed.len() / 4 + 1);
-    if !api {
-        segments.push(first);
-    }
-    for segment in raw {
-        segments.push(decode_segment(segment)?);
+    // One pass over the bytes up to the query or fragment finds each '/' and whether the
+    // segment before it needs decoding, eight bytes at a time.
+    let mut segments = Vec::with_capacity(8);
+    let mut api = false;
+    let mut start = 1;
+    let mut plain = true;
+    let mut at = 1;
+    let end = loop {
+        let (offset, found) = next_special(bytes, at);
+        plain &= found;
+        at = offset;
+        match bytes.get(at) {
+            Some(b'/') => {
+                let segment = decode_segment(&target[start..at], plain)?;
+                if start == 1 && segment.as_bytes() == API_PREFIX {
+                    api = true;
+                } else {
+                    segments.push(segment);
+                }
+                at += 1;
+                start = at;
+                plain = true;
+            }
+            _ => break at,
+        }
+    };
+    let query = match bytes.get(end) {
+        Some(b'?') => {
+            let rest = &target[end + 1..];
+            Some(&rest[..rest.find('#').unwrap_or(rest.len())])
+        }
+        _ => None,
+    };
+    // The last segment. When it is empty, the path is "/" or ends in one trailing slash, which
+    // names the same resource as none; any other empty segment was refused in the loop.
+    if start < end {
+        let segment = decode_segment(&target[start..end], plain)?;
+        if start == 1 && segment.as_bytes() == API_PREFIX {
+            api = true;
+        } else {
+            segments.push(segment);
+        }
     }
     if api {
         return Ok(RequestPath::Api(segments));
@@ -97,23 +129,41 @@ pub fn parse(target: &str) -> Result<RequestPath<'_>, PathError> {
     classify_git(segments, query)
 }
 
-/// Splits off the query (up to the fragment) and drops the fragment.
-fn split_query(target: &str) -> (&str, Option<&str>) {
-    let (before_fragment, _) = target.split_once('#').unwrap_or((target, ""));
-    match before_fragment.split_once('?') {
-        Some((path, query)) => (path, Some(query)),
-        None => (before_fragment, None),
+/// The index of the first '/', '?' or '#' at or after `from` (the length when there is none),
+/// and whether every byte before it is plain: printable ASCII other than '%'.
+fn next_special(bytes: &[u8], from: usize) -> (usize, bool) {
+    let mut at = from;
+    let mut plain = true;
+    while let Some(word) = bytes::word(bytes, at) {
+        let special =
+            bytes::equal(word, b'/') | bytes::equal(word, b'?') | bytes::equal(word, b'#');
+        let unplain = bytes::equal(word, b'%')
+            | bytes::below(word, 0x20)
+            | bytes::equal(word, 0x7f)
+            | bytes::high(word);
+        let n = bytes::first(special);
+        plain &= bytes::before(unplain, n) == 0;
+        at += n;
+        if n < 8 {
+            return (at, plain);
+        }
     }
+    while let Some(&byte) = bytes.get(at) {
+        match byte {
+            b'/' | b'?' | b'#' => break,
+            b'%' | ..=0x1f | 0x7f.. => plain = false,
+            _ => {}
+        }
+        at += 1;
+    }
+    (at, plain)
 }
 
-fn decode_segment(raw: &str) -> Result<Cow<'_, str>, PathError> {
-    // Nearly every segment is printable ASCII without escapes: one pass over the bytes proves it,
-    // and the segment is then its own decoding.
-    if raw.bytes().all(|b| (0x20..0x7f).contains(&b) && b != b'%')
-        && !raw.is_empty()
-        && raw != "."
-        && raw != ".."
-    {
+/// One raw segment; `plain` says it holds only printable ASCII without '%', so that nearly
+/// every segment is its own decoding without a second look at its bytes.
+fn decode_segment(raw: &str, plain: bool) -> Result<Cow<'_, str>, PathError> {
+    // Matched as bytes: string comparisons here were calls to memcmp in wasm.
+    if plain && !matches!(raw.as_bytes(), [] | [b'.'] | [b'.', b'.']) {
         return Ok(Cow::Borrowed(raw));
     }
     if raw.is_empty() {
@@ -233,6 +283,38 @@ mod tests {
         assert_eq!(api("/2.0/a/feature%2Flogin"), ["a", "feature/login"]);
         assert_eq!(api("/2.0/a/"), ["a"]);
         assert_eq!(api("/2.0?x#y"), Vec::<String>::new());
+    }
+
+    /// Separators, escapes and control bytes at every offset of the eight-byte words the
+    /// scanner reads.
+    #[test]
+    fn finds_every_boundary_at_every_offset() {
+        for n in 1..20 {
+            let name = "a".repeat(n);
+            assert_eq!(
+                api(&format!("/2.0/{name}/b%41?x/y#z")),
+                [name.as_str(), "bA"]
+            );
+            assert_eq!(api(&format!("/2.0/{name}#/c")), [name.as_str()]);
+            assert_eq!(api(&format!("/2.0/{name}/")), [name.as_str()]);
+            assert_eq!(api(&format!("/2.0/{name}%2Fc")), [format!("{name}/c")]);
+            assert_eq!(
+                api(&format!("/2.0/{name}\u{e9}")),
+                [format!("{name}\u{e9}")]
+            );
+            assert_eq!(
+                parse(&format!("/2.0/{name}\x7fb")),
+                Err(PathError::ControlCharacter)
+            );
+            assert_eq!(
+                parse(&format!("/2.0/{name}\tb")),
+                Err(PathError::ControlCharacter)
+            );
+            assert_eq!(
+                parse(&format!("/2.0/{name}//")),
+                Err(PathError::EmptySegment)
+            );
+        }
     }
 
     #[test]

@@ -215,7 +215,14 @@ impl ScopeSet {
 
     /// Members in sorted (wire) order.
     pub fn iter(self) -> impl Iterator<Item = Scope> {
-        Scope::ALL.into_iter().filter(move |s| self.contains(*s))
+        // Bit `i` is `Scope::ALL[i]`: walking the set bits yields the members in order without
+        // testing the scopes that are absent.
+        let mut bits = self.0;
+        std::iter::from_fn(move || {
+            let at = bits.trailing_zeros() as usize;
+            bits &= bits.wrapping_sub(1);
+            Scope::ALL.get(at).copied()
+        })
     }
 }
 
