@@ -217,7 +217,13 @@ struct Slot {
     abi_version: TypedFunc<(), i32>,
     operations: Option<TypedFunc<(), i64>>,
     calls: u32,
+    /// An input buffer kept across calls, `(ptr, capacity)`: allocating and freeing one per
+    /// call was two extra calls into the module per decision.
+    input: Option<(i32, usize)>,
 }
+
+/// Inputs up to this size reuse the instance's buffer; larger ones get one of their own.
+const KEPT_INPUT: usize = 64 * 1024;
 
 #[derive(Clone, Copy)]
 enum Entry {
@@ -269,7 +275,12 @@ impl Slot {
         self.store.set_epoch_deadline(ticks);
         let len = i32::try_from(input.len())
             .map_err(|_| CallError::BadOutput("input too large".into()))?;
-        let ptr = self.alloc.call(&mut self.store, len).map_err(classify)?;
+        let kept = input.len() <= KEPT_INPUT;
+        let ptr = if kept {
+            self.kept_buffer(input.len())?
+        } else {
+            self.alloc.call(&mut self.store, len).map_err(classify)?
+        };
         self.memory
             .write(&mut self.store, ptr as u32 as usize, input)
             .map_err(|_| {
@@ -282,10 +293,37 @@ impl Slot {
         };
         let packed = func.call(&mut self.store, (ptr, len)).map_err(classify)?;
         // The input buffer stays the caller's: it was allocated by the caller through sg_alloc.
-        self.free
-            .call(&mut self.store, (ptr, len))
-            .map_err(classify)?;
+        if !kept {
+            self.free
+                .call(&mut self.store, (ptr, len))
+                .map_err(classify)?;
+        }
         self.read_result(packed)
+    }
+
+    /// The kept input buffer, grown to hold `len` bytes.
+    fn kept_buffer(&mut self, len: usize) -> Result<i32, CallError> {
+        if let Some((ptr, capacity)) = self.input {
+            if capacity >= len {
+                return Ok(ptr);
+            }
+            self.input = None;
+            self.free
+                .call(&mut self.store, (ptr, capacity as i32))
+                .map_err(classify)?;
+        }
+        let capacity = len.next_power_of_two().clamp(1024, KEPT_INPUT);
+        let ptr = self
+            .alloc
+            .call(&mut self.store, capacity as i32)
+            .map_err(classify)?;
+        if ptr == 0 {
+            return Err(CallError::BadOutput(format!(
+                "sg_alloc({capacity}) returned 0"
+            )));
+        }
+        self.input = Some((ptr, capacity));
+        Ok(ptr)
     }
 }
 
@@ -336,6 +374,7 @@ impl Policy {
             abi_version,
             operations,
             calls: 0,
+            input: None,
         })
     }
 

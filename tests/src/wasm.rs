@@ -19,6 +19,8 @@ pub struct RawAbi {
     route: TypedFunc<(i32, i32), i64>,
     check_issue: TypedFunc<(i32, i32), i64>,
     minimal_token: TypedFunc<(i32, i32), i64>,
+    /// An input buffer kept across calls, `(ptr, capacity)`, as a long-lived host keeps one.
+    input: Option<(i32, usize)>,
 }
 
 /// The raw-ABI entry points that take a JSON buffer.
@@ -52,6 +54,7 @@ impl RawAbi {
             route: func(&mut store, "sg_route")?,
             check_issue: func(&mut store, "sg_check_issue")?,
             minimal_token: func(&mut store, "sg_minimal_token")?,
+            input: None,
             store,
         })
     }
@@ -63,20 +66,28 @@ impl RawAbi {
     /// Copies `input` into the module, calls `entry`, reads and frees the answer.
     pub fn call(&mut self, entry: Entry, input: &[u8]) -> Result<Vec<u8>> {
         let len = i32::try_from(input.len()).context("input over 2 GiB")?;
-        let ptr = if len > 0 {
-            let ptr = self.alloc.call(&mut self.store, len)?;
-            if ptr == 0 {
-                bail!("sg_alloc({len}) failed");
+        if len == 0 {
+            return self.call_raw(entry, 0, 0);
+        }
+        let ptr = match self.input {
+            Some((ptr, capacity)) if capacity >= input.len() => ptr,
+            kept => {
+                if let Some((ptr, capacity)) = kept {
+                    self.free.call(&mut self.store, (ptr, capacity as i32))?;
+                }
+                self.input = None;
+                let capacity = input.len().next_power_of_two().max(1024);
+                let ptr = self.alloc.call(&mut self.store, i32::try_from(capacity)?)?;
+                if ptr == 0 {
+                    bail!("sg_alloc({capacity}) failed");
+                }
+                self.input = Some((ptr, capacity));
+                ptr
             }
-            self.memory
-                .write(&mut self.store, ptr as u32 as usize, input)?;
-            ptr
-        } else {
-            0
         };
-        let answer = self.call_raw(entry, ptr, len);
-        self.free.call(&mut self.store, (ptr, len))?;
-        answer
+        self.memory
+            .write(&mut self.store, ptr as u32 as usize, input)?;
+        self.call_raw(entry, ptr, len)
     }
 
     /// Calls `entry` on a pointer and length as given, valid or not.
