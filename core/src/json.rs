@@ -181,6 +181,8 @@ impl<'a> Reader<'a> {
     }
 
     /// The body of a string whose opening quote was consumed, through its closing quote.
+    // Inlined into its two callers: about 2% fewer instructions per decision in wasm.
+    #[inline(always)]
     fn string(&mut self) -> Result<Cow<'a, str>, Malformed> {
         let start = self.pos;
         self.skip_plain();
@@ -216,6 +218,7 @@ impl<'a> Reader<'a> {
 
     /// Moves to the next quote, backslash or control byte (or the end), eight bytes at a time:
     /// strings are most of a policy input.
+    #[inline(always)]
     fn skip_plain(&mut self) {
         let bytes = self.text.as_bytes();
         while let Some(word) = bytes::word(bytes, self.pos) {

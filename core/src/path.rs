@@ -109,7 +109,8 @@ pub fn parse(target: &str) -> Result<RequestPath<'_>, PathError> {
     let query = match bytes.get(end) {
         Some(b'?') => {
             let rest = &target[end + 1..];
-            Some(&rest[..rest.find('#').unwrap_or(rest.len())])
+            let fragment = rest.bytes().position(|b| b == b'#');
+            Some(&rest[..fragment.unwrap_or(rest.len())])
         }
         _ => None,
     };
