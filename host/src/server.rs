@@ -3,6 +3,7 @@
 use crate::runtime::{PolicyEngine, PolicyHandle, RuntimeConfig};
 use crate::service::Service;
 use crate::store::DbTarget;
+use axum::serve::ListenerExt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -105,6 +106,12 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     tracing::info!(%addr, db = %opts.db, www = %opts.www.display(), "serving");
     println!("scopegate listening on http://{addr}");
     let app = crate::http::router(svc.clone(), opts.www.clone());
+    // Each answer is one small write; Nagle's algorithm would hold some back for the peer's ACK.
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "could not set TCP_NODELAY");
+        }
+    });
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown())
         .await?;
