@@ -5,7 +5,7 @@
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use scopegate_host::runtime::{PolicyEngine, PolicyHandle, RuntimeConfig};
-use scopegate_host::service::{IssueRequest, ResourceRef, Service};
+use scopegate_host::service::{Decision, IssueRequest, ResourceRef, Service};
 use scopegate_host::store::sqlite::SqliteStore;
 use scopegate_host::store::{Plan, TokenPolicy};
 use std::hint::black_box;
@@ -125,6 +125,10 @@ fn verify(c: &mut Criterion) {
     );
     c.bench_function("part/module_authorize", |b| {
         b.iter(|| black_box(policy.authorize(black_box(input.as_bytes())).unwrap()))
+    });
+    let answer = policy.authorize(input.as_bytes()).unwrap();
+    c.bench_function("part/decision_read", |b| {
+        b.iter(|| black_box(Decision::read(black_box(answer.clone())).unwrap()))
     });
     c.bench_function("part/sha256_and_format", |b| {
         let t = &repo_token[7..];

@@ -15,7 +15,7 @@ use std::sync::Arc;
 const MAX_ENTRIES: usize = 100_000;
 
 pub struct CachedToken {
-    pub id: String,
+    pub id: Arc<str>,
     pub kind: TokenKind,
     /// The §5 `token` object, serialised.
     pub claims: String,

@@ -631,10 +631,12 @@ fn check(svc: &Service, a: &CheckArgs, json: bool) -> Result<i32, ApiError> {
         Some(&a.uri),
         auth.as_deref().map(str::as_bytes),
     );
+    let d = &*o.decision;
     let v = json!({
-        "allow": o.allowed(), "status": o.status, "reason": o.reason, "message": o.message,
-        "operation": o.operation, "required_scopes": o.required, "granted_scopes": o.granted,
-        "token_id": o.token.as_ref().map(|t| t.0.clone()),
+        "allow": o.allowed(), "status": o.status, "reason": d.reason(), "message": d.message(),
+        "operation": d.operation(), "required_scopes": d.required_scopes().collect::<Vec<_>>(),
+        "granted_scopes": d.granted_scopes().collect::<Vec<_>>(),
+        "token_id": o.token.as_ref().map(|t| &*t.0),
     });
     out(json, &v, || {
         print_fields(&[
@@ -647,11 +649,14 @@ fn check(svc: &Service, a: &CheckArgs, json: bool) -> Result<i32, ApiError> {
                 },
             ),
             ("status", o.status.to_string()),
-            ("reason", o.reason.clone()),
-            ("message", o.message.clone()),
-            ("operation", opt(&o.operation)),
-            ("required", o.required.join(", ")),
-            ("granted", o.granted.join(", ")),
+            ("reason", d.reason().to_string()),
+            ("message", d.message().to_string()),
+            ("operation", d.operation().unwrap_or("-").to_string()),
+            (
+                "required",
+                d.required_scopes().collect::<Vec<_>>().join(", "),
+            ),
+            ("granted", d.granted_scopes().collect::<Vec<_>>().join(", ")),
         ])
     });
     svc.flush_accesses();

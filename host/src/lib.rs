@@ -4,6 +4,7 @@
 pub mod cache;
 pub mod cli;
 pub mod clock;
+pub mod decision;
 pub mod edge;
 pub mod error;
 pub mod http;

@@ -4,6 +4,7 @@
 
 use crate::cache::CheckCache;
 use crate::clock;
+pub use crate::decision::Decision;
 use crate::error::ApiError;
 use crate::runtime::PolicyHandle;
 use crate::store::{
@@ -13,7 +14,8 @@ use crate::store::{
 use crate::token;
 use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::json;
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -84,45 +86,27 @@ pub struct Created {
 #[derive(Debug, Clone)]
 pub struct CheckOutcome {
     pub status: u16,
-    pub reason: String,
-    pub message: String,
-    pub operation: Option<String>,
-    pub required: Vec<String>,
-    pub granted: Vec<String>,
-    pub token: Option<(String, TokenKind)>,
+    /// The module's decision (shared with the memo), or the host's own when the request was
+    /// refused before the module was asked.
+    pub decision: Arc<Decision>,
+    pub token: Option<(Arc<str>, TokenKind)>,
 }
 
 impl CheckOutcome {
-    fn host(reason: &str, message: &str) -> Self {
+    fn host(reason: &'static str, message: &'static str) -> Self {
         let status = if reason == "bad_input" { 403 } else { 401 };
+        Self::refused(status, reason, message)
+    }
+    fn refused(status: u16, reason: &'static str, message: &'static str) -> Self {
         CheckOutcome {
             status,
-            reason: reason.into(),
-            message: message.into(),
-            operation: None,
-            required: vec![],
-            granted: vec![],
+            decision: Arc::new(Decision::refused(status, reason, message)),
             token: None,
         }
     }
     pub fn allowed(&self) -> bool {
         self.status == 200
     }
-}
-
-#[derive(Deserialize)]
-pub struct Decision {
-    allow: bool,
-    status: u16,
-    reason: String,
-    #[serde(default)]
-    message: String,
-    #[serde(default)]
-    operation: Option<String>,
-    #[serde(default)]
-    required_scopes: Vec<String>,
-    #[serde(default)]
-    granted_scopes: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -246,8 +230,28 @@ pub fn check_key(s: &str) -> Result<(), ApiError> {
     valid_name(s, "project_key", |b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
-fn json_str(s: &str) -> String {
-    serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into())
+/// Append `s` as a JSON string literal. The check path builds the module's input with this
+/// into one buffer instead of allocating a string per field.
+fn push_json_str(out: &mut String, s: &str) {
+    out.push('"');
+    let mut rest = s;
+    while let Some(i) = rest
+        .bytes()
+        .position(|b| b == b'"' || b == b'\\' || b < 0x20)
+    {
+        out.push_str(&rest[..i]);
+        match rest.as_bytes()[i] {
+            b'"' => out.push_str("\\\""),
+            b'\\' => out.push_str("\\\\"),
+            b => {
+                use std::fmt::Write as _;
+                let _ = write!(out, "\\u{b:04x}");
+            }
+        }
+        rest = &rest[i + 1..];
+    }
+    out.push_str(rest);
+    out.push('"');
 }
 
 /// The policy's view of a stored token (its §5 `token` object), serialised once per cache fill.
@@ -268,7 +272,7 @@ pub fn claims_json(r: &TokenRecord) -> String {
 }
 
 /// Credentials from an `Authorization` header: `Ok(None)` when there are none.
-pub fn credentials(header: Option<&[u8]>) -> Result<Option<String>, &'static str> {
+pub fn credentials(header: Option<&[u8]>) -> Result<Option<Cow<'_, str>>, &'static str> {
     use base64::Engine as _;
     let Some(raw) = header else { return Ok(None) };
     let value = std::str::from_utf8(raw).map_err(|_| "the Authorization header is not text")?;
@@ -279,7 +283,7 @@ pub fn credentials(header: Option<&[u8]>) -> Result<Option<String>, &'static str
     let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
     let rest = rest.trim();
     if scheme.eq_ignore_ascii_case("bearer") {
-        return Ok(Some(rest.to_string()));
+        return Ok(Some(Cow::Borrowed(rest)));
     }
     if scheme.eq_ignore_ascii_case("basic") {
         let decoded = base64::engine::general_purpose::STANDARD
@@ -292,7 +296,7 @@ pub fn credentials(header: Option<&[u8]>) -> Result<Option<String>, &'static str
         if user != "x-token-auth" {
             return Err("Basic credentials must use the user x-token-auth");
         }
-        return Ok(Some(pass.to_string()));
+        return Ok(Some(Cow::Owned(pass.to_string())));
     }
     Err("unsupported Authorization scheme (use Bearer or Basic)")
 }
@@ -641,7 +645,7 @@ impl Service {
         };
         let entry = Arc::new(crate::cache::CachedToken {
             claims: claims_json(&rec),
-            id: rec.id,
+            id: rec.id.into(),
             kind: rec.resource.kind(),
         });
         self.cache.insert(generation, *hash, entry.clone());
@@ -683,15 +687,7 @@ impl Service {
                         "the request could not be evaluated; denied",
                     )
                 };
-                CheckOutcome {
-                    status: 403,
-                    reason: reason.into(),
-                    message: message.into(),
-                    operation: None,
-                    required: vec![],
-                    granted: vec![],
-                    token: None,
-                }
+                CheckOutcome::refused(403, reason, message)
             }
         }
     }
@@ -733,35 +729,29 @@ impl Service {
             ));
         };
         let policy = self.policy()?.current();
-        let mut repository_project = "null".to_string();
+        let mut repository_project = None;
         if tok.kind == TokenKind::Project {
             // Only project tokens depend on which project a repository is in.
-            let route_in = format!(
-                r#"{{"method":{},"path":{}}}"#,
-                json_str(method),
-                json_str(uri)
-            );
-            let route: Value =
-                serde_json::from_slice(&policy.route(route_in.as_bytes())?).unwrap_or(Value::Null);
-            let target = &route["target"];
-            if target["kind"] == "repository" {
-                if let (Some(ws), Some(repo)) =
-                    (target["workspace"].as_str(), target["repository"].as_str())
-                {
-                    if let Some(p) = self.repository_project(ws, repo)? {
-                        repository_project = json_str(&p);
-                    }
-                }
-            }
+            repository_project = self.project_of_target(&policy, method, uri)?;
         }
-        let input = format!(
-            r#"{{"token":{},"request":{{"method":{},"path":{}}},"now":{},"repository_project":{}}}"#,
-            tok.claims,
-            json_str(method),
-            json_str(uri),
-            now,
-            repository_project
-        );
+        let mut input = String::with_capacity(tok.claims.len() + method.len() + uri.len() + 128);
+        input.push_str(r#"{"token":"#);
+        input.push_str(&tok.claims);
+        input.push_str(r#","request":{"method":"#);
+        push_json_str(&mut input, method);
+        input.push_str(r#","path":"#);
+        push_json_str(&mut input, uri);
+        input.push_str(r#"},"now":"#);
+        {
+            use std::fmt::Write as _;
+            let _ = write!(input, "{now}");
+        }
+        input.push_str(r#","repository_project":"#);
+        match &repository_project {
+            Some(p) => push_json_str(&mut input, p),
+            None => input.push_str("null"),
+        }
+        input.push('}');
         let memo = self.memo_enabled.load(std::sync::atomic::Ordering::Relaxed);
         let d = match memo
             .then(|| self.decisions.get(policy.serial, now, &input))
@@ -769,11 +759,7 @@ impl Service {
         {
             Some(d) => d,
             None => {
-                let out = policy.authorize(input.as_bytes())?;
-                let d: Decision = serde_json::from_slice(&out).map_err(|e| {
-                    ApiError::new(500, "policy_failure", format!("unreadable decision: {e}"))
-                })?;
-                let d = Arc::new(d);
+                let d = Arc::new(Decision::read(policy.authorize(input.as_bytes())?)?);
                 if memo {
                     self.decisions.put(policy.serial, now, input, d.clone());
                 }
@@ -783,21 +769,66 @@ impl Service {
         let status = match (d.allow, d.status) {
             (true, 200) => 200,
             (false, 401) => 401,
-            _ if d.allow => 403, // an allow with another status is not trusted
-            _ => 403,
+            _ => 403, // an allow with another status is not trusted
         };
         if status == 200 {
-            self.accesses.lock().insert(tok.id.clone(), now);
+            let mut accesses = self.accesses.lock();
+            // Steady traffic updates an existing entry; only a token's first check in a flush
+            // period allocates.
+            match accesses.get_mut(&*tok.id) {
+                Some(at) => *at = now,
+                None => {
+                    accesses.insert(tok.id.to_string(), now);
+                }
+            }
         }
         Ok(CheckOutcome {
             status,
-            reason: d.reason.clone(),
-            message: d.message.clone(),
-            operation: d.operation.clone(),
-            required: d.required_scopes.clone(),
-            granted: d.granted_scopes.clone(),
+            decision: d,
             token: Some((tok.id.clone(), tok.kind)),
         })
+    }
+
+    /// The project of the repository a request targets, if it targets one that exists.
+    fn project_of_target(
+        &self,
+        policy: &crate::runtime::Policy,
+        method: &str,
+        uri: &str,
+    ) -> Result<Option<String>, ApiError> {
+        #[derive(Deserialize)]
+        struct Routed<'a> {
+            #[serde(borrow)]
+            target: Option<RoutedTarget<'a>>,
+        }
+        #[derive(Deserialize)]
+        struct RoutedTarget<'a> {
+            #[serde(borrow)]
+            kind: Cow<'a, str>,
+            #[serde(borrow)]
+            workspace: Option<Cow<'a, str>>,
+            #[serde(borrow)]
+            repository: Option<Cow<'a, str>>,
+        }
+        let mut route_in = String::with_capacity(method.len() + uri.len() + 32);
+        route_in.push_str(r#"{"method":"#);
+        push_json_str(&mut route_in, method);
+        route_in.push_str(r#","path":"#);
+        push_json_str(&mut route_in, uri);
+        route_in.push('}');
+        let out = policy.route(route_in.as_bytes())?;
+        // `null` (no operation) and anything unreadable leave the project unknown; the module
+        // then decides without it.
+        let Ok(Some(Routed {
+            target: Some(target),
+        })) = serde_json::from_slice::<Option<Routed>>(&out)
+        else {
+            return Ok(None);
+        };
+        match (&*target.kind, target.workspace, target.repository) {
+            ("repository", Some(ws), Some(repo)) => self.repository_project(&ws, &repo),
+            _ => Ok(None),
+        }
     }
 
     /// Switch the per-second decision memo (on by default); benchmarks measure both paths.
@@ -849,6 +880,29 @@ impl Service {
                         "the store is unreachable; cached answers hold for the staleness window, then checks fail closed");
                 }
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::push_json_str;
+
+    #[test]
+    fn pushed_strings_read_back_as_themselves() {
+        for s in [
+            "",
+            "/2.0/repositories/acme/api",
+            "a\"b\\c",
+            "tab\there\nnew\u{1}\u{1f}",
+            "é😀/\u{7f}",
+            "\"",
+            "\\",
+        ] {
+            let mut out = String::from("x");
+            push_json_str(&mut out, s);
+            let back: String = serde_json::from_str(&out[1..]).unwrap();
+            assert_eq!(back, s, "{out}");
         }
     }
 }

@@ -13,8 +13,15 @@ fn header_text<'a>(headers: &'a HeaderMap, names: &[&str]) -> Option<std::borrow
         .map(|v| String::from_utf8_lossy(v.as_bytes()))
 }
 
-fn joined(scopes: &[String]) -> HeaderValue {
-    HeaderValue::from_str(&scopes.join(", ")).unwrap_or_else(|_| HeaderValue::from_static(""))
+fn joined<'a>(scopes: impl Iterator<Item = &'a str>) -> HeaderValue {
+    let mut text = String::with_capacity(64);
+    for (i, scope) in scopes.enumerate() {
+        if i > 0 {
+            text.push_str(", ");
+        }
+        text.push_str(scope);
+    }
+    HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
 pub async fn check(State(app): State<App>, headers: HeaderMap) -> Response {
@@ -22,10 +29,11 @@ pub async fn check(State(app): State<App>, headers: HeaderMap) -> Response {
     let uri = header_text(&headers, &["x-original-uri", "x-forwarded-uri"]);
     let auth = headers.get(header::AUTHORIZATION).map(|v| v.as_bytes());
     let out = app.check(method.as_deref(), uri.as_deref(), auth);
+    let d = &*out.decision;
     if out.allowed() {
         let mut resp = (
             StatusCode::OK,
-            axum::Json(json!({"allow": true, "reason": out.reason, "operation": out.operation})),
+            axum::Json(json!({"allow": true, "reason": d.reason(), "operation": d.operation()})),
         )
             .into_response();
         let h = resp.headers_mut();
@@ -40,16 +48,16 @@ pub async fn check(State(app): State<App>, headers: HeaderMap) -> Response {
         }
         h.insert(
             HeaderName::from_static("x-oauth-scopes"),
-            joined(&out.granted),
+            joined(d.granted_scopes()),
         );
         h.insert(
             HeaderName::from_static("x-accepted-oauth-scopes"),
-            joined(&out.required),
+            joined(d.required_scopes()),
         );
         return resp;
     }
     if out.status != 401 && out.status != 403 {
-        tracing::warn!(status = out.status, reason = %out.reason, "unexpected check status");
+        tracing::warn!(status = out.status, reason = %d.reason(), "unexpected check status");
     }
     let status = if out.status == 401 {
         StatusCode::UNAUTHORIZED
@@ -57,17 +65,19 @@ pub async fn check(State(app): State<App>, headers: HeaderMap) -> Response {
         StatusCode::FORBIDDEN
     };
     let body = json!({"type": "error", "error": {
-        "message": out.message,
-        "detail": {"reason": out.reason, "required": out.required, "granted": out.granted}}});
+        "message": d.message(),
+        "detail": {"reason": d.reason(),
+                   "required": d.required_scopes().collect::<Vec<_>>(),
+                   "granted": d.granted_scopes().collect::<Vec<_>>()}}});
     let mut resp = (status, axum::Json(body)).into_response();
     if status == StatusCode::UNAUTHORIZED {
         let h = resp.headers_mut();
-        let bearer = if out.reason == "token_missing" {
+        let bearer = if d.reason() == "token_missing" {
             "Bearer realm=\"scopegate\"".to_string()
         } else {
             format!(
                 "Bearer realm=\"scopegate\", error=\"invalid_token\", error_description=\"{}\"",
-                out.reason
+                d.reason()
             )
         };
         if let Ok(v) = HeaderValue::from_str(&bearer) {
