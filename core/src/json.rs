@@ -53,7 +53,13 @@ impl<'a> Reader<'a> {
     }
 
     fn skip_whitespace(&mut self) {
-        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.peek() {
+        // A bit test rather than a `match`: the compiler would merge a match with the caller's
+        // next one into a jump table, whose indirect branch mispredicts on every value.
+        const SPACE: u64 = 1 << b' ' | 1 << b'\t' | 1 << b'\n' | 1 << b'\r';
+        while let Some(byte) = self.peek() {
+            if byte > b' ' || SPACE >> byte & 1 == 0 {
+                return;
+            }
             self.pos += 1;
         }
     }

@@ -30,8 +30,12 @@ pub fn shared_dir() -> PathBuf {
         .unwrap_or_else(|| repo_root().join("../shared"))
 }
 
+/// The built module, unless `SCOPEGATE_MODULE` names another file (to measure a candidate build
+/// against the current one).
 pub fn module_path() -> PathBuf {
-    repo_root().join("www/pkg/scopegate_policy_bg.wasm")
+    std::env::var_os("SCOPEGATE_MODULE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("www/pkg/scopegate_policy_bg.wasm"))
 }
 
 /// Reads a vector file, or every `*.json` file of a folder, from `tests/vectors/`.
