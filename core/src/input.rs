@@ -6,7 +6,8 @@ use std::borrow::Cow;
 use crate::claims::{Binding, Claims, TokenKind};
 use crate::json::Malformed;
 use crate::lenient::{
-    read_json, skip, value, Entries, Fields, Flag, Int, Items, Object, Shape, Text,
+    entry_into, read_json_object_into, skip, value, Entries, Fields, Flag, Found, Int, Items,
+    Shape, Text,
 };
 use crate::scope::{Scope, ScopeSet};
 
@@ -37,30 +38,32 @@ pub enum InputError {
 
 /// Reads a policy input from JSON text; trailing bytes after the value are refused.
 pub fn parse_authorize_json(input: &[u8]) -> Result<AuthorizeInput<'_>, InputError> {
-    from_fields(read_json(input).ok_or(InputError::BadInput("the input is not JSON"))?)
+    let mut top = TopFields::default();
+    match read_json_object_into(input, &mut top) {
+        None => Err(InputError::BadInput("the input is not JSON")),
+        Some(Found::Object) => from_fields(&mut top),
+        Some(_) => Err(InputError::BadInput("the input is not a JSON object")),
+    }
 }
 
-fn from_fields(top: Object<TopFields<'_>>) -> Result<AuthorizeInput<'_>, InputError> {
+fn from_fields<'a>(top: &mut TopFields<'a>) -> Result<AuthorizeInput<'a>, InputError> {
     use InputError::BadInput;
-    let Object::Fields(top) = top else {
-        return Err(BadInput("the input is not a JSON object"));
-    };
-    let Some(Object::Fields(token)) = top.token else {
+    if top.token != Found::Object {
         return Err(BadInput("the input has no 'token' object"));
-    };
-    let Some(Object::Fields(request)) = top.request else {
+    }
+    if top.request != Found::Object {
         return Err(BadInput("the input has no 'request' object"));
-    };
-    let Some(Text::Str(method)) = request.method else {
+    }
+    let Some(Text::Str(method)) = top.request_fields.method.take() else {
         return Err(BadInput("'request.method' is not a string"));
     };
-    let Some(Text::Str(path)) = request.path else {
+    let Some(Text::Str(path)) = top.request_fields.path.take() else {
         return Err(BadInput("'request.path' is not a string"));
     };
     let Some(Int::Value(now)) = top.now else {
         return Err(BadInput("'now' is not an integer"));
     };
-    let repository_project = match top.repository_project {
+    let repository_project = match top.repository_project.take() {
         None | Some(Text::Null) => None,
         Some(Text::Str(project)) => Some(project),
         Some(Text::Other) => {
@@ -69,7 +72,7 @@ fn from_fields(top: Object<TopFields<'_>>) -> Result<AuthorizeInput<'_>, InputEr
             ))
         }
     };
-    let claims = claims(token).map_err(InputError::InvalidClaims)?;
+    let claims = claims(&mut top.token_fields).map_err(InputError::InvalidClaims)?;
     Ok(AuthorizeInput {
         claims,
         request: Request { method, path },
@@ -78,10 +81,14 @@ fn from_fields(top: Object<TopFields<'_>>) -> Result<AuthorizeInput<'_>, InputEr
     })
 }
 
+/// The top level of a policy input. The token and request objects are read into their fields in
+/// place (see `entry_into`); `token` and `request` say whether each was an object.
 #[derive(Default)]
 struct TopFields<'a> {
-    token: Option<Object<TokenFields<'a>>>,
-    request: Option<Object<RequestFields<'a>>>,
+    token: Found,
+    token_fields: TokenFields<'a>,
+    request: Found,
+    request_fields: RequestFields<'a>,
     now: Option<Int>,
     repository_project: Option<Text<'a>>,
 }
@@ -89,8 +96,8 @@ struct TopFields<'a> {
 impl<'de> Fields<'de> for TopFields<'de> {
     fn field(&mut self, key: &str, map: &mut Entries<'de, '_>) -> Result<(), Malformed> {
         match key {
-            "token" => self.token = Some(value(map)?),
-            "request" => self.request = Some(value(map)?),
+            "token" => entry_into(map, &mut self.token_fields, &mut self.token)?,
+            "request" => entry_into(map, &mut self.request_fields, &mut self.request)?,
             "now" => self.now = Some(value(map)?),
             "repository_project" => self.repository_project = Some(value(map)?),
             _ => skip(map)?,
@@ -180,15 +187,20 @@ impl<'de> Shape<'de> for ScopeNames {
     }
 }
 
-/// Checks a token's fields against §2.
-fn claims(token: TokenFields<'_>) -> Result<Claims<'_>, Cow<'static, str>> {
+/// Checks a token's fields against §2, taking the strings it keeps.
+fn claims<'a>(token: &mut TokenFields<'a>) -> Result<Claims<'a>, Cow<'static, str>> {
     let kind = match &token.kind {
         Some(Text::Str(kind)) => TokenKind::parse(kind),
         _ => None,
     }
     .ok_or("'kind' is not repository, project or workspace")?;
-    let binding = binding(kind, token.workspace, token.project, token.repository)?;
-    let scopes = match token.scopes {
+    let binding = binding(
+        kind,
+        token.workspace.take(),
+        token.project.take(),
+        token.repository.take(),
+    )?;
+    let scopes = match token.scopes.take() {
         Some(ScopeNames::List {
             problem: Some(why), ..
         }) => return Err(why),
@@ -267,5 +279,68 @@ pub(crate) fn clip(text: &str) -> &str {
     match text.char_indices().nth(64) {
         Some((i, _)) => &text[..i],
         None => text,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TOKEN: &str =
+        r#"{"kind":"workspace","workspace":"acme","scopes":["pipeline"],"revoked":false}"#;
+    const REQUEST: &str = r#"{"method":"GET","path":"/2.0/workspaces/acme"}"#;
+
+    fn parse(text: &str) -> Result<AuthorizeInput<'_>, InputError> {
+        parse_authorize_json(text.as_bytes())
+    }
+
+    /// As in `serde_json`, a repeated key's last value counts, also for the objects read in place.
+    #[test]
+    fn a_repeated_key_replaces_the_earlier_value() {
+        let later = format!(
+            r#"{{"token":{{"kind":"repository","project":"P"}},"token":{TOKEN},"request":{REQUEST},"now":1}}"#
+        );
+        let input = parse(&later).unwrap();
+        assert_eq!(
+            input.claims.binding,
+            Binding::Workspace {
+                workspace: "acme".into()
+            }
+        );
+        let replaced = format!(r#"{{"token":{TOKEN},"token":5,"request":{REQUEST},"now":1}}"#);
+        assert_eq!(
+            parse(&replaced).unwrap_err(),
+            InputError::BadInput("the input has no 'token' object")
+        );
+        let merged = format!(
+            r#"{{"token":{TOKEN},"request":{{"method":"GET","path":"/x"}},"request":{{"method":"PUT"}},"now":1}}"#
+        );
+        assert_eq!(
+            parse(&merged).unwrap_err(),
+            InputError::BadInput("'request.path' is not a string")
+        );
+    }
+
+    #[test]
+    fn the_top_level_must_be_an_object_with_both_objects() {
+        assert_eq!(
+            parse("[1]").unwrap_err(),
+            InputError::BadInput("the input is not a JSON object")
+        );
+        assert_eq!(
+            parse("{").unwrap_err(),
+            InputError::BadInput("the input is not JSON")
+        );
+        assert_eq!(
+            parse(&format!(
+                r#"{{"token":[{TOKEN}],"request":{REQUEST},"now":1}}"#
+            ))
+            .unwrap_err(),
+            InputError::BadInput("the input has no 'token' object")
+        );
+        assert_eq!(
+            parse(&format!(r#"{{"token":{TOKEN},"now":1}}"#)).unwrap_err(),
+            InputError::BadInput("the input has no 'request' object")
+        );
     }
 }

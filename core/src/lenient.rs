@@ -127,6 +127,75 @@ pub(crate) fn read_json<'a, T: Shape<'a>>(bytes: &'a [u8]) -> Option<T> {
     Some(value)
 }
 
+/// Reads JSON text whose top-level value is an object into `fields`, in place; `None` when the
+/// text is not one JSON value.
+pub(crate) fn read_json_object_into<'a, T: Fields<'a>>(
+    bytes: &'a [u8],
+    fields: &mut T,
+) -> Option<Found> {
+    let text = std::str::from_utf8(bytes).ok()?;
+    let mut json = Reader::new(text);
+    let mut found = Found::Absent;
+    object_into(&mut json, fields, &mut found).ok()?;
+    json.end().ok()?;
+    Some(found)
+}
+
+/// What a value read with `object_into` was.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) enum Found {
+    #[default]
+    Absent,
+    Object,
+    Other,
+}
+
+/// Reads the value of the current entry into `fields` when it is an object, and says what it
+/// was. In place rather than returned: a token's fields are a large struct, and in wasm each
+/// move of one is a `memory.copy` call.
+pub(crate) fn entry_into<'a, T: Fields<'a>>(
+    map: &mut Entries<'a, '_>,
+    fields: &mut T,
+    found: &mut Found,
+) -> Result<(), Malformed> {
+    object_into(map.json, fields, found)
+}
+
+fn object_into<'a, T: Fields<'a>>(
+    json: &mut Reader<'a>,
+    fields: &mut T,
+    found: &mut Found,
+) -> Result<(), Malformed> {
+    if *found != Found::Absent {
+        // A repeated key replaces the value read before, as it does for every other field.
+        *fields = T::default();
+    }
+    *found = Found::Other;
+    match json.next()? {
+        Next::Object => {
+            let mut entries = Entries {
+                json,
+                first: true,
+                done: false,
+            };
+            while let Some(key) = entries.next_key()? {
+                fields.field(&key, &mut entries)?;
+            }
+            *found = Found::Object;
+        }
+        Next::Array => {
+            let mut items = Items {
+                json,
+                first: true,
+                done: false,
+            };
+            while items.next::<Skipped>()?.is_some() {}
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
 /// A value read only to get past it.
 struct Skipped;
 

@@ -100,8 +100,12 @@ impl RawAbi {
         };
         let packed = func.call(&mut self.store, (ptr, len))? as u64;
         let (out_ptr, out_len) = ((packed >> 32) as usize, (packed & 0xffff_ffff) as usize);
-        let mut out = vec![0; out_len];
-        self.memory.read(&self.store, out_ptr, &mut out)?;
+        let out = self
+            .memory
+            .data(&self.store)
+            .get(out_ptr..out_ptr.saturating_add(out_len))
+            .with_context(|| format!("answer {out_ptr}+{out_len} lies outside memory"))?
+            .to_vec();
         self.free
             .call(&mut self.store, (out_ptr as i32, out_len as i32))?;
         Ok(out)
