@@ -119,6 +119,14 @@ pub(crate) fn skip(map: &mut Entries<'_, '_>) -> Result<(), Malformed> {
 
 /// Reads JSON text as `T`; `None` when the text is not one JSON value.
 pub(crate) fn read_json<'a, T: Shape<'a>>(bytes: &'a [u8]) -> Option<T> {
+    whole(bytes, read)
+}
+
+/// Runs `read` over JSON text, which must hold one value and nothing after it.
+fn whole<'a, R>(
+    bytes: &'a [u8],
+    read: impl FnOnce(&mut Reader<'a>) -> Result<R, Malformed>,
+) -> Option<R> {
     // One UTF-8 check of the whole text lets the reader slice strings without checking each.
     let text = std::str::from_utf8(bytes).ok()?;
     let mut json = Reader::new(text);
@@ -133,12 +141,11 @@ pub(crate) fn read_json_object_into<'a, T: Fields<'a>>(
     bytes: &'a [u8],
     fields: &mut T,
 ) -> Option<Found> {
-    let text = std::str::from_utf8(bytes).ok()?;
-    let mut json = Reader::new(text);
-    let mut found = Found::Absent;
-    object_into(&mut json, fields, &mut found).ok()?;
-    json.end().ok()?;
-    Some(found)
+    whole(bytes, |json| {
+        let mut found = Found::Absent;
+        object_into(json, fields, &mut found)?;
+        Ok(found)
+    })
 }
 
 /// What a value read with `object_into` was.

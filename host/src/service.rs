@@ -254,6 +254,15 @@ fn push_json_str(out: &mut String, s: &str) {
     out.push('"');
 }
 
+/// Append the §5 request object `{"method","path"}`, which is also `sg_route`'s input.
+fn push_request(out: &mut String, method: &str, uri: &str) {
+    out.push_str(r#"{"method":"#);
+    push_json_str(out, method);
+    out.push_str(r#","path":"#);
+    push_json_str(out, uri);
+    out.push('}');
+}
+
 /// The policy's view of a stored token (its §5 `token` object), serialised once per cache fill.
 pub fn claims_json(r: &TokenRecord) -> String {
     let mut v = json!({
@@ -737,11 +746,9 @@ impl Service {
         let mut input = String::with_capacity(tok.claims.len() + method.len() + uri.len() + 128);
         input.push_str(r#"{"token":"#);
         input.push_str(&tok.claims);
-        input.push_str(r#","request":{"method":"#);
-        push_json_str(&mut input, method);
-        input.push_str(r#","path":"#);
-        push_json_str(&mut input, uri);
-        input.push_str(r#"},"now":"#);
+        input.push_str(r#","request":"#);
+        push_request(&mut input, method, uri);
+        input.push_str(r#","now":"#);
         {
             use std::fmt::Write as _;
             let _ = write!(input, "{now}");
@@ -811,11 +818,7 @@ impl Service {
             repository: Option<Cow<'a, str>>,
         }
         let mut route_in = String::with_capacity(method.len() + uri.len() + 32);
-        route_in.push_str(r#"{"method":"#);
-        push_json_str(&mut route_in, method);
-        route_in.push_str(r#","path":"#);
-        push_json_str(&mut route_in, uri);
-        route_in.push('}');
+        push_request(&mut route_in, method, uri);
         let out = policy.route(route_in.as_bytes())?;
         // `null` (no operation) and anything unreadable leave the project unknown; the module
         // then decides without it.
