@@ -32,6 +32,53 @@ fn main() {
     group.finish();
     c.final_summary();
     report(&["native_json", "wasmtime_raw_abi"]);
+    paired(&mut abi);
+}
+
+/// Native and wasmtime in alternating batches of a millisecond or two. On a shared machine
+/// whose speed changes every few seconds, criterion's two measurements can fall in different
+/// phases; batches side by side see the same one, so the ratio of each pair is trustworthy.
+fn paired(abi: &mut RawAbi) {
+    const ROUNDS: usize = 300;
+    const BATCH: u32 = 1000;
+    let input = INPUT.trim().as_bytes();
+    let time = |f: &mut dyn FnMut()| {
+        let start = std::time::Instant::now();
+        for _ in 0..BATCH {
+            f();
+        }
+        start.elapsed().as_secs_f64() * 1e9 / f64::from(BATCH)
+    };
+    let (mut native, mut wasm, mut ratio) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..ROUNDS {
+        let n = time(&mut || {
+            let mut out = Vec::with_capacity(512);
+            core::authorize_json(black_box(input)).write_json(&mut out);
+            black_box(out);
+        });
+        let w = time(&mut || {
+            black_box(
+                abi.call(Entry::Authorize, black_box(input))
+                    .expect("no trap"),
+            );
+        });
+        native.push(n);
+        wasm.push(w);
+        ratio.push(w / n);
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let fastest = |v: &[f64]| v.iter().copied().fold(f64::INFINITY, f64::min);
+    println!(
+        "paired ({ROUNDS} rounds of {BATCH}): native median {:.0} ns (fastest {:.0}), wasmtime median {:.0} ns (fastest {:.0}), ratio median {:.2}x",
+        median(&mut native),
+        fastest(&native),
+        median(&mut wasm),
+        fastest(&wasm),
+        median(&mut ratio)
+    );
 }
 
 /// Prints each median and the ratio to the first, from criterion's saved estimates of this run.
