@@ -126,47 +126,87 @@ impl Decision {
 }
 
 impl Decision {
-    /// The wire form written straight into `out`, byte for byte what serde writes (a test holds
-    /// the two together). A decision is almost all identifiers that need no escaping; checking
-    /// that once per string is where serde's writer spends most of a decision's time.
-    pub fn write_json(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(br#"{"allow":"#);
-        out.extend_from_slice(if self.allow { b"true" } else { b"false" });
-        out.extend_from_slice(br#","status":"#);
+    /// The wire form in a buffer of exactly its size. The raw ABI hands the buffer over as a
+    /// boxed slice: a buffer with room to spare would be shrunk by a `realloc` on every call.
+    pub fn to_json(&self) -> Vec<u8> {
+        let mut size = Count(0);
+        self.write(&mut size);
+        let mut out = Vec::with_capacity(size.0);
+        self.write(&mut out);
+        out
+    }
+
+    /// The wire form, byte for byte what serde writes (a test holds the two together). A
+    /// decision is almost all identifiers that need no escaping; checking that once per string
+    /// is where serde's writer spends most of a decision's time.
+    fn write(&self, out: &mut impl Sink) {
+        out.put(br#"{"allow":"#);
+        out.put(if self.allow { b"true" } else { b"false" });
+        out.put(br#","status":"#);
         write_u16(out, self.status);
-        out.extend_from_slice(br#","reason":"#);
+        out.put(br#","reason":"#);
         write_ident(out, self.reason.code());
-        out.extend_from_slice(br#","message":"#);
+        out.put(br#","message":"#);
         match &self.message {
             // Only a formatted message can carry request text that needs escaping.
             Cow::Borrowed(text) => write_ident(out, text),
             Cow::Owned(text) => write_str(out, text),
         }
-        out.extend_from_slice(br#","operation":"#);
+        out.put(br#","operation":"#);
         match self.operation {
             Some(id) => write_ident(out, id),
-            None => out.extend_from_slice(b"null"),
+            None => out.put(b"null"),
         }
         for (key, set) in [
             (&br#","required_scopes":"#[..], self.required_scopes),
             (br#","granted_scopes":"#, self.granted_scopes),
             (br#","missing_scopes":"#, self.missing_scopes),
         ] {
-            out.extend_from_slice(key);
-            out.push(b'[');
+            out.put(key);
+            out.put(b"[");
             for (i, scope) in set.iter().enumerate() {
                 if i > 0 {
-                    out.push(b',');
+                    out.put(b",");
                 }
                 write_ident(out, scope.as_str());
             }
-            out.push(b']');
+            out.put(b"]");
         }
-        out.push(b'}');
+        out.put(b"}");
     }
 }
 
-fn write_u16(out: &mut Vec<u8>, n: u16) {
+/// Where the wire form goes: a buffer, or a count of its bytes.
+trait Sink: std::io::Write {
+    fn put(&mut self, bytes: &[u8]);
+}
+
+impl Sink for Vec<u8> {
+    fn put(&mut self, bytes: &[u8]) {
+        self.extend_from_slice(bytes);
+    }
+}
+
+struct Count(usize);
+
+impl Sink for Count {
+    fn put(&mut self, bytes: &[u8]) {
+        self.0 += bytes.len();
+    }
+}
+
+impl std::io::Write for Count {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.put(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn write_u16(out: &mut impl Sink, n: u16) {
     let mut digits = [0u8; 5];
     let mut at = digits.len();
     let mut n = n;
@@ -178,27 +218,27 @@ fn write_u16(out: &mut Vec<u8>, n: u16) {
             break;
         }
     }
-    out.extend_from_slice(&digits[at..]);
+    out.put(&digits[at..]);
 }
 
 /// A string of the policy's own (a code, an operation id, a scope name, a fixed message), none
 /// of which holds a character JSON escapes.
-fn write_ident(out: &mut Vec<u8>, s: &'static str) {
+fn write_ident(out: &mut impl Sink, s: &'static str) {
     debug_assert!(!s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\'));
-    out.push(b'"');
-    out.extend_from_slice(s.as_bytes());
-    out.push(b'"');
+    out.put(b"\"");
+    out.put(s.as_bytes());
+    out.put(b"\"");
 }
 
 /// A JSON string; only text with a quote, a backslash or a control character takes serde's
 /// escaping path (the only characters JSON requires escaped).
-fn write_str(out: &mut Vec<u8>, s: &str) {
+fn write_str(out: &mut impl Sink, s: &str) {
     if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
-        out.push(b'"');
-        out.extend_from_slice(s.as_bytes());
-        out.push(b'"');
+        out.put(b"\"");
+        out.put(s.as_bytes());
+        out.put(b"\"");
     } else {
-        // Writing a str into a Vec cannot fail.
+        // Writing a str into a Vec or a count cannot fail.
         let _ = serde_json::to_writer(&mut *out, s);
     }
 }

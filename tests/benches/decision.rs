@@ -18,9 +18,7 @@ fn main() {
     group.bench_function("native_json", |b| {
         b.iter(|| {
             // What the module runs: read, decide, write the answer.
-            let mut out = Vec::with_capacity(512);
-            core::authorize_json(black_box(INPUT.trim().as_bytes())).write_json(&mut out);
-            out
+            core::authorize_json(black_box(INPUT.trim().as_bytes())).to_json()
         })
     });
     group.bench_function("wasmtime_raw_abi", |b| {
@@ -52,9 +50,7 @@ fn paired(abi: &mut RawAbi) {
     let (mut native, mut wasm, mut ratio) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..ROUNDS {
         let n = time(&mut || {
-            let mut out = Vec::with_capacity(512);
-            core::authorize_json(black_box(input)).write_json(&mut out);
-            black_box(out);
+            black_box(core::authorize_json(black_box(input)).to_json());
         });
         let w = time(&mut || {
             black_box(

@@ -19,9 +19,7 @@ fn main() -> anyhow::Result<()> {
     match runtime.as_str() {
         "native" => {
             for _ in 0..n {
-                let mut out = Vec::with_capacity(512);
-                core::authorize_json(std::hint::black_box(input)).write_json(&mut out);
-                std::hint::black_box(out);
+                std::hint::black_box(core::authorize_json(std::hint::black_box(input)).to_json());
             }
         }
         "wasm" => {

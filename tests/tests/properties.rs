@@ -152,9 +152,9 @@ proptest! {
         ];
         for bytes in inputs {
             let decision = core::authorize_json(&bytes);
-            let mut fast = Vec::new();
-            decision.write_json(&mut fast);
-            prop_assert_eq!(String::from_utf8(fast).unwrap(), serde_json::to_string(&decision).unwrap());
+            let sized = decision.to_json();
+            prop_assert_eq!(sized.len(), sized.capacity());
+            prop_assert_eq!(String::from_utf8(sized).unwrap(), serde_json::to_string(&decision).unwrap());
         }
     }
 

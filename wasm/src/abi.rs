@@ -21,11 +21,7 @@ pub fn dispatch(call: Call, input: Option<&[u8]>) -> Vec<u8> {
     // An input outside memory reads as nothing, which no entry point takes for valid input.
     let bytes = input.unwrap_or(b"");
     match call {
-        Call::Authorize => {
-            let mut out = Vec::with_capacity(512);
-            core::authorize_json(bytes).write_json(&mut out);
-            out
-        }
+        Call::Authorize => core::authorize_json(bytes).to_json(),
         Call::Route => core::route_json(bytes, |info| json(&info)),
         Call::CheckIssue => json(&core::check_issue_json(bytes)),
         Call::MinimalToken => match core::minimal_token_json(bytes) {

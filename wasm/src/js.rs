@@ -25,8 +25,7 @@ fn to_js<T: Serialize>(answer: &T) -> JsValue {
 
 #[wasm_bindgen]
 pub fn authorize(input: JsValue) -> JsValue {
-    let mut out = Vec::with_capacity(512);
-    core::authorize_json(json_text(&input).as_bytes()).write_json(&mut out);
+    let out = core::authorize_json(json_text(&input).as_bytes()).to_json();
     // The writer emits JSON text, which is UTF-8.
     std::str::from_utf8(&out)
         .ok()
