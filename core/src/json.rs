@@ -312,6 +312,18 @@ impl<'a> Reader<'a> {
         match self.peek() {
             Some(b'0') => self.pos += 1,
             Some(b'1'..=b'9') => {
+                // Nineteen digits cannot overflow a u64, so most numbers (timestamps) need no
+                // check per digit.
+                let mut m = 0u64;
+                let first = self.pos;
+                while let Some(digit @ b'0'..=b'9') = self.peek() {
+                    if self.pos - first == 19 {
+                        break;
+                    }
+                    m = m * 10 + u64::from(digit - b'0');
+                    self.pos += 1;
+                }
+                magnitude = Some(m);
                 while let Some(digit @ b'0'..=b'9') = self.peek() {
                     // Not `checked_mul`: on wasm32 its overflow check is a 128-bit multiply call.
                     magnitude = magnitude
@@ -394,6 +406,13 @@ mod tests {
         assert_eq!(scalar("-9223372036854775808"), Ok(Next::Int(i64::MIN)));
         assert_eq!(scalar("9223372036854775808"), Ok(Next::Number));
         assert_eq!(scalar("-9223372036854775809"), Ok(Next::Number));
+        assert_eq!(scalar("1000000000000000000"), Ok(Next::Int(10i64.pow(18))));
+        assert_eq!(
+            scalar("-1000000000000000000"),
+            Ok(Next::Int(-(10i64.pow(18))))
+        );
+        assert_eq!(scalar("18446744073709551615"), Ok(Next::Number));
+        assert_eq!(scalar("18446744073709551616"), Ok(Next::Number));
         assert_eq!(scalar("-0"), Ok(Next::Number));
         assert_eq!(scalar("1.0"), Ok(Next::Number));
         assert_eq!(scalar("1e3"), Ok(Next::Number));
