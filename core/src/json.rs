@@ -201,6 +201,14 @@ impl<'a> Reader<'a> {
             b'\\' => {}
             _ => return Err(Malformed),
         }
+        self.escaped_string(start)
+    }
+
+    /// The rest of a string from its first backslash on. Kept out of line, like the other rare
+    /// paths: inlined, it made every caller's frame larger and its entry slower.
+    #[cold]
+    #[inline(never)]
+    fn escaped_string(&mut self, start: usize) -> Result<Cow<'a, str>, Malformed> {
         let mut owned = String::from(self.slice(start)?);
         loop {
             match self.peek().ok_or(Malformed)? {
@@ -356,16 +364,20 @@ impl<'a> Reader<'a> {
                 Ok(Next::Int((m as i64).wrapping_neg()))
             }
             Some(_) if integral => Ok(Next::Number),
-            _ => {
-                // A fraction, an exponent or an integer longer than u64 is an f64 to serde_json,
-                // which refuses one that overflows to infinity.
-                let finite = self.slice(start)?.parse::<f64>().is_ok_and(f64::is_finite);
-                if finite {
-                    Ok(Next::Number)
-                } else {
-                    Err(Malformed)
-                }
-            }
+            _ => self.float(start),
+        }
+    }
+
+    /// A fraction, an exponent or an integer longer than u64 is an f64 to serde_json, which
+    /// refuses one that overflows to infinity.
+    #[cold]
+    #[inline(never)]
+    fn float(&self, start: usize) -> Result<Next<'a>, Malformed> {
+        let finite = self.slice(start)?.parse::<f64>().is_ok_and(f64::is_finite);
+        if finite {
+            Ok(Next::Number)
+        } else {
+            Err(Malformed)
         }
     }
 
