@@ -234,6 +234,15 @@ pub fn check_key(s: &str) -> Result<(), ApiError> {
 /// into one buffer instead of allocating a string per field.
 fn push_json_str(out: &mut String, s: &str) {
     out.push('"');
+    // Nearly every method and URI needs no escape: two vectorised passes say so faster than
+    // the byte loop below finds out.
+    let bytes = s.as_bytes();
+    let control = bytes.iter().fold(false, |found, &b| found | (b < 0x20));
+    if !control && memchr::memchr2(b'"', b'\\', bytes).is_none() {
+        out.push_str(s);
+        out.push('"');
+        return;
+    }
     let mut rest = s;
     while let Some(i) = rest
         .bytes()
@@ -749,10 +758,7 @@ impl Service {
         input.push_str(r#","request":"#);
         push_request(&mut input, method, uri);
         input.push_str(r#","now":"#);
-        {
-            use std::fmt::Write as _;
-            let _ = write!(input, "{now}");
-        }
+        input.push_str(itoa::Buffer::new().format(now));
         input.push_str(r#","repository_project":"#);
         match &repository_project {
             Some(p) => push_json_str(&mut input, p),
