@@ -228,7 +228,7 @@ impl<'a> Cursor<'a> {
     }
 
     /// A string with no escape or control character, as the span of its body.
-    fn string(&mut self) -> Option<(usize, usize)> {
+    fn piece(&mut self) -> Option<Piece> {
         self.byte(b'"')?;
         let start = self.pos;
         // memchr's vector search, then one branch-free pass for control bytes: a byte loop
@@ -242,12 +242,7 @@ impl<'a> Cursor<'a> {
         }
         self.pos += len;
         self.byte(b'"')?;
-        Some((start, start + len))
-    }
-
-    fn piece(&mut self) -> Option<Piece> {
-        let (start, end) = self.string()?;
-        Some(Piece::Span(start as u32, end as u32))
+        Some(Piece::Span(start as u32, (start + len) as u32))
     }
 
     fn operation(&mut self) -> Option<Option<Piece>> {
