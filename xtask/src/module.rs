@@ -10,7 +10,7 @@ use crate::{cargo, root, run, setup};
 
 const TARGET: &str = "wasm32-unknown-unknown";
 
-/// Release build for wasm32, wasm-bindgen (target `web`), then `wasm-opt -Oz` into `www/pkg/`.
+/// Release build for wasm32, wasm-bindgen (target `web`), then `wasm-opt -O3` into `www/pkg/`.
 pub fn build() -> Result<()> {
     let root = root();
     run(cargo().args([
@@ -41,7 +41,12 @@ pub fn build() -> Result<()> {
     Ok(())
 }
 
-/// binaryen from npm: Debian's older wasm-opt breaks wasm-bindgen's externref table.
+/// binaryen from npm: Debian's older wasm-opt breaks wasm-bindgen's externref table. `-O3`
+/// rather than `-Oz`: 3% fewer instructions per decision in wasmtime for 0.4% more bytes
+/// (`-O4`, `--converge` and wider inlining gain nothing more). `--low-memory-unused` lets
+/// constant offsets fold into loads and stores, which is sound for Rust: it only changes a
+/// pointer sum that wraps past 4 GiB, which safe Rust never forms. 0.7% fewer instructions, 1 KB
+/// smaller.
 fn optimise(module: &Path) -> Result<()> {
     setup::node_modules()?;
     let wasm_opt = root().join("node_modules/.bin/wasm-opt");
@@ -50,7 +55,8 @@ fn optimise(module: &Path) -> Result<()> {
         .arg("-o")
         .arg(module)
         .args([
-            "-Oz",
+            "-O3",
+            "--low-memory-unused",
             "--enable-bulk-memory",
             "--enable-mutable-globals",
             "--enable-nontrapping-float-to-int",
