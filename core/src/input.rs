@@ -6,8 +6,7 @@ use std::borrow::Cow;
 use crate::claims::{Binding, Claims, TokenKind};
 use crate::json::Malformed;
 use crate::lenient::{
-    entry_into, read_json_object_into, skip, value, Entries, Fields, Flag, Found, Int, Items,
-    Shape, Text,
+    entry_into, read_json_object_into, value, Entries, Fields, Flag, Found, Int, Items, Shape, Text,
 };
 use crate::scope::{Scope, ScopeSet};
 
@@ -93,14 +92,29 @@ struct TopFields<'a> {
     repository_project: Option<Text<'a>>,
 }
 
+#[derive(Clone, Copy)]
+enum TopKey {
+    Token,
+    Request,
+    Now,
+    RepositoryProject,
+}
+
 impl<'de> Fields<'de> for TopFields<'de> {
-    fn field(&mut self, key: &str, map: &mut Entries<'de, '_>) -> Result<(), Malformed> {
+    type Key = TopKey;
+    const KEYS: &'static [(&'static str, TopKey)] = &[
+        ("token", TopKey::Token),
+        ("request", TopKey::Request),
+        ("now", TopKey::Now),
+        ("repository_project", TopKey::RepositoryProject),
+    ];
+
+    fn field(&mut self, key: TopKey, map: &mut Entries<'de, '_>) -> Result<(), Malformed> {
         match key {
-            "token" => entry_into(map, &mut self.token_fields, &mut self.token)?,
-            "request" => entry_into(map, &mut self.request_fields, &mut self.request)?,
-            "now" => self.now = Some(value(map)?),
-            "repository_project" => self.repository_project = Some(value(map)?),
-            _ => skip(map)?,
+            TopKey::Token => entry_into(map, &mut self.token_fields, &mut self.token)?,
+            TopKey::Request => entry_into(map, &mut self.request_fields, &mut self.request)?,
+            TopKey::Now => self.now = Some(value(map)?),
+            TopKey::RepositoryProject => self.repository_project = Some(value(map)?),
         }
         Ok(())
     }
@@ -113,12 +127,21 @@ pub(crate) struct RequestFields<'a> {
     pub(crate) path: Option<Text<'a>>,
 }
 
+#[derive(Clone, Copy)]
+pub(crate) enum RequestKey {
+    Method,
+    Path,
+}
+
 impl<'de> Fields<'de> for RequestFields<'de> {
-    fn field(&mut self, key: &str, map: &mut Entries<'de, '_>) -> Result<(), Malformed> {
+    type Key = RequestKey;
+    const KEYS: &'static [(&'static str, RequestKey)] =
+        &[("method", RequestKey::Method), ("path", RequestKey::Path)];
+
+    fn field(&mut self, key: RequestKey, map: &mut Entries<'de, '_>) -> Result<(), Malformed> {
         match key {
-            "method" => self.method = Some(value(map)?),
-            "path" => self.path = Some(value(map)?),
-            _ => skip(map)?,
+            RequestKey::Method => self.method = Some(value(map)?),
+            RequestKey::Path => self.path = Some(value(map)?),
         }
         Ok(())
     }
@@ -137,17 +160,39 @@ pub(crate) struct TokenFields<'a> {
     revoked: Option<Flag>,
 }
 
+#[derive(Clone, Copy)]
+pub(crate) enum TokenKey {
+    Kind,
+    Workspace,
+    Project,
+    Repository,
+    Scopes,
+    ExpiresAt,
+    Revoked,
+}
+
 impl<'de> Fields<'de> for TokenFields<'de> {
-    fn field(&mut self, key: &str, map: &mut Entries<'de, '_>) -> Result<(), Malformed> {
+    type Key = TokenKey;
+    /// §5's order, which the host writes.
+    const KEYS: &'static [(&'static str, TokenKey)] = &[
+        ("kind", TokenKey::Kind),
+        ("workspace", TokenKey::Workspace),
+        ("project", TokenKey::Project),
+        ("repository", TokenKey::Repository),
+        ("scopes", TokenKey::Scopes),
+        ("expires_at", TokenKey::ExpiresAt),
+        ("revoked", TokenKey::Revoked),
+    ];
+
+    fn field(&mut self, key: TokenKey, map: &mut Entries<'de, '_>) -> Result<(), Malformed> {
         match key {
-            "kind" => self.kind = Some(value(map)?),
-            "workspace" => self.workspace = Some(value(map)?),
-            "project" => self.project = Some(value(map)?),
-            "repository" => self.repository = Some(value(map)?),
-            "scopes" => self.scopes = Some(value(map)?),
-            "expires_at" => self.expires_at = Some(value(map)?),
-            "revoked" => self.revoked = Some(value(map)?),
-            _ => skip(map)?,
+            TokenKey::Kind => self.kind = Some(value(map)?),
+            TokenKey::Workspace => self.workspace = Some(value(map)?),
+            TokenKey::Project => self.project = Some(value(map)?),
+            TokenKey::Repository => self.repository = Some(value(map)?),
+            TokenKey::Scopes => self.scopes = Some(value(map)?),
+            TokenKey::ExpiresAt => self.expires_at = Some(value(map)?),
+            TokenKey::Revoked => self.revoked = Some(value(map)?),
         }
         Ok(())
     }

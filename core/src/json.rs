@@ -140,6 +140,47 @@ impl<'a> Reader<'a> {
         Ok(Some(key))
     }
 
+    /// Inside an object, like `next_key`: the index of the first name of `keys[from..]` that the
+    /// next key is, written without escapes, with its colon consumed. Consumes nothing and
+    /// answers `None` when the next entry's key is none of them, or there is no next entry.
+    pub(crate) fn literal_key<K>(
+        &mut self,
+        first: bool,
+        keys: &[(&str, K)],
+        from: usize,
+    ) -> Option<usize> {
+        let start = self.pos;
+        self.skip_whitespace();
+        if !first {
+            if self.peek() != Some(b',') {
+                self.pos = start;
+                return None;
+            }
+            self.pos += 1;
+            self.skip_whitespace();
+        }
+        let bytes = self.text.as_bytes();
+        if self.peek() == Some(b'"') {
+            let body = self.pos + 1;
+            for (index, (name, _)) in keys.iter().enumerate().skip(from) {
+                let end = body + name.len();
+                // The closing quote first: it turns most other names away without comparing.
+                if bytes.get(end) == Some(&b'"') && bytes::same(&bytes[body..end], name.as_bytes())
+                {
+                    self.pos = end + 1;
+                    self.skip_whitespace();
+                    if self.peek() == Some(b':') {
+                        self.pos += 1;
+                        return Some(index);
+                    }
+                    break;
+                }
+            }
+        }
+        self.pos = start;
+        None
+    }
+
     /// Reads past one whole value, checking it as strictly as a value that is used.
     pub(crate) fn skip(&mut self) -> Result<(), Malformed> {
         match self.next()? {
@@ -324,6 +365,18 @@ impl<'a> Reader<'a> {
                 // check per digit.
                 let mut m = 0u64;
                 let first = self.pos;
+                // Eight digits a step while eight follow: a timestamp takes one step and two
+                // turns of the loop below instead of ten turns.
+                while self.pos - first <= 19 - 8 {
+                    match bytes::word(self.text.as_bytes(), self.pos).and_then(bytes::eight_digits)
+                    {
+                        Some(eight) => {
+                            m = m * 100_000_000 + eight;
+                            self.pos += 8;
+                        }
+                        None => break,
+                    }
+                }
                 while let Some(digit @ b'0'..=b'9') = self.peek() {
                     if self.pos - first == 19 {
                         break;

@@ -95,7 +95,48 @@ pub(crate) struct Entries<'a, 'r> {
     done: bool,
 }
 
+/// What `Entries::next_field` found.
+enum Entry<K> {
+    Known(K),
+    Unknown,
+    End,
+}
+
 impl<'a> Entries<'a, '_> {
+    /// The key of the next entry among `keys`, its colon consumed. The names from `keys[*from..]`
+    /// are tried first as literal text at the reader's position: a writer that keeps the order of
+    /// `keys` has each key recognised without reading it as a string and looking it up. Any
+    /// other key (out of order, escaped, unknown) is read and looked up by name. Either way
+    /// `*from` moves past the key found.
+    fn next_field<K: Copy>(
+        &mut self,
+        keys: &[(&str, K)],
+        from: &mut usize,
+    ) -> Result<Entry<K>, Malformed> {
+        if self.done {
+            return Ok(Entry::End);
+        }
+        let found = match self.json.literal_key(self.first, keys, *from) {
+            Some(index) => {
+                self.first = false;
+                Some(index)
+            }
+            None => {
+                let Some(key) = self.next_key()? else {
+                    return Ok(Entry::End);
+                };
+                keys.iter().position(|(name, _)| *name == key)
+            }
+        };
+        Ok(match found {
+            Some(index) => {
+                *from = index + 1;
+                Entry::Known(keys[index].1)
+            }
+            None => Entry::Unknown,
+        })
+    }
+
     fn next_key(&mut self) -> Result<Option<Cow<'a, str>>, Malformed> {
         if self.done {
             return Ok(None);
@@ -128,7 +169,7 @@ fn whole<'a, R>(
     read: impl FnOnce(&mut Reader<'a>) -> Result<R, Malformed>,
 ) -> Option<R> {
     // One UTF-8 check of the whole text lets the reader slice strings without checking each.
-    let text = std::str::from_utf8(bytes).ok()?;
+    let text = crate::bytes::text(bytes)?;
     let mut json = Reader::new(text);
     let value = read(&mut json).ok()?;
     json.end().ok()?;
@@ -185,9 +226,7 @@ fn object_into<'a, T: Fields<'a>>(
                 first: true,
                 done: false,
             };
-            while let Some(key) = entries.next_key()? {
-                fields.field(&key, &mut entries)?;
-            }
+            fields_into(&mut entries, fields)?;
             *found = Found::Object;
         }
         Next::Array => {
@@ -278,10 +317,32 @@ pub(crate) enum Object<T> {
     Fields(T),
 }
 
-/// The fields of an object, read key by key; keys it does not know are skipped. Each call must
-/// consume the entry's value with `value` or `skip`.
+/// The fields of an object, read key by key; keys it does not know are skipped.
 pub(crate) trait Fields<'a>: Default {
-    fn field(&mut self, key: &str, map: &mut Entries<'a, '_>) -> Result<(), Malformed>;
+    /// Which field a key names.
+    type Key: Copy + 'static;
+
+    /// Every key the object knows, in the order its usual writer puts them (see
+    /// `Entries::next_field`): any order is read alike, this one fastest.
+    const KEYS: &'static [(&'static str, Self::Key)];
+
+    /// Reads the value of the entry `key` names; it must consume it with `value` or `skip`.
+    fn field(&mut self, key: Self::Key, map: &mut Entries<'a, '_>) -> Result<(), Malformed>;
+}
+
+/// Reads the remaining entries of an object into `fields`.
+fn fields_into<'a, T: Fields<'a>>(
+    map: &mut Entries<'a, '_>,
+    fields: &mut T,
+) -> Result<(), Malformed> {
+    let mut from = 0;
+    loop {
+        match map.next_field(T::KEYS, &mut from)? {
+            Entry::Known(key) => fields.field(key, map)?,
+            Entry::Unknown => skip(map)?,
+            Entry::End => return Ok(()),
+        }
+    }
 }
 
 impl<'a, T: Fields<'a>> Shape<'a> for Object<T> {
@@ -291,9 +352,7 @@ impl<'a, T: Fields<'a>> Shape<'a> for Object<T> {
 
     fn map(map: &mut Entries<'a, '_>) -> Result<Self, Malformed> {
         let mut fields = T::default();
-        while let Some(key) = map.next_key()? {
-            fields.field(&key, map)?;
-        }
+        fields_into(map, &mut fields)?;
         Ok(Object::Fields(fields))
     }
 }

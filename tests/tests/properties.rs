@@ -354,7 +354,7 @@ fn spell(value: &Value, choices: &mut impl Iterator<Item = u8>, out: &mut String
         }
         Value::Object(map) => {
             out.push('{');
-            for (i, (key, item)) in map.iter().enumerate() {
+            for (i, (key, item)) in ordered(map, pick(choices)).into_iter().enumerate() {
                 if i > 0 {
                     out.push(',');
                 }
@@ -396,6 +396,83 @@ fn spell(value: &Value, choices: &mut impl Iterator<Item = u8>, out: &mut String
         scalar => out.push_str(&scalar.to_string()),
     }
     out.push_str(SPACE[usize::from(pick(choices) % 4)]);
+}
+
+/// The entries of an object in one of four orders: serde_json's (sorted), reversed, rotated,
+/// or the order the contract's examples and the host write (§5), which the reader takes fastest.
+fn ordered(map: &serde_json::Map<String, Value>, choice: u8) -> Vec<(&String, &Value)> {
+    const WRITERS_ORDER: &[&str] = &[
+        "token",
+        "request",
+        "context",
+        "now",
+        "repository_project",
+        "kind",
+        "workspace",
+        "project",
+        "repository",
+        "name",
+        "scopes",
+        "expires_at",
+        "revoked",
+        "method",
+        "path",
+    ];
+    let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+    match choice % 4 {
+        0 => {}
+        1 => entries.reverse(),
+        2 => {
+            let by = usize::from(choice / 4) % entries.len().max(1);
+            entries.rotate_left(by);
+        }
+        _ => entries.sort_by_key(|(key, _)| {
+            WRITERS_ORDER
+                .iter()
+                .position(|k| k == key)
+                .unwrap_or(WRITERS_ORDER.len())
+        }),
+    }
+    entries
+}
+
+/// Every authorize vector decides alike whatever the order of its input's keys, and with a key
+/// given twice (the last one counts, as in serde_json).
+#[test]
+fn key_order_and_repeated_keys_do_not_change_a_decision() {
+    let vectors = scopegate_tests::authorize_vectors();
+    assert!(vectors.len() > 100);
+    for v in &vectors {
+        let expected = serde_json::to_value(core::authorize_value(&v.input)).expect("serialises");
+        for choice in 0..12u8 {
+            let mut text = String::new();
+            spell(&v.input, &mut std::iter::repeat(choice), &mut text);
+            let decision =
+                serde_json::to_value(core::authorize_json(text.as_bytes())).expect("serialises");
+            assert_eq!(decision, expected, "{}: {text}", v.why);
+        }
+        if let Some(Value::Object(token)) = v.input.get("token") {
+            // The whole token given first as an empty object, then as itself.
+            let text = v
+                .input
+                .to_string()
+                .replacen(r#""token":{"#, r#""token":{},"token":{"#, 1);
+            let decision =
+                serde_json::to_value(core::authorize_json(text.as_bytes())).expect("serialises");
+            assert_eq!(decision, expected, "{}: {text}", v.why);
+            // A field given first with a wrong value, then with its own.
+            for key in token.keys() {
+                let text = v.input.to_string().replacen(
+                    r#""token":{"#,
+                    &format!(r#""token":{{"{key}":[{{}}],"#),
+                    1,
+                );
+                let decision = serde_json::to_value(core::authorize_json(text.as_bytes()))
+                    .expect("serialises");
+                assert_eq!(decision, expected, "{}: {key} twice: {text}", v.why);
+            }
+        }
+    }
 }
 
 fn pick(choices: &mut impl Iterator<Item = u8>) -> u8 {

@@ -6,13 +6,19 @@
 use std::borrow::Cow;
 
 use super::{ApiOperation, Method};
+use crate::bytes;
 
 /// Operation index per method at a template's end.
 type ByMethod = [Option<usize>; Method::COUNT];
 
+/// Literal segments are at most this long; `Trie::build` holds the table to it.
+const MAX_LITERAL: usize = 30;
+
 #[derive(Default)]
 struct Node {
+    /// Sorted by length: `literals[by_length[n]..by_length[n + 1]]` are those `n` bytes long.
     literals: Vec<(&'static str, usize)>,
+    by_length: [u8; MAX_LITERAL + 2],
     patterns: Vec<(Pattern, usize)>,
     param: Option<usize>,
     /// Templates ending here.
@@ -113,6 +119,15 @@ impl Trie {
         for (index, op) in operations.iter().enumerate() {
             trie.insert(index, op);
         }
+        for node in &mut trie.nodes {
+            assert!(
+                node.literals.len() <= usize::from(u8::MAX),
+                "too many literals"
+            );
+            for (n, start) in node.by_length.iter_mut().enumerate() {
+                *start = node.literals.partition_point(|(lit, _)| lit.len() < n) as u8;
+            }
+        }
         trie
     }
 
@@ -127,11 +142,14 @@ impl Trie {
                     return;
                 }
                 SegmentKind::Literal(lit) => {
+                    assert!(lit.len() <= MAX_LITERAL, "a literal segment is too long");
                     match self.nodes[node].literals.iter().find(|(l, _)| *l == lit) {
                         Some((_, child)) => *child,
                         None => {
                             let child = self.push();
-                            self.nodes[node].literals.push((lit, child));
+                            let literals = &mut self.nodes[node].literals;
+                            let at = literals.partition_point(|(l, _)| l.len() <= lit.len());
+                            literals.insert(at, (lit, child));
                             child
                         }
                     }
@@ -181,9 +199,15 @@ impl Trie {
             return here.end[m].or(here.rest[m]);
         };
         let first = first.as_ref();
-        here.literals
+        // Only literals of the segment's length can be it.
+        let n = first.len().min(MAX_LITERAL + 1);
+        let same_length = match here.by_length.get(n..n + 2) {
+            Some(&[from, to]) => &here.literals[usize::from(from)..usize::from(to)],
+            _ => &[],
+        };
+        same_length
             .iter()
-            .filter(|(lit, _)| *lit == first)
+            .filter(|(lit, _)| bytes::same(lit.as_bytes(), first.as_bytes()))
             .find_map(|(_, child)| self.find_from(*child, method, rest))
             .or_else(|| {
                 here.patterns
