@@ -272,21 +272,41 @@ fn push_request(out: &mut String, method: &str, uri: &str) {
     out.push('}');
 }
 
-/// The policy's view of a stored token (its §5 `token` object), serialised once per cache fill.
+/// The policy's view of a stored token (its §5 `token` object), serialised once per cache fill,
+/// with its keys in §5's order: the module recognises keys in that order without looking them up.
 pub fn claims_json(r: &TokenRecord) -> String {
-    let mut v = json!({
-        "kind": r.resource.kind().as_str(),
-        "workspace": r.resource.workspace(),
-        "scopes": r.scopes,
-        "expires_at": r.expires_at,
-        "revoked": r.is_revoked(),
-    });
+    let mut out = String::with_capacity(128);
+    out.push_str(r#"{"kind":"#);
+    push_json_str(&mut out, r.resource.kind().as_str());
+    out.push_str(r#","workspace":"#);
+    push_json_str(&mut out, r.resource.workspace());
     match &r.resource {
-        Resource::Project { project, .. } => v["project"] = json!(project),
-        Resource::Repository { repository, .. } => v["repository"] = json!(repository),
+        Resource::Project { project, .. } => {
+            out.push_str(r#","project":"#);
+            push_json_str(&mut out, project);
+        }
+        Resource::Repository { repository, .. } => {
+            out.push_str(r#","repository":"#);
+            push_json_str(&mut out, repository);
+        }
         Resource::Workspace { .. } => {}
     }
-    v.to_string()
+    out.push_str(r#","scopes":["#);
+    for (i, scope) in r.scopes.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        push_json_str(&mut out, scope);
+    }
+    out.push_str(r#"],"expires_at":"#);
+    match r.expires_at {
+        Some(at) => out.push_str(itoa::Buffer::new().format(at)),
+        None => out.push_str("null"),
+    }
+    out.push_str(r#","revoked":"#);
+    out.push_str(if r.is_revoked() { "true" } else { "false" });
+    out.push('}');
+    out
 }
 
 /// Credentials from an `Authorization` header: `Ok(None)` when there are none.
@@ -895,7 +915,9 @@ impl Service {
 
 #[cfg(test)]
 mod tests {
-    use super::push_json_str;
+    use super::{claims_json, push_json_str};
+    use crate::store::{Resource, TokenRecord};
+    use serde_json::json;
 
     #[test]
     fn pushed_strings_read_back_as_themselves() {
@@ -912,6 +934,72 @@ mod tests {
             push_json_str(&mut out, s);
             let back: String = serde_json::from_str(&out[1..]).unwrap();
             assert_eq!(back, s, "{out}");
+        }
+    }
+
+    /// The token object the host writes is the §5 object of the record, keys in §5's order.
+    #[test]
+    fn claims_are_the_records_token_object_in_contract_order() {
+        let name = "we\"ird\\na\u{e9}me";
+        let resources = [
+            Resource::Workspace {
+                workspace: name.into(),
+            },
+            Resource::Project {
+                workspace: "acme".into(),
+                project: name.into(),
+            },
+            Resource::Repository {
+                workspace: "acme".into(),
+                repository: name.into(),
+            },
+        ];
+        let times = [
+            (None, None),
+            (Some(1_767_225_600), Some(5)),
+            (Some(-1), None),
+        ];
+        for (resource, (expires_at, revoked_at)) in resources.into_iter().zip(times) {
+            let record = TokenRecord {
+                id: "id".into(),
+                name: "n".into(),
+                resource: resource.clone(),
+                scopes: vec!["pullrequest".into(), "a\"b".into()],
+                created_at: 0,
+                expires_at,
+                revoked_at,
+                deactivated_at: None,
+                last_accessed_at: None,
+                rotated_from: None,
+            };
+            let text = claims_json(&record);
+            let mut expected = json!({
+                "kind": resource.kind().as_str(),
+                "workspace": resource.workspace(),
+                "scopes": ["pullrequest", "a\"b"],
+                "expires_at": expires_at,
+                "revoked": revoked_at.is_some(),
+            });
+            let mut order = vec!["kind", "workspace"];
+            match &resource {
+                Resource::Project { project, .. } => {
+                    expected["project"] = json!(project);
+                    order.push("project");
+                }
+                Resource::Repository { repository, .. } => {
+                    expected["repository"] = json!(repository);
+                    order.push("repository");
+                }
+                Resource::Workspace { .. } => {}
+            }
+            order.extend(["scopes", "expires_at", "revoked"]);
+            let read: serde_json::Value = serde_json::from_str(&text).unwrap();
+            assert_eq!(read, expected, "{text}");
+            let at: Vec<usize> = order
+                .iter()
+                .map(|k| text.find(&format!("\"{k}\":")).unwrap())
+                .collect();
+            assert!(at.windows(2).all(|w| w[0] < w[1]), "{text}");
         }
     }
 }
