@@ -21,10 +21,16 @@ pub struct CachedToken {
     pub claims: String,
 }
 
+/// For maps keyed by what scopegate generated (token hashes, token ids): foldhash's fast hasher
+/// with a per-process seed. SipHash, the default, guards keys an attacker chooses; it was a
+/// tenth of the host's share of a check.
+pub(crate) type FastState = foldhash::fast::RandomState;
+
 #[derive(Default)]
 struct Inner {
     generation: u64,
-    tokens: HashMap<SecretHash, Arc<CachedToken>>,
+    /// SHA-256 of issued secrets: only tokens found in the store are cached.
+    tokens: HashMap<SecretHash, Arc<CachedToken>, FastState>,
     repos: HashMap<(String, String), Option<String>>,
 }
 

@@ -2,7 +2,7 @@
 //! the check decision. Policy answers come from the module; this layer owns the store, the
 //! secrets and the cache.
 
-use crate::cache::CheckCache;
+use crate::cache::{CheckCache, FastState};
 use crate::clock;
 pub use crate::decision::Decision;
 use crate::error::ApiError;
@@ -28,7 +28,8 @@ pub struct Service {
     cache: CheckCache,
     decisions: crate::cache::DecisionMemo<Decision>,
     memo_enabled: std::sync::atomic::AtomicBool,
-    accesses: Mutex<HashMap<String, i64>>,
+    /// Token id → last access, until the next flush. Ids are generated here.
+    accesses: Mutex<HashMap<String, i64, FastState>>,
     admin_key_hash: Mutex<Option<token::SecretHash>>,
     coherence: Coherence,
 }
@@ -347,7 +348,7 @@ impl Service {
             cache: CheckCache::default(),
             decisions: Default::default(),
             memo_enabled: std::sync::atomic::AtomicBool::new(true),
-            accesses: Mutex::new(HashMap::new()),
+            accesses: Mutex::new(HashMap::default()),
             admin_key_hash: Mutex::new(None),
             coherence: Coherence {
                 epoch: std::time::Instant::now(),
