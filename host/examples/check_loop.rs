@@ -1,0 +1,75 @@
+//! Runs N checks, or N module calls, through the host's own runtime (its pooling allocator,
+//! memory cap and deadline), so that `host/bench/instructions.sh` can count the instructions one
+//! takes: a count that, unlike time on a shared machine, is the same on every run.
+//!
+//! `cargo run --release -p scopegate-host --example check_loop -- check|module N`
+
+use std::path::Path;
+use std::sync::Arc;
+
+use scopegate_host::runtime::{PolicyEngine, PolicyHandle, RuntimeConfig};
+use scopegate_host::service::{IssueRequest, ResourceRef, Service};
+use scopegate_host::store::sqlite::SqliteStore;
+use scopegate_host::store::{Plan, TokenPolicy};
+
+/// The input of the module's decision benchmark (`tests/benches/decision.rs`).
+const INPUT: &str = include_str!("../../tests/benches/decision_input.json");
+
+fn main() -> anyhow::Result<()> {
+    let mut args = std::env::args().skip(1);
+    let what = args.next().unwrap_or_default();
+    let n: usize = args.next().unwrap_or_default().parse()?;
+    let policy = Path::new(env!("CARGO_MANIFEST_DIR")).join("../www/pkg/scopegate_policy_bg.wasm");
+    // Two instances: valgrind cannot reserve the default pool's address space.
+    let config = RuntimeConfig {
+        max_instances: 2,
+        ..RuntimeConfig::default()
+    };
+    let handle = PolicyHandle::open(PolicyEngine::new(config)?, policy, None)?;
+    match what.as_str() {
+        "module" => {
+            let policy = handle.current();
+            for _ in 0..n {
+                std::hint::black_box(
+                    policy.authorize(std::hint::black_box(INPUT.trim().as_bytes()))?,
+                );
+            }
+        }
+        "check" => {
+            let dir = tempfile::tempdir()?;
+            let svc = Service::new(
+                Arc::new(SqliteStore::open(&dir.path().join("loop.db"))?),
+                Some(Arc::new(handle)),
+            );
+            svc.put_workspace("acme", Plan::Premium, TokenPolicy::default())?;
+            svc.put_project("acme", "PROJ")?;
+            svc.put_repository("acme", "api", "PROJ")?;
+            let now = scopegate_host::clock::now();
+            let secret = svc
+                .create_token(
+                    &ResourceRef::Repository("acme".into(), "api".into()),
+                    IssueRequest {
+                        name: "loop".into(),
+                        scopes: vec!["pullrequest".into()],
+                        expires_at: Some(now + 86400),
+                    },
+                )?
+                .secret;
+            let header = format!("Bearer {secret}");
+            // Every check calls the module, as the verify benchmark's module_call_allow.
+            svc.set_decision_memo(false);
+            let uri = "/2.0/repositories/acme/api/pullrequests?state=OPEN";
+            for _ in 0..n {
+                let outcome = svc.check_inner(
+                    Some("GET"),
+                    Some(std::hint::black_box(uri)),
+                    Some(header.as_bytes()),
+                    now,
+                )?;
+                anyhow::ensure!(outcome.status == 200, "{outcome:?}");
+            }
+        }
+        other => anyhow::bail!("expected check or module, got {other:?}"),
+    }
+    Ok(())
+}
