@@ -1,5 +1,5 @@
 //! Runs N checks, or N module calls, through the host's own runtime (its pooling allocator,
-//! memory cap and deadline), so that `host/bench/instructions.sh` can count the instructions one
+//! memory cap and deadline), so that `tests/benches/instructions.sh` can count the instructions one
 //! takes: a count that, unlike time on a shared machine, is the same on every run.
 //!
 //! `cargo run --release -p scopegate-host --example check_loop -- check|module N`
