@@ -9,7 +9,7 @@ use serde_json::Value;
 use crate::claims::{Binding, TokenKind};
 use crate::input::{binding, clip};
 use crate::json::Malformed;
-use crate::lenient::{read_json, value, Entries, Fields, Flag, Int, List, Object, Text};
+use crate::lenient::{read_json, skip, value, Entries, Fields, Flag, Int, List, Object, Text};
 use crate::scope::Scope;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -240,23 +240,12 @@ struct CheckFields<'a> {
     context: Option<Object<ContextFields<'a>>>,
 }
 
-#[derive(Clone, Copy)]
-enum CheckKey {
-    Request,
-    Context,
-}
-
 impl<'de> Fields<'de> for CheckFields<'de> {
-    type Key = CheckKey;
-    const KEYS: &'static [(&'static str, CheckKey)] = &[
-        ("request", CheckKey::Request),
-        ("context", CheckKey::Context),
-    ];
-
-    fn field(&mut self, key: CheckKey, map: &mut Entries<'de, '_>) -> Result<(), Malformed> {
+    fn field(&mut self, key: &str, map: &mut Entries<'de, '_>) -> Result<(), Malformed> {
         match key {
-            CheckKey::Request => self.request = Some(value(map)?),
-            CheckKey::Context => self.context = Some(value(map)?),
+            "request" => self.request = Some(value(map)?),
+            "context" => self.context = Some(value(map)?),
+            _ => skip(map)?,
         }
         Ok(())
     }
@@ -273,38 +262,17 @@ struct RequestFields<'a> {
     expires_at: Option<Int>,
 }
 
-#[derive(Clone, Copy)]
-enum RequestKey {
-    Kind,
-    Workspace,
-    Project,
-    Repository,
-    Name,
-    Scopes,
-    ExpiresAt,
-}
-
 impl<'de> Fields<'de> for RequestFields<'de> {
-    type Key = RequestKey;
-    const KEYS: &'static [(&'static str, RequestKey)] = &[
-        ("kind", RequestKey::Kind),
-        ("workspace", RequestKey::Workspace),
-        ("project", RequestKey::Project),
-        ("repository", RequestKey::Repository),
-        ("name", RequestKey::Name),
-        ("scopes", RequestKey::Scopes),
-        ("expires_at", RequestKey::ExpiresAt),
-    ];
-
-    fn field(&mut self, key: RequestKey, map: &mut Entries<'de, '_>) -> Result<(), Malformed> {
+    fn field(&mut self, key: &str, map: &mut Entries<'de, '_>) -> Result<(), Malformed> {
         match key {
-            RequestKey::Kind => self.kind = Some(value(map)?),
-            RequestKey::Workspace => self.workspace = Some(value(map)?),
-            RequestKey::Project => self.project = Some(value(map)?),
-            RequestKey::Repository => self.repository = Some(value(map)?),
-            RequestKey::Name => self.name = Some(value(map)?),
-            RequestKey::Scopes => self.scopes = Some(value(map)?),
-            RequestKey::ExpiresAt => self.expires_at = Some(value(map)?),
+            "kind" => self.kind = Some(value(map)?),
+            "workspace" => self.workspace = Some(value(map)?),
+            "project" => self.project = Some(value(map)?),
+            "repository" => self.repository = Some(value(map)?),
+            "name" => self.name = Some(value(map)?),
+            "scopes" => self.scopes = Some(value(map)?),
+            "expires_at" => self.expires_at = Some(value(map)?),
+            _ => skip(map)?,
         }
         Ok(())
     }
@@ -318,29 +286,14 @@ struct ContextFields<'a> {
     allow_no_expiry: Option<Flag>,
 }
 
-#[derive(Clone, Copy)]
-enum ContextKey {
-    Plan,
-    Now,
-    MaxLifetimeDays,
-    AllowNoExpiry,
-}
-
 impl<'de> Fields<'de> for ContextFields<'de> {
-    type Key = ContextKey;
-    const KEYS: &'static [(&'static str, ContextKey)] = &[
-        ("plan", ContextKey::Plan),
-        ("now", ContextKey::Now),
-        ("max_lifetime_days", ContextKey::MaxLifetimeDays),
-        ("allow_no_expiry", ContextKey::AllowNoExpiry),
-    ];
-
-    fn field(&mut self, key: ContextKey, map: &mut Entries<'de, '_>) -> Result<(), Malformed> {
+    fn field(&mut self, key: &str, map: &mut Entries<'de, '_>) -> Result<(), Malformed> {
         match key {
-            ContextKey::Plan => self.plan = Some(value(map)?),
-            ContextKey::Now => self.now = Some(value(map)?),
-            ContextKey::MaxLifetimeDays => self.max_lifetime_days = Some(value(map)?),
-            ContextKey::AllowNoExpiry => self.allow_no_expiry = Some(value(map)?),
+            "plan" => self.plan = Some(value(map)?),
+            "now" => self.now = Some(value(map)?),
+            "max_lifetime_days" => self.max_lifetime_days = Some(value(map)?),
+            "allow_no_expiry" => self.allow_no_expiry = Some(value(map)?),
+            _ => skip(map)?,
         }
         Ok(())
     }

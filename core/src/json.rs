@@ -140,47 +140,6 @@ impl<'a> Reader<'a> {
         Ok(Some(key))
     }
 
-    /// Inside an object, like `next_key`: the index of the first name of `keys[from..]` that the
-    /// next key is, written without escapes, with its colon consumed. Consumes nothing and
-    /// answers `None` when the next entry's key is none of them, or there is no next entry.
-    pub(crate) fn literal_key<K>(
-        &mut self,
-        first: bool,
-        keys: &[(&str, K)],
-        from: usize,
-    ) -> Option<usize> {
-        let start = self.pos;
-        self.skip_whitespace();
-        if !first {
-            if self.peek() != Some(b',') {
-                self.pos = start;
-                return None;
-            }
-            self.pos += 1;
-            self.skip_whitespace();
-        }
-        let bytes = self.text.as_bytes();
-        if self.peek() == Some(b'"') {
-            let body = self.pos + 1;
-            for (index, (name, _)) in keys.iter().enumerate().skip(from) {
-                let end = body + name.len();
-                // The closing quote first: it turns most other names away without comparing.
-                if bytes.get(end) == Some(&b'"') && bytes::same(&bytes[body..end], name.as_bytes())
-                {
-                    self.pos = end + 1;
-                    self.skip_whitespace();
-                    if self.peek() == Some(b':') {
-                        self.pos += 1;
-                        return Some(index);
-                    }
-                    break;
-                }
-            }
-        }
-        self.pos = start;
-        None
-    }
-
     /// Reads past one whole value, checking it as strictly as a value that is used.
     pub(crate) fn skip(&mut self) -> Result<(), Malformed> {
         match self.next()? {
@@ -201,6 +160,44 @@ impl<'a> Reader<'a> {
             _ => {}
         }
         Ok(())
+    }
+
+    /// Consumes `word` when the text goes on with it.
+    pub(crate) fn eat(&mut self, word: &[u8]) -> bool {
+        let end = self.pos + word.len();
+        match self.text.as_bytes().get(self.pos..end) {
+            Some(next) if bytes::same(next, word) => {
+                self.pos = end;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// The body of a string whose opening quote was consumed, through its closing quote, when it
+    /// has no escape; `None`, having moved on, when it has one or is not closed.
+    pub(crate) fn plain_string(&mut self) -> Option<&'a str> {
+        let start = self.pos;
+        self.skip_plain();
+        if self.peek() != Some(b'"') {
+            return None;
+        }
+        let body = self.slice(start).ok()?;
+        self.pos += 1;
+        Some(body)
+    }
+
+    /// An integer that fits in an `i64`; `None` for any other text.
+    pub(crate) fn integer(&mut self) -> Option<i64> {
+        match self.number() {
+            Ok(Next::Int(v)) => Some(v),
+            _ => None,
+        }
+    }
+
+    /// Whether the whole text has been read.
+    pub(crate) fn at_end(&self) -> bool {
+        self.pos == self.text.len()
     }
 
     /// After the one top-level value: only whitespace may follow.

@@ -95,48 +95,7 @@ pub(crate) struct Entries<'a, 'r> {
     done: bool,
 }
 
-/// What `Entries::next_field` found.
-enum Entry<K> {
-    Known(K),
-    Unknown,
-    End,
-}
-
 impl<'a> Entries<'a, '_> {
-    /// The key of the next entry among `keys`, its colon consumed. The names from `keys[*from..]`
-    /// are tried first as literal text at the reader's position: a writer that keeps the order of
-    /// `keys` has each key recognised without reading it as a string and looking it up. Any
-    /// other key (out of order, escaped, unknown) is read and looked up by name. Either way
-    /// `*from` moves past the key found.
-    fn next_field<K: Copy>(
-        &mut self,
-        keys: &[(&str, K)],
-        from: &mut usize,
-    ) -> Result<Entry<K>, Malformed> {
-        if self.done {
-            return Ok(Entry::End);
-        }
-        let found = match self.json.literal_key(self.first, keys, *from) {
-            Some(index) => {
-                self.first = false;
-                Some(index)
-            }
-            None => {
-                let Some(key) = self.next_key()? else {
-                    return Ok(Entry::End);
-                };
-                keys.iter().position(|(name, _)| *name == key)
-            }
-        };
-        Ok(match found {
-            Some(index) => {
-                *from = index + 1;
-                Entry::Known(keys[index].1)
-            }
-            None => Entry::Unknown,
-        })
-    }
-
     fn next_key(&mut self) -> Result<Option<Cow<'a, str>>, Malformed> {
         if self.done {
             return Ok(None);
@@ -160,16 +119,15 @@ pub(crate) fn skip(map: &mut Entries<'_, '_>) -> Result<(), Malformed> {
 
 /// Reads JSON text as `T`; `None` when the text is not one JSON value.
 pub(crate) fn read_json<'a, T: Shape<'a>>(bytes: &'a [u8]) -> Option<T> {
-    whole(bytes, read)
+    // One UTF-8 check of the whole text lets the reader slice strings without checking each.
+    whole(crate::bytes::text(bytes)?, read)
 }
 
 /// Runs `read` over JSON text, which must hold one value and nothing after it.
 fn whole<'a, R>(
-    bytes: &'a [u8],
+    text: &'a str,
     read: impl FnOnce(&mut Reader<'a>) -> Result<R, Malformed>,
 ) -> Option<R> {
-    // One UTF-8 check of the whole text lets the reader slice strings without checking each.
-    let text = crate::bytes::text(bytes)?;
     let mut json = Reader::new(text);
     let value = read(&mut json).ok()?;
     json.end().ok()?;
@@ -179,10 +137,10 @@ fn whole<'a, R>(
 /// Reads JSON text whose top-level value is an object into `fields`, in place; `None` when the
 /// text is not one JSON value.
 pub(crate) fn read_json_object_into<'a, T: Fields<'a>>(
-    bytes: &'a [u8],
+    text: &'a str,
     fields: &mut T,
 ) -> Option<Found> {
-    whole(bytes, |json| {
+    whole(text, |json| {
         let mut found = Found::Absent;
         object_into(json, fields, &mut found)?;
         Ok(found)
@@ -317,17 +275,10 @@ pub(crate) enum Object<T> {
     Fields(T),
 }
 
-/// The fields of an object, read key by key; keys it does not know are skipped.
+/// The fields of an object, read key by key; keys it does not know are skipped. Each call must
+/// consume the entry's value with `value` or `skip`.
 pub(crate) trait Fields<'a>: Default {
-    /// Which field a key names.
-    type Key: Copy + 'static;
-
-    /// Every key the object knows, in the order its usual writer puts them (see
-    /// `Entries::next_field`): any order is read alike, this one fastest.
-    const KEYS: &'static [(&'static str, Self::Key)];
-
-    /// Reads the value of the entry `key` names; it must consume it with `value` or `skip`.
-    fn field(&mut self, key: Self::Key, map: &mut Entries<'a, '_>) -> Result<(), Malformed>;
+    fn field(&mut self, key: &str, map: &mut Entries<'a, '_>) -> Result<(), Malformed>;
 }
 
 /// Reads the remaining entries of an object into `fields`.
@@ -335,14 +286,10 @@ fn fields_into<'a, T: Fields<'a>>(
     map: &mut Entries<'a, '_>,
     fields: &mut T,
 ) -> Result<(), Malformed> {
-    let mut from = 0;
-    loop {
-        match map.next_field(T::KEYS, &mut from)? {
-            Entry::Known(key) => fields.field(key, map)?,
-            Entry::Unknown => skip(map)?,
-            Entry::End => return Ok(()),
-        }
+    while let Some(key) = map.next_key()? {
+        fields.field(&key, map)?;
     }
+    Ok(())
 }
 
 impl<'a, T: Fields<'a>> Shape<'a> for Object<T> {

@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use crate::claims::{same_name, Binding, TokenKind};
 use crate::json::Malformed;
-use crate::lenient::{read_json, value, Entries, Fields, List, Object, Text};
+use crate::lenient::{read_json, skip, value, Entries, Fields, List, Object, Text};
 use crate::path::{self, PathError};
 use crate::routes::{self, OperationClass, Resolution};
 use crate::scope::{Scope, ScopeSet};
@@ -294,26 +294,13 @@ struct CallFields<'a> {
     repository_project: Option<Text<'a>>,
 }
 
-#[derive(Clone, Copy)]
-enum CallKey {
-    Method,
-    Path,
-    RepositoryProject,
-}
-
 impl<'de> Fields<'de> for CallFields<'de> {
-    type Key = CallKey;
-    const KEYS: &'static [(&'static str, CallKey)] = &[
-        ("method", CallKey::Method),
-        ("path", CallKey::Path),
-        ("repository_project", CallKey::RepositoryProject),
-    ];
-
-    fn field(&mut self, key: CallKey, map: &mut Entries<'de, '_>) -> Result<(), Malformed> {
+    fn field(&mut self, key: &str, map: &mut Entries<'de, '_>) -> Result<(), Malformed> {
         match key {
-            CallKey::Method => self.method = Some(value(map)?),
-            CallKey::Path => self.path = Some(value(map)?),
-            CallKey::RepositoryProject => self.repository_project = Some(value(map)?),
+            "method" => self.method = Some(value(map)?),
+            "path" => self.path = Some(value(map)?),
+            "repository_project" => self.repository_project = Some(value(map)?),
+            _ => skip(map)?,
         }
         Ok(())
     }
