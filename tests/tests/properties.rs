@@ -438,6 +438,23 @@ fn ordered(map: &serde_json::Map<String, Value>, choice: u8) -> Vec<(&String, &V
 
 /// Every authorize vector decides alike whatever the order of its input's keys, and with a key
 /// given twice (the last one counts, as in serde_json).
+/// Every reason and message of the vectors, written by the decision's own writer exactly as
+/// serde writes it.
+#[test]
+fn every_vector_decision_is_written_as_serde_writes_it() {
+    for v in &scopegate_tests::authorize_vectors() {
+        let decision = core::authorize_value(&v.input);
+        let sized = decision.to_json();
+        assert_eq!(sized.len(), sized.capacity(), "{}", v.why);
+        assert_eq!(
+            String::from_utf8(sized).expect("UTF-8"),
+            serde_json::to_string(&decision).expect("serialises"),
+            "{}",
+            v.why
+        );
+    }
+}
+
 #[test]
 fn key_order_and_repeated_keys_do_not_change_a_decision() {
     let vectors = scopegate_tests::authorize_vectors();
