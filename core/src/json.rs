@@ -163,6 +163,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Consumes `word` when the text goes on with it.
+    #[inline(always)]
     pub(crate) fn eat(&mut self, word: &[u8]) -> bool {
         let end = self.pos + word.len();
         match self.text.as_bytes().get(self.pos..end) {

@@ -189,37 +189,90 @@ impl Trie {
 
     /// The preferred operation for `method` on these decoded segments, if any.
     pub(super) fn find(&self, method: Method, segments: &[Cow<'_, str>]) -> Option<usize> {
-        self.find_from(0, method, segments)
+        self.find_from(0, method as usize, segments, None)
     }
 
-    fn find_from(&self, node: usize, method: Method, segments: &[Cow<'_, str>]) -> Option<usize> {
-        let here = &self.nodes[node];
-        let m = method as usize;
-        let Some((first, rest)) = segments.split_first() else {
-            return here.end[m].or(here.rest[m]);
-        };
-        let first = first.as_ref();
-        // Only literals of the segment's length can be it.
-        let n = first.len().min(MAX_LITERAL + 1);
-        let same_length = match here.by_length.get(n..n + 2) {
-            Some(&[from, to]) => &here.literals[usize::from(from)..usize::from(to)],
-            _ => &[],
-        };
-        same_length
-            .iter()
-            .filter(|(lit, _)| bytes::same(lit.as_bytes(), first.as_bytes()))
-            .find_map(|(_, child)| self.find_from(*child, method, rest))
-            .or_else(|| {
-                here.patterns
+    /// The first of: what the literal child, then each matching pattern child, then the
+    /// parameter child finds for the remaining segments; else a `{path}` ending here; else
+    /// `fallback`, the answer of the nodes above. The last candidate is searched by the loop
+    /// itself rather than by a call: a request descends through one candidate per segment
+    /// nearly always, and in wasm each call, with the host's deadline check, cost more than
+    /// the search it made.
+    fn find_from(
+        &self,
+        mut node: usize,
+        m: usize,
+        mut segments: &[Cow<'_, str>],
+        mut fallback: Option<usize>,
+    ) -> Option<usize> {
+        loop {
+            let here = &self.nodes[node];
+            fallback = here.rest[m].or(fallback);
+            let Some((first, rest)) = segments.split_first() else {
+                return here.end[m].or(fallback);
+            };
+            let first = first.as_ref();
+            // Only literals of the segment's length can be it; names in a node are unique.
+            let n = first.len().min(MAX_LITERAL + 1);
+            let literal = match here.by_length.get(n..n + 2) {
+                Some(&[from, to]) => here.literals[usize::from(from)..usize::from(to)]
                     .iter()
-                    .filter(|(pattern, _)| pattern.matches(first))
-                    .find_map(|(_, child)| self.find_from(*child, method, rest))
-            })
-            .or_else(|| {
-                here.param
-                    .and_then(|child| self.find_from(child, method, rest))
-            })
-            .or(here.rest[m])
+                    .find(|(lit, _)| bytes::same(lit.as_bytes(), first.as_bytes()))
+                    .map(|(_, child)| *child),
+                _ => None,
+            };
+            let next = if here.patterns.is_empty() {
+                // Nearly every node: at most two candidates, the literal and the parameter.
+                match (literal, here.param) {
+                    (Some(literal), Some(param)) => {
+                        if let Some(found) = self.find_from(literal, m, rest, None) {
+                            return Some(found);
+                        }
+                        Some(param)
+                    }
+                    (one, other) => one.or(other),
+                }
+            } else {
+                match self.all_but_last(here, literal, first, m, rest) {
+                    Ok(next) => next,
+                    Err(found) => return Some(found),
+                }
+            };
+            let Some(child) = next else {
+                return fallback;
+            };
+            node = child;
+            segments = rest;
+        }
+    }
+
+    /// Searches the candidate children of `here` for the segment `first` in order (the literal,
+    /// each matching pattern, the parameter) but the last; `Err` with the answer when one finds
+    /// it, else `Ok` with the last candidate, for the caller to descend into.
+    #[inline(never)]
+    fn all_but_last(
+        &self,
+        here: &Node,
+        literal: Option<usize>,
+        first: &str,
+        m: usize,
+        rest: &[Cow<'_, str>],
+    ) -> Result<Option<usize>, usize> {
+        let patterns = here
+            .patterns
+            .iter()
+            .filter(|(pattern, _)| pattern.matches(first))
+            .map(|(_, child)| *child);
+        let mut next = None;
+        for child in literal.into_iter().chain(patterns).chain(here.param) {
+            if let Some(earlier) = next {
+                if let Some(found) = self.find_from(earlier, m, rest, None) {
+                    return Err(found);
+                }
+            }
+            next = Some(child);
+        }
+        Ok(next)
     }
 }
 
