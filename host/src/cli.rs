@@ -85,6 +85,10 @@ pub struct ServeArgs {
     /// Deadline of one policy call, in milliseconds.
     #[arg(long, default_value_t = 100)]
     pub policy_timeout_ms: u64,
+    /// Threads answering requests; 0 means one per core. Fewer than the cores when the machine
+    /// is shared (with a proxy or a load generator) trade peak throughput for a shorter tail.
+    #[arg(long, env = "SCOPEGATE_WORKERS", default_value_t = 0)]
+    pub workers: usize,
     /// Reuse the module's answer to an identical input within the same second.
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
     pub decision_memo: bool,
@@ -358,10 +362,13 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
                 decision_memo: a.decision_memo,
                 max_staleness: Duration::from_millis(a.max_staleness_ms),
             };
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()?;
-            rt.block_on(crate::server::serve(opts))?;
+            let mut rt = tokio::runtime::Builder::new_multi_thread();
+            if a.workers > 0 {
+                rt.worker_threads(a.workers);
+            }
+            rt.enable_all()
+                .build()?
+                .block_on(crate::server::serve(opts))?;
             return Ok(0);
         }
         Command::Workspace(cmd) => {

@@ -103,7 +103,8 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
 
     let listener = tokio::net::TcpListener::bind(opts.listen).await?;
     let addr = listener.local_addr()?;
-    tracing::info!(%addr, db = %opts.db, www = %opts.www.display(), "serving");
+    let workers = tokio::runtime::Handle::current().metrics().num_workers();
+    tracing::info!(%addr, db = %opts.db, www = %opts.www.display(), workers, "serving");
     println!("scopegate listening on http://{addr}");
     let app = crate::http::router(svc.clone(), opts.www.clone());
     // Each answer is one small write; Nagle's algorithm would hold some back for the peer's ACK.

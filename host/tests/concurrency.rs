@@ -10,8 +10,22 @@ use std::sync::Arc;
 
 #[test]
 fn parallel_create_revoke_check() {
+    parallel_clients(&[]);
+}
+
+/// One thread answering all the parallel clients holds the same guarantees.
+#[test]
+fn parallel_create_revoke_check_on_one_worker() {
+    let logs = parallel_clients(&["--workers", "1"]);
+    assert!(logs.contains("workers=1"), "{logs}");
+}
+
+/// Runs the clients against a server started with `serve_args`; returns its logs.
+fn parallel_clients(serve_args: &[&str]) -> String {
     let dir = tempfile::tempdir().unwrap();
-    let s = Arc::new(start_real(dir.path()));
+    let mut opts = Options::new(dir.path(), real_policy());
+    opts.extra = serve_args.iter().map(|a| a.to_string()).collect();
+    let s = Arc::new(start(dir.path(), opts));
     s.seed();
     let (_, steady) = s.issue("/workspaces/acme/repositories/api", &["repository"]);
     // Tokens whose revocation has been answered: checks started afterwards must never allow.
@@ -85,4 +99,5 @@ fn parallel_create_revoke_check() {
     }
     assert_eq!(listed.len(), writers * rounds + 1);
     assert!(requests.load(Ordering::Relaxed) >= 4000);
+    s.logs()
 }
