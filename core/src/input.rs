@@ -123,6 +123,7 @@ fn read_compact<'a>(json: &mut Reader<'a>, top: &mut TopFields<'a>) -> Option<()
     json.at_end().then_some(())
 }
 
+#[inline(always)]
 fn expect(json: &mut Reader<'_>, word: &[u8]) -> Option<()> {
     json.eat(word).then_some(())
 }
