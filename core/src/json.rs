@@ -230,17 +230,13 @@ impl<'a> Reader<'a> {
     #[inline(always)]
     fn string(&mut self) -> Result<Cow<'a, str>, Malformed> {
         let start = self.pos;
-        self.skip_plain();
-        match self.peek().ok_or(Malformed)? {
-            b'"' => {
-                let body = self.slice(start)?;
-                self.pos += 1;
-                return Ok(Cow::Borrowed(body));
-            }
-            b'\\' => {}
-            _ => return Err(Malformed),
+        if let Some(body) = self.plain_string() {
+            return Ok(Cow::Borrowed(body));
         }
-        self.escaped_string(start)
+        match self.peek() {
+            Some(b'\\') => self.escaped_string(start),
+            _ => Err(Malformed),
+        }
     }
 
     /// The rest of a string from its first backslash on. Kept out of line, like the other rare
