@@ -2,7 +2,9 @@
 //! memory cap and deadline), so that `tests/benches/instructions.sh` can count the instructions one
 //! takes: a count that, unlike time on a shared machine, is the same on every run.
 //!
-//! `cargo run --release -p scopegate-host --example check_loop -- check|module N`
+//! `cargo run --release -p scopegate-host --example check_loop -- check|project|module N`
+//! (`project`: the check with a project token, which also routes the request to find the
+//! repository's project)
 
 use std::path::Path;
 use std::sync::Arc;
@@ -35,7 +37,7 @@ fn main() -> anyhow::Result<()> {
                 );
             }
         }
-        "check" => {
+        "check" | "project" => {
             let dir = tempfile::tempdir()?;
             let svc = Service::new(
                 Arc::new(SqliteStore::open(&dir.path().join("loop.db"))?),
@@ -45,9 +47,13 @@ fn main() -> anyhow::Result<()> {
             svc.put_project("acme", "PROJ")?;
             svc.put_repository("acme", "api", "PROJ")?;
             let now = scopegate_host::clock::now();
+            let resource = match what.as_str() {
+                "project" => ResourceRef::Project("acme".into(), "PROJ".into()),
+                _ => ResourceRef::Repository("acme".into(), "api".into()),
+            };
             let secret = svc
                 .create_token(
-                    &ResourceRef::Repository("acme".into(), "api".into()),
+                    &resource,
                     IssueRequest {
                         name: "loop".into(),
                         scopes: vec!["pullrequest".into()],
@@ -69,7 +75,7 @@ fn main() -> anyhow::Result<()> {
                 anyhow::ensure!(outcome.status == 200, "{outcome:?}");
             }
         }
-        other => anyhow::bail!("expected check or module, got {other:?}"),
+        other => anyhow::bail!("expected check, project or module, got {other:?}"),
     }
     Ok(())
 }
