@@ -8,6 +8,7 @@ use crate::path;
 use crate::routes::{self, Method, OperationClass, Resolution};
 use crate::scope::ScopeSet;
 use crate::target::{Target, TargetKind};
+use crate::wire::{self, needs_escape, write_scopes, write_text, Answer, Sink};
 
 /// What `route(method, path)` answers for a path that matches an operation.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -15,6 +16,48 @@ pub struct RouteInfo<'p> {
     pub operation: &'static str,
     pub required_scopes: ScopeSet,
     pub target: Target<'p>,
+}
+
+impl RouteInfo<'_> {
+    /// The wire form `sg_route` answers with, byte for byte what serde writes (a test holds
+    /// the two together), in a buffer of exactly its size.
+    pub fn to_json(&self) -> Vec<u8> {
+        wire::exact(self)
+    }
+}
+
+impl Answer for RouteInfo<'_> {
+    fn write(&self, out: &mut impl Sink) {
+        debug_assert!(!needs_escape(self.operation));
+        out.put(br#"{"operation":""#);
+        out.put(self.operation.as_bytes());
+        out.put(br#"","required_scopes":["#);
+        write_scopes(out, self.required_scopes);
+        out.put(br#"],"target":{"kind":""#);
+        match self.target {
+            Target::Repository {
+                workspace,
+                repository,
+            } => {
+                out.put(br#"repository","workspace":"#);
+                write_text(out, workspace);
+                out.put(br#","repository":"#);
+                write_text(out, repository);
+            }
+            Target::Project { workspace, project } => {
+                out.put(br#"project","workspace":"#);
+                write_text(out, workspace);
+                out.put(br#","project":"#);
+                write_text(out, project);
+            }
+            Target::Workspace { workspace } => {
+                out.put(br#"workspace","workspace":"#);
+                write_text(out, workspace);
+            }
+            Target::Global => out.put(br#"global""#),
+        }
+        out.put(b"}}");
+    }
 }
 
 /// Routes a request without a token: `None` for a bad path, the website or an unknown operation.

@@ -5,6 +5,7 @@ use std::borrow::Cow;
 use serde::Serialize;
 
 use crate::scope::ScopeSet;
+use crate::wire::{self, needs_escape, write_scopes, write_u16, Answer, Sink};
 
 /// Why a request is allowed or denied. The codes are part of the contract and never change.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -129,13 +130,11 @@ impl Decision {
     /// The wire form in a buffer of exactly its size. The raw ABI hands the buffer over as a
     /// boxed slice: a buffer with room to spare would be shrunk by a `realloc` on every call.
     pub fn to_json(&self) -> Vec<u8> {
-        let mut size = Count(0);
-        self.write(&mut size);
-        let mut out = Vec::with_capacity(size.0);
-        self.write(&mut out);
-        out
+        wire::exact(self)
     }
+}
 
+impl Answer for Decision {
     /// The wire form, byte for byte what serde writes (a test holds the two together). A
     /// decision is almost all identifiers that need no escaping; checking that once per string
     /// is where serde's writer spent most of a decision's time. Punctuation is written with
@@ -180,68 +179,4 @@ impl Decision {
         write_scopes(out, self.missing_scopes);
         out.put(b"]}");
     }
-}
-
-/// The names of `set` as JSON strings, comma-separated, without the brackets.
-fn write_scopes(out: &mut impl Sink, set: ScopeSet) {
-    let mut separator: &[u8] = b"\"";
-    for scope in set.iter() {
-        out.put(separator);
-        out.put(scope.as_str().as_bytes());
-        separator = b"\",\"";
-    }
-    if !set.is_empty() {
-        out.put(b"\"");
-    }
-}
-
-/// Whether JSON needs any of `text` escaped: a quote, a backslash or a control character. The
-/// policy's own strings (codes, fixed messages, operation ids, scope names) never do.
-fn needs_escape(text: &str) -> bool {
-    text.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\')
-}
-
-/// Where the wire form goes: a buffer, or a count of its bytes.
-trait Sink: std::io::Write {
-    fn put(&mut self, bytes: &[u8]);
-}
-
-impl Sink for Vec<u8> {
-    fn put(&mut self, bytes: &[u8]) {
-        self.extend_from_slice(bytes);
-    }
-}
-
-struct Count(usize);
-
-impl Sink for Count {
-    fn put(&mut self, bytes: &[u8]) {
-        self.0 += bytes.len();
-    }
-}
-
-impl std::io::Write for Count {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.put(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-fn write_u16(out: &mut impl Sink, n: u16) {
-    let mut digits = [0u8; 5];
-    let mut at = digits.len();
-    let mut n = n;
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    out.put(&digits[at..]);
 }

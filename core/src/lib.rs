@@ -16,6 +16,7 @@ pub mod path;
 pub mod routes;
 pub mod scope;
 pub mod target;
+mod wire;
 
 pub use api::{operations, route, route_json, OperationInfo, RouteInfo};
 pub use authorize::{authorize, authorize_json, authorize_value};

@@ -159,6 +159,25 @@ proptest! {
     }
 
     #[test]
+    fn the_route_writer_writes_what_serde_writes(
+        method in arb_method(),
+        path in arb_path(),
+        // Names from the path, decoded: quotes, backslashes and control characters need escaping.
+        name in r#"[a-z"\\\u{1}é]{1,8}"#,
+    ) {
+        let escaped: String = name.bytes().map(|b| format!("%{b:02X}")).collect();
+        for path in [path.clone(), path.replace("acme", &escaped)] {
+            core::route(method, &path, |info| {
+                if let Some(info) = info {
+                    let sized = info.to_json();
+                    assert_eq!(sized.len(), sized.capacity());
+                    assert_eq!(String::from_utf8(sized).unwrap(), serde_json::to_string(&info).unwrap());
+                }
+            });
+        }
+    }
+
+    #[test]
     fn adding_a_scope_never_turns_allow_into_deny(
         (kind, scopes, extra) in arb_token_and_extra(),
         method in arb_method(),
@@ -438,6 +457,37 @@ fn ordered(map: &serde_json::Map<String, Value>, choice: u8) -> Vec<(&String, &V
 
 /// Every authorize vector decides alike whatever the order of its input's keys, and with a key
 /// given twice (the last one counts, as in serde_json).
+/// Every route of the vectors written by the route writer exactly as serde writes it.
+#[test]
+fn every_vector_route_is_written_as_serde_writes_it() {
+    let vectors = scopegate_tests::vectors("route.json");
+    let mut written = 0;
+    for v in &vectors {
+        let (Some(method), Some(path)) = (v.input["method"].as_str(), v.input["path"].as_str())
+        else {
+            continue;
+        };
+        // The same with a workspace name that JSON escapes: `"a\b`.
+        let escaping = path.replace("/acme", "/%22a%5Cb");
+        for path in [path, escaping.as_str()] {
+            core::route(method, path, |info| {
+                if let Some(info) = info {
+                    let sized = info.to_json();
+                    assert_eq!(sized.len(), sized.capacity(), "{}", v.why);
+                    assert_eq!(
+                        String::from_utf8(sized).expect("UTF-8"),
+                        serde_json::to_string(&info).expect("serialises"),
+                        "{}: {path}",
+                        v.why
+                    );
+                    written += 1;
+                }
+            });
+        }
+    }
+    assert!(written > 40, "{written} routes");
+}
+
 /// Every reason and message of the vectors, written by the decision's own writer exactly as
 /// serde writes it.
 #[test]

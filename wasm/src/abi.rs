@@ -22,7 +22,10 @@ pub fn dispatch(call: Call, input: Option<&[u8]>) -> Vec<u8> {
     let bytes = input.unwrap_or(b"");
     match call {
         Call::Authorize => core::authorize_json(bytes).to_json(),
-        Call::Route => core::route_json(bytes, |info| json(&info)),
+        Call::Route => core::route_json(bytes, |info| match info {
+            Some(info) => info.to_json(),
+            None => b"null".to_vec(),
+        }),
         Call::CheckIssue => json(&core::check_issue_json(bytes)),
         Call::MinimalToken => match core::minimal_token_json(bytes) {
             Ok(advice) => json(&advice),
