@@ -296,6 +296,42 @@ impl<'a> Cursor<'a> {
     }
 }
 
+/// The repository a route answer (`sg_route`) targets: `Some(None)` when it targets no
+/// repository (or no operation matched), `None` when the answer is not in the layout the module
+/// writes (escaped names among them), for `serde_json` to read instead.
+pub fn routed_repository(answer: &[u8]) -> Option<Option<(&str, &str)>> {
+    if answer == b"null" {
+        return Some(None);
+    }
+    let mut cursor = Cursor {
+        bytes: answer,
+        pos: 0,
+    };
+    let text = |piece: Piece| match piece {
+        Piece::Span(start, end) => {
+            std::str::from_utf8(answer.get(start as usize..end as usize)?).ok()
+        }
+        _ => None,
+    };
+    cursor.word(br#"{"operation":"#)?;
+    cursor.piece()?;
+    cursor.word(br#","required_scopes":"#)?;
+    cursor.list(None)?;
+    cursor.word(br#","target":{"kind":"#)?;
+    match text(cursor.piece()?)? {
+        "repository" => {
+            cursor.word(br#","workspace":"#)?;
+            let workspace = text(cursor.piece()?)?;
+            cursor.word(br#","repository":"#)?;
+            let repository = text(cursor.piece()?)?;
+            cursor.word(b"}}")?;
+            (cursor.pos == answer.len()).then_some(Some((workspace, repository)))
+        }
+        "project" | "workspace" | "global" => Some(None),
+        _ => None,
+    }
+}
+
 impl fmt::Debug for Decision {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Decision")
@@ -316,6 +352,57 @@ impl fmt::Debug for Decision {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The quick route reader answers as serde does wherever it answers at all, and answers for
+    /// the module's own layout.
+    #[test]
+    fn routed_repository_reads_what_serde_reads() {
+        #[derive(Deserialize)]
+        struct Routed {
+            target: Option<Target>,
+        }
+        #[derive(Deserialize)]
+        struct Target {
+            kind: String,
+            workspace: Option<String>,
+            repository: Option<String>,
+        }
+        let serde = |answer: &str| -> Option<(String, String)> {
+            let routed: Option<Routed> = serde_json::from_str(answer).ok()?;
+            match routed?.target? {
+                Target {
+                    kind,
+                    workspace: Some(w),
+                    repository: Some(r),
+                } if kind == "repository" => Some((w, r)),
+                _ => None,
+            }
+        };
+        let head = r#"{"operation":"GET /repositories/{workspace}/{repo_slug}","required_scopes":["repository"],"target":"#;
+        let quick = [
+            "null".to_string(),
+            format!(r#"{head}{{"kind":"repository","workspace":"acme","repository":"api"}}}}"#),
+            format!(r#"{head}{{"kind":"project","workspace":"acme","project":"P"}}}}"#),
+            format!(r#"{head}{{"kind":"workspace","workspace":"acme"}}}}"#),
+            format!(r#"{head}{{"kind":"global"}}}}"#),
+            r#"{"operation":"GET /user","required_scopes":[],"target":{"kind":"global"}}"#.into(),
+        ];
+        for answer in &quick {
+            let read = routed_repository(answer.as_bytes()).expect(answer);
+            let read = read.map(|(w, r)| (w.to_string(), r.to_string()));
+            assert_eq!(read, serde(answer), "{answer}");
+        }
+        let other = [
+            format!(r#"{head}{{"kind":"repository","workspace":"a\"b","repository":"api"}}}}"#),
+            format!(r#"{head}{{"kind":"repository","repository":"api","workspace":"acme"}}}}"#),
+            format!(r#"{head} {{"kind":"repository","workspace":"acme","repository":"api"}}}}"#),
+            format!(r#"{head}{{"kind":"team"}}}}"#),
+            format!(r#"{head}{{"kind":"repository","workspace":"acme","repository":"api"}}}} "#),
+        ];
+        for answer in &other {
+            assert_eq!(routed_repository(answer.as_bytes()), None, "{answer}");
+        }
+    }
 
     #[test]
     fn fields_read_back_whether_borrowed_or_escaped() {

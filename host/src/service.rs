@@ -847,6 +847,12 @@ impl Service {
         let mut route_in = String::with_capacity(method.len() + uri.len() + 32);
         push_request(&mut route_in, method, uri);
         let out = policy.route(route_in.as_bytes())?;
+        if let Some(routed) = crate::decision::routed_repository(&out) {
+            return match routed {
+                Some((ws, repo)) => self.repository_project(ws, repo),
+                None => Ok(None),
+            };
+        }
         // `null` (no operation) and anything unreadable leave the project unknown; the module
         // then decides without it.
         let Ok(Some(Routed {
