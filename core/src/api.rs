@@ -2,7 +2,8 @@
 
 use serde::Serialize;
 
-use crate::input::RequestFields;
+use crate::input::{read_compact_request, RequestFields};
+use crate::json::Reader;
 use crate::lenient::{read_json, Object, Text};
 use crate::path;
 use crate::routes::{self, Method, OperationClass, Resolution};
@@ -78,11 +79,23 @@ pub fn route<R>(method: &str, path: &str, answer: impl FnOnce(Option<RouteInfo<'
 
 /// `sg_route`: JSON text of `{"method", "path"}`; anything else routes nowhere.
 pub fn route_json<R>(input: &[u8], answer: impl FnOnce(Option<RouteInfo<'_>>) -> R) -> R {
-    match read_json::<Object<RequestFields>>(input) {
-        Some(Object::Fields(RequestFields {
+    // The host's layout first, as for a policy input; any other is read by the general reader.
+    let mut fields = RequestFields::default();
+    let compact = crate::bytes::text(input).is_some_and(|text| {
+        let mut json = Reader::new(text);
+        read_compact_request(&mut json, &mut fields).is_some() && json.at_end()
+    });
+    if !compact {
+        fields = match read_json::<Object<RequestFields>>(input) {
+            Some(Object::Fields(fields)) => fields,
+            _ => return answer(None),
+        };
+    }
+    match fields {
+        RequestFields {
             method: Some(Text::Str(method)),
             path: Some(Text::Str(path)),
-        })) => route(&method, &path, answer),
+        } => route(&method, &path, answer),
         _ => answer(None),
     }
 }
@@ -109,4 +122,42 @@ pub fn operations() -> Vec<OperationInfo> {
             class: op.class,
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every route vector, in the host's layout (read by the compact reader) and with a space
+    /// after the opening brace (read by the general reader), routes alike.
+    #[test]
+    fn both_readers_route_alike() {
+        let file = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/vectors/route.json");
+        let vectors: Vec<serde_json::Value> =
+            serde_json::from_str(&std::fs::read_to_string(file).expect("vectors")).expect("json");
+        let answer = |info: Option<RouteInfo<'_>>| info.map(|i| i.to_json());
+        let mut routed = 0;
+        for v in &vectors {
+            let (Some(method), Some(path)) =
+                (v["input"]["method"].as_str(), v["input"]["path"].as_str())
+            else {
+                continue;
+            };
+            let compact = format!(
+                r#"{{"method":{},"path":{}}}"#,
+                serde_json::Value::from(method),
+                serde_json::Value::from(path)
+            );
+            let spaced = compact.replacen('{', "{ ", 1);
+            let expected = route(method, path, answer);
+            assert_eq!(
+                route_json(compact.as_bytes(), answer),
+                expected,
+                "{compact}"
+            );
+            assert_eq!(route_json(spaced.as_bytes(), answer), expected, "{spaced}");
+            routed += usize::from(expected.is_some());
+        }
+        assert!(routed > 20, "{routed}");
+    }
 }

@@ -103,12 +103,10 @@ fn read_compact<'a>(json: &mut Reader<'a>, top: &mut TopFields<'a>) -> Option<()
         false => json.eat(b"false").then_some(false)?,
     }));
     top.token = Found::Object;
-    expect(json, br#"},"request":{"method":""#)?;
-    top.request_fields.method = Some(text(json)?);
-    expect(json, br#","path":""#)?;
-    top.request_fields.path = Some(text(json)?);
+    expect(json, br#"},"request":"#)?;
+    read_compact_request(json, &mut top.request_fields)?;
     top.request = Found::Object;
-    expect(json, br#"},"now":"#)?;
+    expect(json, br#","now":"#)?;
     top.now = Some(Int::Value(json.integer()?));
     if json.eat(br#","repository_project":"#) {
         top.repository_project = Some(match json.eat(b"null") {
@@ -121,6 +119,22 @@ fn read_compact<'a>(json: &mut Reader<'a>, top: &mut TopFields<'a>) -> Option<()
     }
     expect(json, b"}")?;
     json.at_end().then_some(())
+}
+
+/// A request object, `{"method","path"}`, laid out as the host writes it, read into `fields`:
+/// the request of a policy input, and the whole input of `sg_route`. `None` where the text
+/// departs from that layout, as `read_compact`.
+#[inline(always)]
+pub(crate) fn read_compact_request<'a>(
+    json: &mut Reader<'a>,
+    fields: &mut RequestFields<'a>,
+) -> Option<()> {
+    let text = |json: &mut Reader<'a>| json.plain_string().map(|s| Text::Str(Cow::Borrowed(s)));
+    expect(json, br#"{"method":""#)?;
+    fields.method = Some(text(json)?);
+    expect(json, br#","path":""#)?;
+    fields.path = Some(text(json)?);
+    expect(json, b"}")
 }
 
 #[inline(always)]
