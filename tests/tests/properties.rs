@@ -152,9 +152,7 @@ proptest! {
         ];
         for bytes in inputs {
             let decision = core::authorize_json(&bytes);
-            let sized = decision.to_json();
-            prop_assert_eq!(sized.len(), sized.capacity());
-            prop_assert_eq!(String::from_utf8(sized).unwrap(), serde_json::to_string(&decision).unwrap());
+            written_as_serde_writes(decision.to_json(), &decision, "a decision");
         }
     }
 
@@ -169,9 +167,7 @@ proptest! {
         for path in [path.clone(), path.replace("acme", &escaped)] {
             core::route(method, &path, |info| {
                 if let Some(info) = info {
-                    let sized = info.to_json();
-                    assert_eq!(sized.len(), sized.capacity());
-                    assert_eq!(String::from_utf8(sized).unwrap(), serde_json::to_string(&info).unwrap());
+                    written_as_serde_writes(info.to_json(), &info, &path);
                 }
             });
         }
@@ -457,6 +453,16 @@ fn ordered(map: &serde_json::Map<String, Value>, choice: u8) -> Vec<(&String, &V
 
 /// Every authorize vector decides alike whatever the order of its input's keys, and with a key
 /// given twice (the last one counts, as in serde_json).
+/// An answer's own writer gave serde's bytes, in a buffer of exactly their size.
+fn written_as_serde_writes(sized: Vec<u8>, answer: &impl serde::Serialize, context: &str) {
+    assert_eq!(sized.len(), sized.capacity(), "{context}");
+    assert_eq!(
+        String::from_utf8(sized).expect("UTF-8"),
+        serde_json::to_string(answer).expect("serialises"),
+        "{context}"
+    );
+}
+
 /// Every route of the vectors written by the route writer exactly as serde writes it.
 #[test]
 fn every_vector_route_is_written_as_serde_writes_it() {
@@ -472,14 +478,7 @@ fn every_vector_route_is_written_as_serde_writes_it() {
         for path in [path, escaping.as_str()] {
             core::route(method, path, |info| {
                 if let Some(info) = info {
-                    let sized = info.to_json();
-                    assert_eq!(sized.len(), sized.capacity(), "{}", v.why);
-                    assert_eq!(
-                        String::from_utf8(sized).expect("UTF-8"),
-                        serde_json::to_string(&info).expect("serialises"),
-                        "{}: {path}",
-                        v.why
-                    );
+                    written_as_serde_writes(info.to_json(), &info, &format!("{}: {path}", v.why));
                     written += 1;
                 }
             });
@@ -494,14 +493,7 @@ fn every_vector_route_is_written_as_serde_writes_it() {
 fn every_vector_decision_is_written_as_serde_writes_it() {
     for v in &scopegate_tests::authorize_vectors() {
         let decision = core::authorize_value(&v.input);
-        let sized = decision.to_json();
-        assert_eq!(sized.len(), sized.capacity(), "{}", v.why);
-        assert_eq!(
-            String::from_utf8(sized).expect("UTF-8"),
-            serde_json::to_string(&decision).expect("serialises"),
-            "{}",
-            v.why
-        );
+        written_as_serde_writes(decision.to_json(), &decision, &v.why);
     }
 }
 
