@@ -64,7 +64,6 @@ pub fn parse_authorize_json(input: &[u8]) -> Result<AuthorizeInput<'_>, InputErr
 /// decides what each value means either way (`from_fields`); this only finds the values, with
 /// about a fifth of the general reader's instructions.
 fn read_compact<'a>(json: &mut Reader<'a>, top: &mut TopFields<'a>) -> Option<()> {
-    let text = |json: &mut Reader<'a>| json.plain_string().map(|s| Text::Str(Cow::Borrowed(s)));
     let token = &mut top.token_fields;
     expect(json, br#"{"token":{"kind":""#)?;
     token.kind = Some(text(json)?);
@@ -129,12 +128,17 @@ pub(crate) fn read_compact_request<'a>(
     json: &mut Reader<'a>,
     fields: &mut RequestFields<'a>,
 ) -> Option<()> {
-    let text = |json: &mut Reader<'a>| json.plain_string().map(|s| Text::Str(Cow::Borrowed(s)));
     expect(json, br#"{"method":""#)?;
     fields.method = Some(text(json)?);
     expect(json, br#","path":""#)?;
     fields.path = Some(text(json)?);
     expect(json, b"}")
+}
+
+/// The rest of a string without escapes whose opening quote was consumed, as a string field.
+#[inline(always)]
+fn text<'a>(json: &mut Reader<'a>) -> Option<Text<'a>> {
+    json.plain_string().map(|s| Text::Str(Cow::Borrowed(s)))
 }
 
 #[inline(always)]
@@ -417,8 +421,9 @@ mod tests {
         );
     }
 
-    /// Reads `text` with the compact reader (`None` when it gives up) and with the general one.
     type Read<'a> = Result<AuthorizeInput<'a>, InputError>;
+
+    /// Reads `text` with the compact reader (`None` when it gives up) and with the general one.
     fn both_readers(text: &str) -> (Option<Read<'_>>, Read<'_>) {
         let mut top = TopFields::default();
         let compact =
