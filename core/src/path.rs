@@ -11,6 +11,9 @@ pub enum PathError {
     BadPercentEncoding,
     NotUtf8,
     DotSegment,
+    /// A segment that decodes to one holding `.` or `..` between `/` or `\`: fronts resolve
+    /// it before they route, so the check and the upstream would see different resources.
+    HiddenDotSegment,
     EmptySegment,
     ControlCharacter,
     GitServiceUnknown,
@@ -24,6 +27,9 @@ impl PathError {
             PathError::BadPercentEncoding => "a path segment has invalid percent-encoding",
             PathError::NotUtf8 => "a path segment does not decode to UTF-8",
             PathError::DotSegment => "a path segment is '.' or '..'",
+            PathError::HiddenDotSegment => {
+                "a path segment decodes to one holding '.' or '..' between slashes or backslashes"
+            }
             PathError::EmptySegment => "the path has an empty segment",
             PathError::ControlCharacter => "the path contains a control character",
             PathError::GitServiceUnknown => "the git 'service' parameter names no git service",
@@ -131,7 +137,7 @@ pub fn parse(target: &str) -> Result<RequestPath<'_>, PathError> {
 }
 
 /// The index of the first '/', '?' or '#' at or after `from` (the length when there is none),
-/// and whether every byte before it is plain: printable ASCII other than '%'.
+/// and whether every byte before it is plain: printable ASCII other than '%' and '\'.
 fn next_special(bytes: &[u8], from: usize) -> (usize, bool) {
     let mut at = from;
     let mut plain = true;
@@ -139,6 +145,7 @@ fn next_special(bytes: &[u8], from: usize) -> (usize, bool) {
         let special =
             bytes::equal(word, b'/') | bytes::equal(word, b'?') | bytes::equal(word, b'#');
         let unplain = bytes::equal(word, b'%')
+            | bytes::equal(word, b'\\')
             | bytes::below(word, 0x20)
             | bytes::equal(word, 0x7f)
             | bytes::high(word);
@@ -152,7 +159,7 @@ fn next_special(bytes: &[u8], from: usize) -> (usize, bool) {
     while let Some(&byte) = bytes.get(at) {
         match byte {
             b'/' | b'?' | b'#' => break,
-            b'%' | ..=0x1f | 0x7f.. => plain = false,
+            b'%' | b'\\' | ..=0x1f | 0x7f.. => plain = false,
             _ => {}
         }
         at += 1;
@@ -160,7 +167,7 @@ fn next_special(bytes: &[u8], from: usize) -> (usize, bool) {
     (at, plain)
 }
 
-/// One raw segment; `plain` says it holds only printable ASCII without '%', so that nearly
+/// One raw segment; `plain` says it holds only printable ASCII without '%' or '\', so that nearly
 /// every segment is its own decoding without a second look at its bytes. Inlined, so that such
 /// a segment costs no call: in wasm, a call's entry was most of its cost.
 #[inline(always)]
@@ -178,7 +185,8 @@ fn decode_segment(raw: &str, plain: bool) -> Result<Cow<'_, str>, PathError> {
     decode_rare_segment(raw)
 }
 
-/// A segment that is empty, a dot segment, or has escapes or bytes outside printable ASCII.
+/// A segment that is empty, a dot segment, or has escapes, a backslash or bytes outside
+/// printable ASCII.
 #[inline(never)]
 fn decode_rare_segment(raw: &str) -> Result<Cow<'_, str>, PathError> {
     if raw.is_empty() {
@@ -187,6 +195,13 @@ fn decode_rare_segment(raw: &str) -> Result<Cow<'_, str>, PathError> {
     let decoded = percent_decode(raw)?;
     if decoded == "." || decoded == ".." {
         return Err(PathError::DotSegment);
+    }
+    if decoded
+        .as_bytes()
+        .split(|&b| b == b'/' || b == b'\\')
+        .any(|piece| piece == b"." || piece == b"..")
+    {
+        return Err(PathError::HiddenDotSegment);
     }
     if decoded.chars().any(char::is_control) {
         return Err(PathError::ControlCharacter);
@@ -352,6 +367,48 @@ mod tests {
             ),
         ] {
             assert_eq!(parse(path), Err(err), "{path}");
+        }
+    }
+
+    /// §4.1: what a front would resolve as a dot segment once it decodes the segment.
+    #[test]
+    fn refuses_dot_segments_hidden_in_a_segment() {
+        for raw in [
+            "..%2F",
+            "%2F..",
+            ".%2F",
+            "%2F.",
+            "%5C..%5C",
+            "..%5c",
+            "..%2f",
+            "%2e%2e%2f",
+            "a%2F..%2Fb",
+            "a%2F.%2Fb",
+            "..%2F..%2Fweb",
+            "a%2F..",
+            "..\\a",
+            "a\\.\\b",
+        ] {
+            for path in [
+                format!("/2.0/repositories/acme/api/src/main/{raw}"),
+                format!("/2.0/repositories/acme/api/src/main/x/{raw}/y"),
+                format!("/2.0/repositories/acme/{raw}"),
+                format!("/acme/{raw}/info/refs"),
+            ] {
+                assert_eq!(parse(&path), Err(PathError::HiddenDotSegment), "{path}");
+            }
+        }
+        // Dots that are not a whole piece, and encoded slashes between names, are names.
+        for (raw, decoded) in [
+            ("feature%2Fx", "feature/x"),
+            ("dir%2Ffile.md", "dir/file.md"),
+            ("...%2F", ".../"),
+            ("a..b%2F.c", "a..b/.c"),
+            ("%2F", "/"),
+            ("a%5Cb", "a\\b"),
+            ("a\\b", "a\\b"),
+        ] {
+            assert_eq!(api(&format!("/2.0/x/{raw}")), ["x", decoded], "{raw}");
         }
     }
 
