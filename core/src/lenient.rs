@@ -201,7 +201,7 @@ fn object_into<'a, T: Fields<'a>>(
 }
 
 /// A value read only to get past it.
-struct Skipped;
+pub(crate) struct Skipped;
 
 impl Shape<'_> for Skipped {
     fn other() -> Self {

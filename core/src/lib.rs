@@ -7,6 +7,7 @@ pub mod authorize;
 mod bytes;
 pub mod claims;
 pub mod decision;
+pub mod forwarded;
 pub mod input;
 pub mod issue;
 mod json;
@@ -22,6 +23,9 @@ pub use api::{operations, route, route_json, OperationInfo, RouteInfo};
 pub use authorize::{authorize, authorize_json, authorize_value};
 pub use claims::{Binding, Claims, TokenKind};
 pub use decision::{Decision, Reason};
+pub use forwarded::{
+    original_request, original_request_json, ForwardedHeaders, Header, OriginalRequest, Refusal,
+};
 pub use issue::{check_issue, check_issue_json, check_issue_value, IssueOutcome, IssueReason};
 pub use minimal::{
     minimal_token, minimal_token_json, minimal_token_value, Advice, AdviceError, AdviceRefusal,

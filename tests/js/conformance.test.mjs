@@ -89,6 +89,20 @@ test('minimalToken vectors through the glue', () => {
   runSuite('minimal_token/node', readVectors('minimal_token'), (v) => policy.minimalToken(v.input), 'sg_minimal_token');
 });
 
+test('originalRequest vectors through the glue', () => {
+  runSuite('original_request/node', readVectors('original_request'),
+    (v) => policy.originalRequest(v.input.headers, v.input.forwarded_headers), 'sg_original_request');
+  // A fetch Headers object, spread into pairs, joins repeats with ", ": refused all the same.
+  const joined = new Headers([['X-Original-Method', 'GET'], ['X-Original-URI', '/a'], ['x-original-uri', '/b']]);
+  assert.equal(policy.originalRequest([...joined]).reason, 'bad_input');
+  const packed = BigInt.asUintN(64, wasm.sg_check_header_names());
+  const [at, len] = [Number(packed >> 32n), Number(packed & 0xffffffffn)];
+  const names = JSON.parse(new TextDecoder().decode(new Uint8Array(wasm.memory.buffer, at, len)));
+  wasm.sg_free(at, len);
+  assert.deepEqual(policy.checkHeaderNames(), names);
+  assert.ok(names.includes('x-forwarded-uri') && names.includes('authorization'));
+});
+
 test('operations() is the route table of the contract, row for row', () => {
   const rows = fs.readFileSync(path.join(shared, 'bitbucket/routes.tsv'), 'utf8')
     .trim().split('\n').slice(1).map((line) => line.split('\t'));

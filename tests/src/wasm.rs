@@ -19,6 +19,8 @@ pub struct RawAbi {
     route: TypedFunc<(i32, i32), i64>,
     check_issue: TypedFunc<(i32, i32), i64>,
     minimal_token: TypedFunc<(i32, i32), i64>,
+    original_request: TypedFunc<(i32, i32), i64>,
+    check_header_names: TypedFunc<(), i64>,
     /// An input buffer kept across calls, `(ptr, capacity)`, as a long-lived host keeps one.
     input: Option<(i32, usize)>,
 }
@@ -30,6 +32,7 @@ pub enum Entry {
     Route,
     CheckIssue,
     MinimalToken,
+    OriginalRequest,
 }
 
 impl RawAbi {
@@ -54,6 +57,8 @@ impl RawAbi {
             route: func(&mut store, "sg_route")?,
             check_issue: func(&mut store, "sg_check_issue")?,
             minimal_token: func(&mut store, "sg_minimal_token")?,
+            original_request: func(&mut store, "sg_original_request")?,
+            check_header_names: instance.get_typed_func(&mut store, "sg_check_header_names")?,
             input: None,
             store,
         })
@@ -97,8 +102,22 @@ impl RawAbi {
             Entry::Route => &self.route,
             Entry::CheckIssue => &self.check_issue,
             Entry::MinimalToken => &self.minimal_token,
+            Entry::OriginalRequest => &self.original_request,
         };
-        let packed = func.call(&mut self.store, (ptr, len))? as u64;
+        let packed = func.call(&mut self.store, (ptr, len))?;
+        self.read_answer(packed)
+    }
+
+    /// `sg_check_header_names`: the headers `sg_original_request` reads.
+    pub fn check_header_names(&mut self) -> Result<Value> {
+        let packed = self.check_header_names.call(&mut self.store, ())?;
+        let bytes = self.read_answer(packed)?;
+        serde_json::from_slice(&bytes).context("the module answered with invalid JSON")
+    }
+
+    /// Reads and frees an answer packed as `(ptr << 32) | len`.
+    fn read_answer(&mut self, packed: i64) -> Result<Vec<u8>> {
+        let packed = packed as u64;
         let (out_ptr, out_len) = ((packed >> 32) as usize, (packed & 0xffff_ffff) as usize);
         let out = self
             .memory

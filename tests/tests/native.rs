@@ -55,3 +55,15 @@ fn minimal_token_vectors_native() {
         }
     });
 }
+
+#[test]
+fn original_request_vectors_native() {
+    check_all(
+        "original_request/native",
+        &vectors("original_request"),
+        |input| {
+            serde_json::from_slice(&core::original_request_json(input.to_string().as_bytes()))
+                .expect("the answer is JSON")
+        },
+    );
+}

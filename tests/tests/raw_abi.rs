@@ -48,6 +48,28 @@ fn minimal_token_vectors_through_wasmtime() {
 }
 
 #[test]
+fn original_request_vectors_through_wasmtime() {
+    let mut abi = module();
+    check_all(
+        "original_request/wasmtime",
+        &vectors("original_request"),
+        |input| {
+            let answer = abi
+                .call_json(Entry::OriginalRequest, input)
+                .expect("no trap");
+            let native: Value =
+                serde_json::from_slice(&core::original_request_json(input.to_string().as_bytes()))
+                    .expect("JSON");
+            assert_eq!(answer, native, "wasmtime and native differ on {input}");
+            answer
+        },
+    );
+    let names: Vec<String> = serde_json::from_value(abi.check_header_names().expect("no trap"))
+        .expect("a list of names");
+    assert_eq!(names, core::Header::NAMES);
+}
+
+#[test]
 fn abi_version_is_one() {
     assert_eq!(module().abi_version().expect("no trap"), 1);
 }
@@ -64,6 +86,11 @@ fn pointers_outside_memory_are_answered_not_trapped() {
         assert_eq!(decision["reason"], "bad_input", "({ptr}, {len})");
         let routed = abi.call_raw(Entry::Route, ptr, len).expect("no trap");
         assert_eq!(routed, b"null");
+        let read = abi
+            .call_raw(Entry::OriginalRequest, ptr, len)
+            .expect("no trap");
+        let refused: Value = serde_json::from_slice(&read).expect("JSON answer");
+        assert_eq!(refused["reason"], "bad_input", "({ptr}, {len})");
     }
 }
 

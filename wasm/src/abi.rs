@@ -13,6 +13,8 @@ pub enum Call {
     CheckIssue,
     MinimalToken,
     Operations,
+    OriginalRequest,
+    CheckHeaderNames,
 }
 
 /// Answers one raw-ABI call on the input bytes, as JSON bytes. `None` input means the caller's
@@ -32,6 +34,8 @@ pub fn dispatch(call: Call, input: Option<&[u8]>) -> Vec<u8> {
             Err(refusal) => json(&refusal),
         },
         Call::Operations => json(&core::operations()),
+        Call::OriginalRequest => core::original_request_json(bytes),
+        Call::CheckHeaderNames => core::Header::NAMES_JSON.as_bytes().to_vec(),
     }
 }
 
@@ -116,6 +120,16 @@ mod exports {
     #[no_mangle]
     pub extern "C" fn sg_operations() -> i64 {
         pack(dispatch(Call::Operations, Some(b"null")))
+    }
+
+    #[no_mangle]
+    pub extern "C" fn sg_original_request(ptr: i32, len: i32) -> i64 {
+        answer(Call::OriginalRequest, ptr, len)
+    }
+
+    #[no_mangle]
+    pub extern "C" fn sg_check_header_names() -> i64 {
+        pack(dispatch(Call::CheckHeaderNames, Some(b"null")))
     }
 
     fn answer(call: Call, ptr: i32, len: i32) -> i64 {

@@ -23,14 +23,17 @@ fn to_js<T: Serialize>(answer: &T) -> JsValue {
         .unwrap_or(JsValue::NULL)
 }
 
-#[wasm_bindgen]
-pub fn authorize(input: JsValue) -> JsValue {
-    let out = core::authorize_json(json_text(&input).as_bytes()).to_json();
-    // The writer emits JSON text, which is UTF-8.
-    std::str::from_utf8(&out)
+/// An answer the core wrote as JSON text (which is UTF-8), as a JS value.
+fn parse_answer(out: &[u8]) -> JsValue {
+    std::str::from_utf8(out)
         .ok()
         .and_then(|text| js_sys::JSON::parse(text).ok())
         .unwrap_or(JsValue::NULL)
+}
+
+#[wasm_bindgen]
+pub fn authorize(input: JsValue) -> JsValue {
+    parse_answer(&core::authorize_json(json_text(&input).as_bytes()).to_json())
 }
 
 #[wasm_bindgen]
@@ -62,6 +65,30 @@ pub fn minimal_token(calls: JsValue) -> JsValue {
         Ok(advice) => to_js(&advice),
         Err(refusal) => to_js(&refusal),
     }
+}
+
+/// `headers`: `[[name, value], …]` as the request carried them (a fetch `Headers` object spread
+/// into pairs will do); `forwardedHeaders`: `"original"`, `"forwarded"` or `"either"` (the
+/// default when undefined). The answer is `{method, uri}`, or a refusal shaped as a decision.
+#[wasm_bindgen(js_name = originalRequest)]
+pub fn original_request(headers: JsValue, forwarded_headers: JsValue) -> JsValue {
+    let mode = if forwarded_headers.is_undefined() {
+        JsValue::NULL
+    } else {
+        forwarded_headers
+    };
+    let input = format!(
+        r#"{{"forwarded_headers":{},"headers":{}}}"#,
+        json_text(&mode),
+        json_text(&headers)
+    );
+    parse_answer(&core::original_request_json(input.as_bytes()))
+}
+
+/// The names of the headers `originalRequest` reads, in lower case: a caller may pass only these.
+#[wasm_bindgen(js_name = checkHeaderNames)]
+pub fn check_header_names() -> JsValue {
+    parse_answer(core::Header::NAMES_JSON.as_bytes())
 }
 
 #[wasm_bindgen(js_name = abiVersion)]
