@@ -65,13 +65,18 @@ fn main() -> anyhow::Result<()> {
             // Every check calls the module, as the verify benchmark's module_call_allow.
             svc.set_decision_memo(false);
             let uri = "/2.0/repositories/acme/api/pullrequests?state=OPEN";
+            // The headers of a check as nginx's example configuration sends it for curl.
+            let headers = [
+                ("host", "127.0.0.1:8080"),
+                ("x-original-method", "GET"),
+                ("x-original-uri", uri),
+                ("authorization", header.as_str()),
+                ("user-agent", "curl/8.5.0"),
+                ("accept", "*/*"),
+            ];
             for _ in 0..n {
-                let outcome = svc.check_inner(
-                    Some("GET"),
-                    Some(std::hint::black_box(uri)),
-                    Some(header.as_bytes()),
-                    now,
-                )?;
+                let headers = std::hint::black_box(&headers);
+                let outcome = svc.check_at(headers.iter().map(|(n, v)| (*n, v.as_bytes())), now)?;
                 anyhow::ensure!(outcome.status == 200, "{outcome:?}");
             }
         }

@@ -3,6 +3,7 @@
 
 use crate::clock;
 use crate::error::ApiError;
+use crate::forwarded::ForwardedHeaders;
 use crate::runtime::RuntimeConfig;
 use crate::server::{open_policy, ServeOptions};
 use crate::service::{CreatedView, IssueRequest, ResourceRef, Service, TokenView};
@@ -96,6 +97,12 @@ pub struct ServeArgs {
     /// after that, while the store is unreachable, checks fail closed.
     #[arg(long, env = "SCOPEGATE_MAX_STALENESS_MS", default_value_t = 10_000)]
     pub max_staleness_ms: u64,
+    /// The forwarding headers the front in front of /check sets: `original` (X-Original-Method
+    /// and X-Original-URI, as nginx configurations do), `forwarded` (X-Forwarded-Method and
+    /// X-Forwarded-Uri, as Caddy and Traefik do) or `either`. Fronts pass the client's own
+    /// headers on, so pinning the front's family ignores the other one a client may add.
+    #[arg(long, env = "SCOPEGATE_FORWARDED_HEADERS", value_enum, default_value_t = ForwardedHeaders::Either)]
+    pub forwarded_headers: ForwardedHeaders,
 }
 
 #[derive(Subcommand, Debug)]
@@ -361,6 +368,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
                 admin_key: std::env::var("SCOPEGATE_ADMIN_KEY").ok(),
                 decision_memo: a.decision_memo,
                 max_staleness: Duration::from_millis(a.max_staleness_ms),
+                forwarded_headers: a.forwarded_headers,
             };
             let mut rt = tokio::runtime::Builder::new_multi_thread();
             if a.workers > 0 {
@@ -633,11 +641,15 @@ fn check(svc: &Service, a: &CheckArgs, json: bool) -> Result<i32, ApiError> {
         None => None,
     };
     let auth = token.map(|t| format!("Bearer {t}"));
-    let o = svc.check(
-        Some(&a.method),
-        Some(&a.uri),
-        auth.as_deref().map(str::as_bytes),
-    );
+    // The request as nginx's example configuration forwards it.
+    let mut headers = vec![
+        ("x-original-method", a.method.as_bytes()),
+        ("x-original-uri", a.uri.as_bytes()),
+    ];
+    if let Some(auth) = &auth {
+        headers.push(("authorization", auth.as_bytes()));
+    }
+    let o = svc.check(headers);
     let d = &*o.decision;
     let v = json!({
         "allow": o.allowed(), "status": o.status, "reason": d.reason(), "message": d.message(),

@@ -7,6 +7,7 @@ pub mod clock;
 pub mod decision;
 pub mod edge;
 pub mod error;
+pub mod forwarded;
 pub mod http;
 pub mod runtime;
 pub mod server;

@@ -181,6 +181,7 @@ impl PolicyEngine {
             sha256,
             abi_version: 0,
             operations: None,
+            check_headers: Vec::new(),
         };
         let mut slot = policy.instantiate().map_err(|e| match e {
             CallError::Unavailable(m) => LoadError::Invalid(m),
@@ -197,6 +198,7 @@ impl PolicyEngine {
         policy.abi_version = version;
         policy.idle.lock().push(slot);
         policy.operations = policy.operation_count();
+        policy.check_headers = policy.check_header_names()?;
         self_test(&policy)?;
         Ok(policy)
     }
@@ -214,6 +216,8 @@ struct Slot {
     authorize: TypedFunc<(i32, i32), i64>,
     route: TypedFunc<(i32, i32), i64>,
     check_issue: TypedFunc<(i32, i32), i64>,
+    original_request: TypedFunc<(i32, i32), i64>,
+    check_header_names: TypedFunc<(), i64>,
     abi_version: TypedFunc<(), i32>,
     operations: Option<TypedFunc<(), i64>>,
     calls: u32,
@@ -230,6 +234,7 @@ enum Entry {
     Authorize,
     Route,
     CheckIssue,
+    OriginalRequest,
 }
 
 /// One loaded, checked module.
@@ -245,6 +250,8 @@ pub struct Policy {
     pub abi_version: i32,
     /// Number of API operations, when the module exports the optional `sg_operations`.
     pub operations: Option<usize>,
+    /// The headers `sg_original_request` reads, lower case, as `sg_check_header_names` lists them.
+    check_headers: Vec<String>,
 }
 
 fn classify(err: wasmtime::Error) -> CallError {
@@ -290,6 +297,7 @@ impl Slot {
             Entry::Authorize => &self.authorize,
             Entry::Route => &self.route,
             Entry::CheckIssue => &self.check_issue,
+            Entry::OriginalRequest => &self.original_request,
         };
         let packed = func.call(&mut self.store, (ptr, len)).map_err(classify)?;
         // The input buffer stays the caller's: it was allocated by the caller through sg_alloc.
@@ -361,6 +369,8 @@ impl Policy {
         let authorize = func!("sg_authorize");
         let route = func!("sg_route");
         let check_issue = func!("sg_check_issue");
+        let original_request = func!("sg_original_request");
+        let check_header_names = func!("sg_check_header_names");
         let abi_version = func!("sg_abi_version");
         let operations = inst.get_typed_func(&mut store, "sg_operations").ok();
         Ok(Slot {
@@ -371,6 +381,8 @@ impl Policy {
             authorize,
             route,
             check_issue,
+            original_request,
+            check_header_names,
             abi_version,
             operations,
             calls: 0,
@@ -421,6 +433,38 @@ impl Policy {
     /// `sg_check_issue`: `{"request","context"}` in, `{ok, reason?, message?}` out.
     pub fn check_issue(&self, input: &[u8]) -> Result<Vec<u8>, CallError> {
         self.call(Entry::CheckIssue, input)
+    }
+
+    /// `sg_original_request`: a check's headers in (`{"forwarded_headers", "headers"}`), the
+    /// method and URI it asks about out (`{"method","uri"}`), or a refusal shaped as a decision.
+    pub fn original_request(&self, input: &[u8]) -> Result<Vec<u8>, CallError> {
+        self.call(Entry::OriginalRequest, input)
+    }
+
+    /// Whether `sg_original_request` reads the header `name` (lower case): the others need not
+    /// be handed to it.
+    pub fn reads_header(&self, name: &str) -> bool {
+        self.check_headers.iter().any(|n| n == name)
+    }
+
+    fn check_header_names(&self) -> Result<Vec<String>, LoadError> {
+        let fail = |m: String| LoadError::SelfTest(format!("sg_check_header_names: {m}"));
+        let mut slot = self.take().map_err(|e| fail(e.to_string()))?;
+        slot.store.set_epoch_deadline(self.deadline_ticks);
+        let f = slot.check_header_names.clone();
+        let packed = f
+            .call(&mut slot.store, ())
+            .map_err(|e| fail(format!("{e:#}")))?;
+        let out = slot.read_result(packed).map_err(|e| fail(e.to_string()))?;
+        self.give_back(slot);
+        let names: Vec<String> = serde_json::from_slice(&out).map_err(|e| fail(e.to_string()))?;
+        if names
+            .iter()
+            .any(|n| n.is_empty() || n.bytes().any(|b| b.is_ascii_uppercase()))
+        {
+            return Err(fail(format!("not lower-case header names: {names:?}")));
+        }
+        Ok(names)
     }
 
     fn operation_count(&self) -> Option<usize> {
@@ -487,6 +531,30 @@ fn self_test(p: &Policy) -> Result<(), LoadError> {
         || route["required_scopes"] != json!(["repository"])
     {
         return Err(LoadError::SelfTest(format!("unexpected route {route}")));
+    }
+    let forwarded = json!([
+        ["x-original-method", "GET"],
+        ["x-original-uri", "/2.0/user"]
+    ]);
+    let read = json_call(
+        |b| p.original_request(b),
+        json!({"forwarded_headers": "either", "headers": forwarded}),
+        "original_request",
+    )?;
+    if read != json!({"method": "GET", "uri": "/2.0/user"}) {
+        return Err(LoadError::SelfTest(format!(
+            "expected the forwarded method and URI, got {read}"
+        )));
+    }
+    let repeated = json_call(
+        |b| p.original_request(b),
+        json!({"headers": [["x-original-uri", "/2.0/user"], ["x-original-uri", "/2.0/user"]]}),
+        "original_request",
+    )?;
+    if repeated["allow"] != json!(false) || repeated["reason"] != "bad_input" {
+        return Err(LoadError::SelfTest(format!(
+            "expected a repeated header to be bad_input, got {repeated}"
+        )));
     }
     let issue = json_call(
         |b| p.check_issue(b),

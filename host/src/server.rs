@@ -3,7 +3,6 @@
 use crate::runtime::{PolicyEngine, PolicyHandle, RuntimeConfig};
 use crate::service::Service;
 use crate::store::DbTarget;
-use axum::serve::ListenerExt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -19,6 +18,7 @@ pub struct ServeOptions {
     pub admin_key: Option<String>,
     pub decision_memo: bool,
     pub max_staleness: Duration,
+    pub forwarded_headers: crate::forwarded::ForwardedHeaders,
 }
 
 /// How often `last_accessed_at` is written.
@@ -56,7 +56,9 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         .db
         .open()
         .map_err(|e| anyhow::anyhow!("{}: {e}", opts.db))?;
-    let svc = Arc::new(Service::new(store, Some(policy.clone())));
+    let svc = Arc::new(
+        Service::new(store, Some(policy.clone())).with_forwarded_headers(opts.forwarded_headers),
+    );
     svc.set_decision_memo(opts.decision_memo);
     svc.set_max_staleness(opts.max_staleness);
     if let Some(key) = svc.init_admin_key(opts.admin_key.as_deref())? {
@@ -104,18 +106,11 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(opts.listen).await?;
     let addr = listener.local_addr()?;
     let workers = tokio::runtime::Handle::current().metrics().num_workers();
-    tracing::info!(%addr, db = %opts.db, www = %opts.www.display(), workers, "serving");
+    tracing::info!(%addr, db = %opts.db, www = %opts.www.display(), workers,
+                   forwarded_headers = opts.forwarded_headers.name(), "serving");
     println!("scopegate listening on http://{addr}");
     let app = crate::http::router(svc.clone(), opts.www.clone());
-    // Each answer is one small write; Nagle's algorithm would hold some back for the peer's ACK.
-    let listener = listener.tap_io(|tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!(error = %e, "could not set TCP_NODELAY");
-        }
-    });
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown())
-        .await?;
+    crate::http::listen::serve(listener, app, shutdown()).await?;
     svc.flush_accesses();
     tracing::info!("stopped");
     Ok(())

@@ -6,7 +6,8 @@ use crate::cache::{CheckCache, FastState};
 use crate::clock;
 pub use crate::decision::Decision;
 use crate::error::ApiError;
-use crate::runtime::PolicyHandle;
+use crate::forwarded::{self, ForwardedHeaders};
+use crate::runtime::{Policy, PolicyHandle};
 use crate::store::{
     NewToken, Plan, Project, Repository, Resource, Store, TokenKind, TokenPolicy, TokenRecord,
     Workspace,
@@ -32,6 +33,8 @@ pub struct Service {
     accesses: Mutex<HashMap<String, i64, FastState>>,
     admin_key_hash: Mutex<Option<token::SecretHash>>,
     coherence: Coherence,
+    /// The family of forwarding headers the front sets (`serve --forwarded-headers`).
+    forwarded_headers: ForwardedHeaders,
 }
 
 /// How long cached check answers may outlive the last contact with the store.
@@ -91,18 +94,39 @@ pub struct CheckOutcome {
     /// refused before the module was asked.
     pub decision: Arc<Decision>,
     pub token: Option<(Arc<str>, TokenKind)>,
+    /// Whether a 401 is about a git smart-HTTP request, which git answers only after a `Basic`
+    /// challenge (§9 orders the challenges by it). Found out only for 401s.
+    pub git: bool,
 }
 
 impl CheckOutcome {
+    /// A credential refused before the module is asked: all 401.
     fn host(reason: &'static str, message: &'static str) -> Self {
-        let status = if reason == "bad_input" { 403 } else { 401 };
-        Self::refused(status, reason, message)
+        Self::refused(401, reason, message)
     }
+
+    /// The module's answer. An allow is trusted only as a 200 and a 401 only as a denial;
+    /// anything else the module says is a 403.
+    fn decided(decision: Arc<Decision>, token: Option<(Arc<str>, TokenKind)>) -> Self {
+        let status = match (decision.allow, decision.status) {
+            (true, 200) => 200,
+            (false, 401) => 401,
+            _ => 403,
+        };
+        CheckOutcome {
+            status,
+            decision,
+            token,
+            git: false,
+        }
+    }
+
     fn refused(status: u16, reason: &'static str, message: &'static str) -> Self {
         CheckOutcome {
             status,
             decision: Arc::new(Decision::refused(status, reason, message)),
             token: None,
+            git: false,
         }
     }
     pub fn allowed(&self) -> bool {
@@ -265,6 +289,22 @@ fn push_json_str(out: &mut String, s: &str) {
 }
 
 /// Append the §5 request object `{"method","path"}`, which is also `sg_route`'s input.
+/// Whether the module routes the request to a git smart-HTTP operation.
+fn is_git(policy: &Policy, method: &str, uri: &str) -> Result<bool, ApiError> {
+    #[derive(Deserialize)]
+    struct Routed<'a> {
+        #[serde(borrow)]
+        operation: Cow<'a, str>,
+    }
+    let mut input = String::with_capacity(method.len() + uri.len() + 32);
+    push_request(&mut input, method, uri);
+    let out = policy.route(input.as_bytes())?;
+    Ok(serde_json::from_slice::<Option<Routed>>(&out)
+        .ok()
+        .flatten()
+        .is_some_and(|r| r.operation.starts_with("GIT ")))
+}
+
 fn push_request(out: &mut String, method: &str, uri: &str) {
     out.push_str(r#"{"method":"#);
     push_json_str(out, method);
@@ -356,7 +396,14 @@ impl Service {
                 max_staleness_ms: (DEFAULT_MAX_STALENESS.as_millis() as u64).into(),
                 failing: false.into(),
             },
+            forwarded_headers: ForwardedHeaders::default(),
         }
+    }
+
+    /// Pins the family of forwarding headers the front sets.
+    pub fn with_forwarded_headers(mut self, mode: ForwardedHeaders) -> Self {
+        self.forwarded_headers = mode;
+        self
     }
 
     /// How long cached answers outlive the last contact with the store.
@@ -705,14 +752,12 @@ impl Service {
         Ok(p)
     }
 
-    /// The `/check` decision for one forwarded request.
-    pub fn check(
+    /// The `/check` answer for a request's headers, named in lower case as they arrived.
+    pub fn check<'h>(
         &self,
-        method: Option<&str>,
-        uri: Option<&str>,
-        authorization: Option<&[u8]>,
+        headers: impl IntoIterator<Item = (&'h str, &'h [u8])>,
     ) -> CheckOutcome {
-        match self.check_inner(method, uri, authorization, clock::now()) {
+        match self.check_at(headers, clock::now()) {
             Ok(o) => o,
             Err(e) => {
                 // Store or module failure: deny, never 500 on the forward-auth path.
@@ -731,19 +776,56 @@ impl Service {
         }
     }
 
-    pub fn check_inner(
+    /// `check` at the time `now`. The module reads the original request from the headers it
+    /// names (only those are handed over), then decides it.
+    pub fn check_at<'h>(
         &self,
-        method: Option<&str>,
-        uri: Option<&str>,
+        headers: impl IntoIterator<Item = (&'h str, &'h [u8])>,
+        now: i64,
+    ) -> Result<CheckOutcome, ApiError> {
+        let policy = self.policy()?.current();
+        let read: Vec<(&str, &[u8])> = headers
+            .into_iter()
+            .filter(|(name, _)| policy.reads_header(name))
+            .collect();
+        let input = forwarded::input(self.forwarded_headers, read.iter().copied());
+        let answer = policy.original_request(input.as_bytes())?;
+        let (method, uri) = match forwarded::read(&answer)? {
+            forwarded::Read::Request { method, uri } => (method, uri),
+            forwarded::Read::Refused(d) => return Ok(CheckOutcome::decided(Arc::new(d), None)),
+        };
+        // The module refuses a repeated Authorization: this is the only one.
+        let authorization = read
+            .iter()
+            .find(|(name, _)| *name == "authorization")
+            .map(|(_, value)| *value);
+        self.check_request(&policy, &method, &uri, authorization, now)
+    }
+
+    /// The decision about a request whose method and URI are known.
+    pub fn check_request(
+        &self,
+        policy: &Policy,
+        method: &str,
+        uri: &str,
         authorization: Option<&[u8]>,
         now: i64,
     ) -> Result<CheckOutcome, ApiError> {
-        let (Some(method), Some(uri)) = (method, uri) else {
-            return Ok(CheckOutcome::host(
-                "bad_input",
-                "the original method and URI are required (X-Original-Method and X-Original-URI, or X-Forwarded-Method and X-Forwarded-Uri)",
-            ));
-        };
+        let mut outcome = self.decide_request(policy, method, uri, authorization, now)?;
+        if outcome.status == 401 {
+            outcome.git = is_git(policy, method, uri)?;
+        }
+        Ok(outcome)
+    }
+
+    fn decide_request(
+        &self,
+        policy: &Policy,
+        method: &str,
+        uri: &str,
+        authorization: Option<&[u8]>,
+        now: i64,
+    ) -> Result<CheckOutcome, ApiError> {
         let secret = match credentials(authorization) {
             Ok(Some(s)) => s,
             Ok(None) => {
@@ -767,11 +849,10 @@ impl Service {
                 "the access token is not known",
             ));
         };
-        let policy = self.policy()?.current();
         let mut repository_project = None;
         if tok.kind == TokenKind::Project {
             // Only project tokens depend on which project a repository is in.
-            repository_project = self.project_of_target(&policy, method, uri)?;
+            repository_project = self.project_of_target(policy, method, uri)?;
         }
         let mut input = String::with_capacity(tok.claims.len() + method.len() + uri.len() + 128);
         input.push_str(r#"{"token":"#);
@@ -800,12 +881,8 @@ impl Service {
                 d
             }
         };
-        let status = match (d.allow, d.status) {
-            (true, 200) => 200,
-            (false, 401) => 401,
-            _ => 403, // an allow with another status is not trusted
-        };
-        if status == 200 {
+        let outcome = CheckOutcome::decided(d, Some((tok.id.clone(), tok.kind)));
+        if outcome.allowed() {
             let mut accesses = self.accesses.lock();
             // Steady traffic updates an existing entry; only a token's first check in a flush
             // period allocates.
@@ -816,11 +893,7 @@ impl Service {
                 }
             }
         }
-        Ok(CheckOutcome {
-            status,
-            decision: d,
-            token: Some((tok.id.clone(), tok.kind)),
-        })
+        Ok(outcome)
     }
 
     /// The project of the repository a request targets, if it targets one that exists.

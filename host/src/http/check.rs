@@ -6,13 +6,6 @@ use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-fn header_text<'a>(headers: &'a HeaderMap, names: &[&str]) -> Option<std::borrow::Cow<'a, str>> {
-    names
-        .iter()
-        .find_map(|n| headers.get(*n))
-        .map(|v| String::from_utf8_lossy(v.as_bytes()))
-}
-
 fn joined<'a>(scopes: impl Iterator<Item = &'a str>) -> HeaderValue {
     let mut text = String::with_capacity(64);
     for (i, scope) in scopes.enumerate() {
@@ -25,10 +18,8 @@ fn joined<'a>(scopes: impl Iterator<Item = &'a str>) -> HeaderValue {
 }
 
 pub async fn check(State(app): State<App>, headers: HeaderMap) -> Response {
-    let method = header_text(&headers, &["x-original-method", "x-forwarded-method"]);
-    let uri = header_text(&headers, &["x-original-uri", "x-forwarded-uri"]);
-    let auth = headers.get(header::AUTHORIZATION).map(|v| v.as_bytes());
-    let out = app.check(method.as_deref(), uri.as_deref(), auth);
+    // Every header as it arrived, repeats included: which ones count is the module's to say.
+    let out = app.check(headers.iter().map(|(n, v)| (n.as_str(), v.as_bytes())));
     let d = &*out.decision;
     if out.allowed() {
         let mut resp = (
@@ -80,14 +71,17 @@ pub async fn check(State(app): State<App>, headers: HeaderMap) -> Response {
                 d.reason()
             )
         };
-        if let Ok(v) = HeaderValue::from_str(&bearer) {
-            h.append(header::WWW_AUTHENTICATE, v);
-        }
-        // Git clients only answer a Basic challenge with credentials.
-        h.append(
-            header::WWW_AUTHENTICATE,
-            HeaderValue::from_static("Basic realm=\"scopegate\""),
-        );
+        let bearer = HeaderValue::from_str(&bearer)
+            .unwrap_or_else(|_| HeaderValue::from_static("Bearer realm=\"scopegate\""));
+        let basic = HeaderValue::from_static("Basic realm=\"scopegate\"");
+        // nginx's auth_request passes on only the first challenge, and git answers only Basic.
+        let (first, second) = if out.git {
+            (basic, bearer)
+        } else {
+            (bearer, basic)
+        };
+        h.append(header::WWW_AUTHENTICATE, first);
+        h.append(header::WWW_AUTHENTICATE, second);
     }
     resp
 }

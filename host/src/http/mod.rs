@@ -2,6 +2,8 @@
 
 pub mod admin;
 pub mod check;
+pub mod guard;
+pub mod listen;
 
 use crate::error::ApiError;
 use crate::service::Service;
