@@ -10,6 +10,9 @@
 //   SCOPEGATE_EDGE_REFRESH_SECONDS  time between snapshot fetches (default 10)
 //   SCOPEGATE_EDGE_MAX_AGE_SECONDS  deny everything when no fetch succeeded for this long (default 300)
 //   SCOPEGATE_POLICY                the module (default www/pkg/scopegate_policy_bg.wasm of this repository)
+//   SCOPEGATE_EDGE_FORWARDED_HEADERS  the forwarding headers the front sets: original (X-Original-*,
+//                                   nginx), forwarded (X-Forwarded-*, Caddy, Traefik) or either
+//                                   (default), as `scopegate serve --forwarded-headers`
 
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -58,7 +61,11 @@ try {
 } catch (e) {
   fail(`cannot read the policy module ${policyPath}: ${e.code ?? e.message} (build it with \`cargo xtask wasm\`)`);
 }
-const edge = createEdge({ wasm, maxAgeSeconds });
+const forwardedHeaders = process.env.SCOPEGATE_EDGE_FORWARDED_HEADERS || 'either';
+if (!['original', 'forwarded', 'either'].includes(forwardedHeaders)) {
+  fail(`SCOPEGATE_EDGE_FORWARDED_HEADERS must be original, forwarded or either, not ${JSON.stringify(forwardedHeaders)}`);
+}
+const edge = createEdge({ wasm, maxAgeSeconds, forwardedHeaders });
 
 async function refresh() {
   const res = await fetch(snapshotUrl, {
@@ -91,16 +98,11 @@ scheduleRefresh();
 const server = createServer(async (req, res) => {
   const path = new URL(req.url, 'http://edge').pathname;
   if (path === '/check') {
-    const headers = new Headers();
-    for (let i = 0; i < req.rawHeaders.length; i += 2) {
-      try {
-        headers.append(req.rawHeaders[i], req.rawHeaders[i + 1]);
-      } catch {
-        // A header fetch cannot hold is one the worker never reads.
-      }
-    }
+    // Each header line as it arrived (Node holds each byte as a character), repeats apart.
+    const headers = [];
+    for (let i = 0; i < req.rawHeaders.length; i += 2) headers.push([req.rawHeaders[i], req.rawHeaders[i + 1]]);
     // Any method may carry a forwarded check; the worker reads headers only.
-    const answer = await edge.answer(new Request('http://edge/check', { headers }));
+    const answer = await edge.answer({ headers });
     res.writeHead(answer.status, answer.headers.flat());
     res.end(answer.body);
   } else if (path === '/snapshot' && req.method === 'GET') {

@@ -5,7 +5,7 @@
 // in Node 20, Deno and Workers-style runtimes. Every decision comes from the module; this file
 // only finds the claims the host would have fed it and words the answer as the host does.
 
-import { initSync, authorize, route } from '../../www/pkg/scopegate_policy.js';
+import { initSync, authorize, originalRequest, route } from '../../www/pkg/scopegate_policy.js';
 
 /// The snapshot format this worker understands (`format` in GET /admin/v1/edge/snapshot).
 export const SNAPSHOT_FORMAT = 1;
@@ -136,17 +136,30 @@ function failure(reason, message) {
   return { status: 403, reason, message, operation: null, required: [], granted: [], token: null };
 }
 
-/// An answer decided before the module is asked, worded and statused as the host's.
+/// A credential refused before the module decides, worded and statused as the host's.
 function hostAnswer(reason, message) {
+  return { status: 401, reason, message, operation: null, required: [], granted: [], token: null };
+}
+
+/// The module's decision as an outcome. As the host: an allow is trusted only as a 200, a 401
+/// only as a denial.
+function decided(d, token) {
+  const status = d?.allow && d.status === 200 ? 200 : !d?.allow && d?.status === 401 ? 401 : 403;
   return {
-    status: reason === 'bad_input' ? 403 : 401,
-    reason,
-    message,
-    operation: null,
-    required: [],
-    granted: [],
-    token: null,
+    status,
+    reason: d?.reason ?? 'policy_failure',
+    message: d?.message ?? '',
+    operation: d?.operation ?? null,
+    required: d?.required_scopes ?? [],
+    granted: d?.granted_scopes ?? [],
+    token,
   };
+}
+
+/// A request's headers as `[name, value]` pairs: a list given as such (Node's rawHeaders, which
+/// keeps repeats apart), or a fetch `Headers`, which joins repeats with ", ".
+function headerPairs(request) {
+  return Array.isArray(request.headers) ? request.headers : [...request.headers];
 }
 
 /// The /check answer for an outcome, header for header as the host writes it. Headers are a list
@@ -173,36 +186,50 @@ function respond(out, extra) {
     },
   });
   if (status === 401) {
-    headers.push([
+    const bearer = [
       'www-authenticate',
       out.reason === 'token_missing'
         ? 'Bearer realm="scopegate"'
         : `Bearer realm="scopegate", error="invalid_token", error_description="${out.reason}"`,
-    ]);
-    // Git clients only answer a Basic challenge with credentials.
-    headers.push(['www-authenticate', 'Basic realm="scopegate"']);
+    ];
+    const basic = ['www-authenticate', 'Basic realm="scopegate"'];
+    // nginx's auth_request passes on only the first challenge, and git answers only Basic.
+    headers.push(...(out.git ? [basic, bearer] : [bearer, basic]));
   }
   return { status, headers, body };
 }
 
 /// `maxAgeSeconds`: how long a snapshot may go unrefreshed before every answer is a denial, so
 /// that an edge cut off from the host stops honouring tokens revoked meanwhile.
-export function createEdge({ wasm, now = () => Math.floor(Date.now() / 1000), maxAgeSeconds = 300 }) {
+/// `forwardedHeaders`: the family of forwarding headers the front sets, `original`
+/// (X-Original-*), `forwarded` (X-Forwarded-*) or `either`, as `scopegate serve
+/// --forwarded-headers`.
+export function createEdge({
+  wasm,
+  now = () => Math.floor(Date.now() / 1000),
+  maxAgeSeconds = 300,
+  forwardedHeaders = 'either',
+}) {
   initSync({ module: wasm });
   let snapshot = null;
   let loadedAt = null;
 
   async function decide(request) {
-    const h = request.headers;
-    const method = h.get('x-original-method') ?? h.get('x-forwarded-method');
-    const uri = h.get('x-original-uri') ?? h.get('x-forwarded-uri');
-    if (method === null || uri === null) {
-      return hostAnswer(
-        'bad_input',
-        'the original method and URI are required (X-Original-Method and X-Original-URI, or X-Forwarded-Method and X-Forwarded-Uri)',
-      );
-    }
-    const cred = credentials(h.get('authorization'));
+    const pairs = headerPairs(request);
+    // Which headers name the request, and which combinations are refused, is the module's call.
+    const read = originalRequest(pairs, forwardedHeaders);
+    if (typeof read?.method !== 'string' || typeof read.uri !== 'string') return decided(read, null);
+    const { method, uri } = read;
+    const out = await decideRequest(method, uri, pairs);
+    // A 401 for a git request challenges Basic first: git answers no other.
+    if (out.status === 401) out.git = route(method, uri)?.operation?.startsWith('GIT ') ?? false;
+    return out;
+  }
+
+  async function decideRequest(method, uri, pairs) {
+    // The module refused a repeated Authorization; this is the only one.
+    const auth = pairs.find(([name]) => name.toLowerCase() === 'authorization');
+    const cred = credentials(auth ? auth[1] : null);
     if (cred.error) return hostAnswer('token_malformed', cred.error);
     if (cred.token === null) return hostAnswer('token_missing', 'no access token was presented');
     if (!isWellFormed(cred.token)) return hostAnswer('token_malformed', 'the access token is malformed');
@@ -224,17 +251,7 @@ export function createEdge({ wasm, now = () => Math.floor(Date.now() / 1000), ma
       now: now(),
       repository_project: repositoryProject,
     });
-    // As the host: an allow is trusted only as a 200, a 401 only as a denial.
-    const status = d.allow && d.status === 200 ? 200 : !d.allow && d.status === 401 ? 401 : 403;
-    return {
-      status,
-      reason: d.reason,
-      message: d.message ?? '',
-      operation: d.operation ?? null,
-      required: d.required_scopes ?? [],
-      granted: d.granted_scopes ?? [],
-      token: { id: entry.id, credential_type: entry.credential_type },
-    };
+    return decided(d, { id: entry.id, credential_type: entry.credential_type });
   }
 
   return {
@@ -255,7 +272,8 @@ export function createEdge({ wasm, now = () => Math.floor(Date.now() / 1000), ma
       };
     },
 
-    /// Answer one forwarded request (a fetch Request) as `/check` does: `{status, headers, body}`.
+    /// Answer one forwarded request as `/check` does: `{status, headers, body}`. The request is
+    /// a fetch Request, or `{headers: [[name, value], …]}` with each header as it arrived.
     async answer(request) {
       if (!snapshot) return respond(failure('snapshot_missing', 'no snapshot is loaded yet; denied'), {});
       const extra = { 'x-scopegate-snapshot': String(snapshot.version) };
