@@ -60,6 +60,37 @@ fn every_host_and_policy_reason_is_reachable() {
         401,
         "token_missing",
     );
+    // §9: git answers only a Basic challenge, and nginx's auth_request passes on only the first,
+    // so a git request's 401 challenges Basic first; any other, Bearer first.
+    let challenges = |r: &Resp| -> Vec<String> {
+        r.headers
+            .get_all("www-authenticate")
+            .iter()
+            .map(|v| v.to_str().unwrap().to_string())
+            .collect()
+    };
+    for (method, uri, first) in [
+        ("GET", "/2.0/repositories/acme/api", "Bearer"),
+        (
+            "GET",
+            "/acme/api.git/info/refs?service=git-upload-pack",
+            "Basic",
+        ),
+        ("POST", "/acme/api/git-receive-pack", "Basic"),
+        // Not a git operation: the method matters.
+        ("POST", "/acme/api.git/info/refs", "Bearer"),
+    ] {
+        for token in [None, Some("sgat_nope")] {
+            let r = s.check(token, method, uri);
+            let c = challenges(&r);
+            assert_eq!(c.len(), 2, "{uri}: {c:?}");
+            assert!(c[0].starts_with(first), "{uri} {token:?}: {c:?}");
+            assert!(
+                c.iter().any(|v| v.starts_with("Basic"))
+                    && c.iter().any(|v| v.starts_with("Bearer"))
+            );
+        }
+    }
     assert_reason(
         &s.check(Some("sgat_nope"), "GET", "/2.0/repositories/acme/api"),
         401,

