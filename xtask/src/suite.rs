@@ -11,6 +11,7 @@ pub fn run_all() -> Result<()> {
     setup::toolchain()?;
     setup::node_modules()?;
     setup::system_packages()?;
+    setup::caddy()?;
     run(cargo().args(["fmt", "--all", "--", "--check"]))?;
     module::build()?;
     run(cargo().args([
