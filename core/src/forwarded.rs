@@ -11,12 +11,12 @@
 use std::borrow::Cow;
 
 use crate::decision::{Decision, Reason};
-use crate::json::Malformed;
+use crate::json::{Malformed, Reader};
 use crate::lenient::{
     read_json, skip, value, Entries, Fields, Items, Object, Shape, Skipped, Text,
 };
 use crate::scope::ScopeSet;
-use crate::wire::{self, write_text, Answer, Sink};
+use crate::wire::{self, needs_escape, write_text, Answer, Sink};
 
 /// Which family of forwarding headers the front sets (`scopegate serve --forwarded-headers`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -111,6 +111,23 @@ impl Header {
         Header::RewriteUrl,
     ];
 
+    /// The header's name as the contract spells it, and in lower case. (A `match` rather than a
+    /// table: indexing one would bring the module a bounds-check panic path, 4 KB of it.)
+    const fn spellings(self) -> (&'static str, &'static str) {
+        match self {
+            Header::OriginalMethod => ("X-Original-Method", "x-original-method"),
+            Header::OriginalUri => ("X-Original-URI", "x-original-uri"),
+            Header::ForwardedMethod => ("X-Forwarded-Method", "x-forwarded-method"),
+            Header::ForwardedUri => ("X-Forwarded-Uri", "x-forwarded-uri"),
+            Header::Authorization => ("Authorization", "authorization"),
+            Header::HttpMethodOverride => ("X-HTTP-Method-Override", "x-http-method-override"),
+            Header::HttpMethod => ("X-HTTP-Method", "x-http-method"),
+            Header::MethodOverride => ("X-Method-Override", "x-method-override"),
+            Header::OriginalUrl => ("X-Original-URL", "x-original-url"),
+            Header::RewriteUrl => ("X-Rewrite-URL", "x-rewrite-url"),
+        }
+    }
+
     /// The names in lower case, in `ALL`'s order.
     pub const NAMES: [&'static str; 10] = {
         let mut names = [""; 10];
@@ -132,40 +149,19 @@ impl Header {
 
     /// The name as the contract spells it.
     pub const fn name(self) -> &'static str {
-        match self {
-            Header::OriginalMethod => "X-Original-Method",
-            Header::OriginalUri => "X-Original-URI",
-            Header::ForwardedMethod => "X-Forwarded-Method",
-            Header::ForwardedUri => "X-Forwarded-Uri",
-            Header::Authorization => "Authorization",
-            Header::HttpMethodOverride => "X-HTTP-Method-Override",
-            Header::HttpMethod => "X-HTTP-Method",
-            Header::MethodOverride => "X-Method-Override",
-            Header::OriginalUrl => "X-Original-URL",
-            Header::RewriteUrl => "X-Rewrite-URL",
-        }
+        self.spellings().0
     }
 
     const fn lower(self) -> &'static str {
-        match self {
-            Header::OriginalMethod => "x-original-method",
-            Header::OriginalUri => "x-original-uri",
-            Header::ForwardedMethod => "x-forwarded-method",
-            Header::ForwardedUri => "x-forwarded-uri",
-            Header::Authorization => "authorization",
-            Header::HttpMethodOverride => "x-http-method-override",
-            Header::HttpMethod => "x-http-method",
-            Header::MethodOverride => "x-method-override",
-            Header::OriginalUrl => "x-original-url",
-            Header::RewriteUrl => "x-rewrite-url",
-        }
+        self.spellings().1
     }
 
     /// The header a name names, in any letter case (HTTP field names are case-insensitive).
     pub fn find(name: &str) -> Option<Header> {
+        // Hosts hand over names in lower case, as HTTP/2 and most servers hold them.
         Self::ALL
             .into_iter()
-            .find(|h| h.lower().eq_ignore_ascii_case(name))
+            .find(|h| h.lower() == name || h.lower().eq_ignore_ascii_case(name))
     }
 
     fn family(self) -> Option<Family> {
@@ -308,7 +304,7 @@ pub fn original_request<'a>(
     if method.is_empty() || !method.bytes().all(is_tchar) {
         return Err(Refusal::NotAMethod);
     }
-    if uri.bytes().any(|b| b == b' ' || b == b'\t') {
+    if memchr2(b' ', b'\t', uri.as_bytes()) {
         return Err(Refusal::NotOneUri);
     }
     Ok(OriginalRequest {
@@ -319,7 +315,12 @@ pub fn original_request<'a>(
 
 /// Every character is at most U+00FF: in UTF-8, no lead byte above 0xC3 (U+0100 is C4 80).
 fn is_bytes(text: &str) -> bool {
-    text.bytes().all(|b| b < 0xc4)
+    text.is_ascii() || text.bytes().all(|b| b < 0xc4)
+}
+
+/// Whether `bytes` holds `a` or `b`.
+fn memchr2(a: u8, b: u8, bytes: &[u8]) -> bool {
+    bytes.iter().any(|&c| c == a || c == b)
 }
 
 /// The text whose bytes `bytes` spells a character each.
@@ -360,7 +361,18 @@ impl Answer for OriginalRequest<'_> {
 impl OriginalRequest<'_> {
     /// The wire form `sg_original_request` answers with: `{"method","uri"}`.
     pub fn to_json(&self) -> Vec<u8> {
-        wire::exact(self)
+        // A method is a token, which has nothing to escape.
+        if !self.method.bytes().all(is_tchar) || needs_escape(&self.uri) {
+            return wire::exact(self);
+        }
+        // Without escapes the size is known: one pass instead of `exact`'s two.
+        let mut out = Vec::with_capacity(self.method.len() + self.uri.len() + 22);
+        out.put(br#"{"method":""#);
+        out.put(self.method.as_bytes());
+        out.put(br#"","uri":""#);
+        out.put(self.uri.as_bytes());
+        out.put(br#""}"#);
+        out
     }
 }
 
@@ -368,6 +380,13 @@ impl OriginalRequest<'_> {
 /// "headers": [[name, value], …]}`. The answer is `{"method","uri"}`, or a refusal shaped as a
 /// §5 decision. Input that is not that shape, or names a key twice, is `bad_input`.
 pub fn original_request_json(input: &[u8]) -> Vec<u8> {
+    // The host's layout first, as for a policy input; any other is read by the general reader.
+    if let Some((mode, headers)) = crate::bytes::text(input).and_then(read_compact) {
+        return match original_request(&headers, mode) {
+            Ok(request) => request.to_json(),
+            Err(refusal) => refusal.decision().to_json(),
+        };
+    }
     let unreadable = || {
         Decision::early(
             Reason::BadInput,
@@ -397,6 +416,33 @@ pub fn original_request_json(input: &[u8]) -> Vec<u8> {
     }
 }
 
+/// The input laid out as the host writes it: the family named, then `[name, value]` pairs, no
+/// whitespace, no escapes. `None` where the text departs from that, for the general reader to
+/// read from the start (it answers alike wherever this one answers; a test holds them together).
+fn read_compact(text: &str) -> Option<(ForwardedHeaders, HeaderPairs<'_>)> {
+    let mut json = Reader::new(text);
+    let expect = |json: &mut Reader<'_>, word: &[u8]| json.eat(word).then_some(());
+    expect(&mut json, br#"{"forwarded_headers":""#)?;
+    let mode = ForwardedHeaders::parse(json.plain_string()?)?;
+    expect(&mut json, br#","headers":["#)?;
+    let mut headers = Vec::with_capacity(4);
+    if !json.eat(b"]") {
+        loop {
+            expect(&mut json, br#"[""#)?;
+            let name = json.plain_string()?;
+            expect(&mut json, br#",""#)?;
+            let value = json.plain_string()?;
+            headers.push((Cow::Borrowed(name), Cow::Borrowed(value)));
+            if json.eat(b"]]") {
+                break;
+            }
+            expect(&mut json, b"],")?;
+        }
+    }
+    expect(&mut json, b"}")?;
+    json.at_end().then_some((mode, headers))
+}
+
 #[derive(Default)]
 struct CheckHeaders<'a> {
     mode: Option<Text<'a>>,
@@ -421,10 +467,13 @@ impl<'a> Fields<'a> for CheckHeaders<'a> {
     }
 }
 
+/// A check's headers as read: (name, value) in the order they came.
+type HeaderPairs<'a> = Vec<(Cow<'a, str>, Cow<'a, str>)>;
+
 /// A list of `[name, value]` pairs of strings; anything else is `Other`.
 enum Pairs<'a> {
     Other,
-    Items(Vec<(Cow<'a, str>, Cow<'a, str>)>),
+    Items(HeaderPairs<'a>),
 }
 
 impl<'a> Shape<'a> for Pairs<'a> {
@@ -594,6 +643,44 @@ mod tests {
             Err(Refusal::NotBytes(Header::OriginalUri))
         );
         assert_eq!(Refusal::UriNotUtf8.reason(), Reason::BadPath);
+    }
+
+    /// Every vector in the host's layout (read by the compact reader) and with a space after
+    /// the opening brace (read by the general reader) is answered alike; and the compact reader
+    /// reads the host's layout, where it would otherwise only be as good as a fallback.
+    #[test]
+    fn both_readers_read_alike() {
+        let file = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../tests/vectors/original_request.json"
+        );
+        let vectors: Vec<serde_json::Value> =
+            serde_json::from_str(&std::fs::read_to_string(file).expect("vectors")).expect("json");
+        let mut compact_read = 0;
+        for v in &vectors {
+            let input = &v["input"];
+            let (Some(headers), mode) = (input["headers"].as_array(), &input["forwarded_headers"])
+            else {
+                continue;
+            };
+            let Some(mode) = mode.as_str().or(mode.is_null().then_some("either")) else {
+                continue;
+            };
+            let pairs: Vec<String> = headers.iter().map(|p| p.to_string()).collect();
+            let compact = format!(
+                r#"{{"forwarded_headers":{},"headers":[{}]}}"#,
+                serde_json::Value::from(mode),
+                pairs.join(",")
+            );
+            let spaced = compact.replacen('{', "{ ", 1);
+            assert_eq!(
+                original_request_json(compact.as_bytes()),
+                original_request_json(spaced.as_bytes()),
+                "{compact}"
+            );
+            compact_read += usize::from(read_compact(&compact).is_some());
+        }
+        assert!(compact_read > 30, "{compact_read}");
     }
 
     #[test]

@@ -2,9 +2,9 @@
 //! memory cap and deadline), so that `tests/benches/instructions.sh` can count the instructions one
 //! takes: a count that, unlike time on a shared machine, is the same on every run.
 //!
-//! `cargo run --release -p scopegate-host --example check_loop -- check|project|module N`
+//! `cargo run --release -p scopegate-host --example check_loop -- check|project|module|read N`
 //! (`project`: the check with a project token, which also routes the request to find the
-//! repository's project)
+//! repository's project; `read`: the module reading a check's original request from its headers)
 
 use std::path::Path;
 use std::sync::Arc;
@@ -34,6 +34,28 @@ fn main() -> anyhow::Result<()> {
             for _ in 0..n {
                 std::hint::black_box(
                     policy.authorize(std::hint::black_box(INPUT.trim().as_bytes()))?,
+                );
+            }
+        }
+        "read" => {
+            let policy = handle.current();
+            let input = scopegate_host::forwarded::input(
+                scopegate_host::forwarded::ForwardedHeaders::Either,
+                [
+                    ("x-original-method", b"GET".as_slice()),
+                    (
+                        "x-original-uri",
+                        b"/2.0/repositories/acme/api/pullrequests?state=OPEN",
+                    ),
+                    (
+                        "authorization",
+                        b"Bearer sgat_0123456789abcdefghijABCDEFGHIJ0123456789ab",
+                    ),
+                ],
+            );
+            for _ in 0..n {
+                std::hint::black_box(
+                    policy.original_request(std::hint::black_box(input.as_bytes()))?,
                 );
             }
         }
@@ -80,7 +102,7 @@ fn main() -> anyhow::Result<()> {
                 anyhow::ensure!(outcome.status == 200, "{outcome:?}");
             }
         }
-        other => anyhow::bail!("expected check, project or module, got {other:?}"),
+        other => anyhow::bail!("expected check, project, module or read, got {other:?}"),
     }
     Ok(())
 }

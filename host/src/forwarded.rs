@@ -3,6 +3,7 @@
 //! families and method overrides are all the module's rules, not the host's.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use serde::Deserialize;
 
@@ -59,7 +60,25 @@ pub fn input<'a>(
 
 fn push_byte_string(out: &mut String, bytes: &[u8]) {
     out.push('"');
-    for &b in bytes {
+    // Nearly every header is printable ASCII without a quote or backslash: copied whole.
+    // One branch-free pass, which the compiler vectorises.
+    let plain = bytes.iter().fold(true, |all, &b| {
+        all & (0x20..0x7f).contains(&b) & (b != b'"') & (b != b'\\')
+    });
+    if plain {
+        out.push_str(std::str::from_utf8(bytes).unwrap_or_default());
+        out.push('"');
+        return;
+    }
+    let mut rest = bytes;
+    // Runs of printable ASCII, which nearly every header is, are copied whole.
+    let plain = |b: &u8| (0x20..0x7f).contains(b) && *b != b'"' && *b != b'\\';
+    loop {
+        let run = rest.iter().position(|b| !plain(b)).unwrap_or(rest.len());
+        out.push_str(std::str::from_utf8(&rest[..run]).unwrap_or_default());
+        let Some((&b, after)) = rest[run..].split_first() else {
+            break;
+        };
         match b {
             b'"' => out.push_str("\\\""),
             b'\\' => out.push_str("\\\\"),
@@ -69,17 +88,16 @@ fn push_byte_string(out: &mut String, bytes: &[u8]) {
             }
             _ => out.push(char::from(b)),
         }
+        rest = after;
     }
     out.push('"');
 }
 
 /// What the module read: the request, or its refusal in the shape of a decision.
-pub enum Read<'a> {
-    Request {
-        method: Cow<'a, str>,
-        uri: Cow<'a, str>,
-    },
-    Refused(Decision),
+#[derive(Debug)]
+pub enum Original {
+    Request { method: Box<str>, uri: Box<str> },
+    Refused(Arc<Decision>),
 }
 
 #[derive(Deserialize)]
@@ -92,21 +110,27 @@ struct Request<'a> {
 }
 
 /// Reads the module's answer; anything that is neither shape is a policy failure.
-pub fn read(answer: &[u8]) -> Result<Read<'_>, ApiError> {
+pub fn read(answer: Vec<u8>) -> Result<Original, ApiError> {
+    if let Some((method, uri)) = plain_request(&answer) {
+        return Ok(Original::Request {
+            method: method.into(),
+            uri: uri.into(),
+        });
+    }
     if answer.starts_with(br#"{"method":"#) {
-        let r: Request = serde_json::from_slice(answer).map_err(|e| {
+        let r: Request = serde_json::from_slice(&answer).map_err(|e| {
             ApiError::new(
                 500,
                 "policy_failure",
                 format!("unreadable original request: {e}"),
             )
         })?;
-        return Ok(Read::Request {
-            method: r.method,
-            uri: r.uri,
+        return Ok(Original::Request {
+            method: r.method.into(),
+            uri: r.uri.into(),
         });
     }
-    let d = Decision::read(answer.to_vec())?;
+    let d = Decision::read(answer)?;
     if d.allow {
         return Err(ApiError::new(
             500,
@@ -114,12 +138,56 @@ pub fn read(answer: &[u8]) -> Result<Read<'_>, ApiError> {
             "the module allowed where it should have read a request",
         ));
     }
-    Ok(Read::Refused(d))
+    Ok(Original::Refused(Arc::new(d)))
+}
+
+/// `{"method":"…","uri":"…"}` as the module writes it when neither string needs an escape,
+/// read without serde, which took as long as the module's call; `None` for anything else.
+fn plain_request(answer: &[u8]) -> Option<(&str, &str)> {
+    let rest = answer.strip_prefix(br#"{"method":""#)?;
+    let end = memchr::memchr(b'"', rest)?;
+    let (method, rest) = rest.split_at(end);
+    let uri = rest.strip_prefix(br#"","uri":""#)?.strip_suffix(br#""}"#)?;
+    if method.contains(&b'\\') || memchr::memchr2(b'"', b'\\', uri).is_some() {
+        return None;
+    }
+    Some((
+        std::str::from_utf8(method).ok()?,
+        std::str::from_utf8(uri).ok()?,
+    ))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn answers_are_read_alike_with_or_without_escapes() {
+        for (answer, method, uri) in [
+            (r#"{"method":"GET","uri":"/a?b=c"}"#, "GET", "/a?b=c"),
+            (
+                "{\"method\":\"GET\",\"uri\":\"/caf\u{e9}\"}",
+                "GET",
+                "/caf\u{e9}",
+            ),
+            (r#"{"method":"GET","uri":"/a\"b\\c"}"#, "GET", "/a\"b\\c"),
+            (r#"{"method":"GET","uri":""}"#, "GET", ""),
+        ] {
+            match read(answer.as_bytes().to_vec()) {
+                Ok(Original::Request { method: m, uri: u }) => {
+                    assert_eq!((&*m, &*u), (method, uri))
+                }
+                _ => panic!("{answer}"),
+            }
+        }
+        for bad in [
+            r#"{"method":"GET"}"#,
+            r#"{"method":"GET","uri":"/a","x":1}"#,
+            "null",
+        ] {
+            assert!(read(bad.as_bytes().to_vec()).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn values_are_written_a_character_per_byte() {

@@ -28,6 +28,8 @@ pub struct Service {
     policy: Option<Arc<PolicyHandle>>,
     cache: CheckCache,
     decisions: crate::cache::DecisionMemo<Decision>,
+    /// The module's reading of a check's headers, under the same rules as `decisions`.
+    originals: crate::cache::DecisionMemo<forwarded::Original>,
     memo_enabled: std::sync::atomic::AtomicBool,
     /// Token id → last access, until the next flush. Ids are generated here.
     accesses: Mutex<HashMap<String, i64, FastState>>,
@@ -288,7 +290,6 @@ fn push_json_str(out: &mut String, s: &str) {
     out.push('"');
 }
 
-/// Append the §5 request object `{"method","path"}`, which is also `sg_route`'s input.
 /// Whether the module routes the request to a git smart-HTTP operation.
 fn is_git(policy: &Policy, method: &str, uri: &str) -> Result<bool, ApiError> {
     #[derive(Deserialize)]
@@ -305,6 +306,7 @@ fn is_git(policy: &Policy, method: &str, uri: &str) -> Result<bool, ApiError> {
         .is_some_and(|r| r.operation.starts_with("GIT ")))
 }
 
+/// Append the §5 request object `{"method","path"}`, which is also `sg_route`'s input.
 fn push_request(out: &mut String, method: &str, uri: &str) {
     out.push_str(r#"{"method":"#);
     push_json_str(out, method);
@@ -387,6 +389,7 @@ impl Service {
             policy,
             cache: CheckCache::default(),
             decisions: Default::default(),
+            originals: Default::default(),
             memo_enabled: std::sync::atomic::AtomicBool::new(true),
             accesses: Mutex::new(HashMap::default()),
             admin_key_hash: Mutex::new(None),
@@ -788,36 +791,46 @@ impl Service {
             .into_iter()
             .filter(|(name, _)| policy.reads_header(name))
             .collect();
-        let input = forwarded::input(self.forwarded_headers, read.iter().copied());
-        let answer = policy.original_request(input.as_bytes())?;
-        let (method, uri) = match forwarded::read(&answer)? {
-            forwarded::Read::Request { method, uri } => (method, uri),
-            forwarded::Read::Refused(d) => return Ok(CheckOutcome::decided(Arc::new(d), None)),
+        // The reader only counts Authorization headers: their secret stays out of the module
+        // and out of the memo.
+        let input = forwarded::input(
+            self.forwarded_headers,
+            read.iter().map(|&(name, value)| match name {
+                "authorization" => (name, &b""[..]),
+                _ => (name, value),
+            }),
+        );
+        let memo = self.memo_enabled.load(std::sync::atomic::Ordering::Relaxed);
+        let original = match memo
+            .then(|| self.originals.get(policy.serial, now, &input))
+            .flatten()
+        {
+            Some(o) => o,
+            None => {
+                let o = Arc::new(forwarded::read(policy.original_request(input.as_bytes())?)?);
+                if memo {
+                    self.originals.put(policy.serial, now, input, o.clone());
+                }
+                o
+            }
+        };
+        let (method, uri) = match &*original {
+            forwarded::Original::Request { method, uri } => (method, uri),
+            forwarded::Original::Refused(d) => return Ok(CheckOutcome::decided(d.clone(), None)),
         };
         // The module refuses a repeated Authorization: this is the only one.
         let authorization = read
             .iter()
             .find(|(name, _)| *name == "authorization")
             .map(|(_, value)| *value);
-        self.check_request(&policy, &method, &uri, authorization, now)
-    }
-
-    /// The decision about a request whose method and URI are known.
-    pub fn check_request(
-        &self,
-        policy: &Policy,
-        method: &str,
-        uri: &str,
-        authorization: Option<&[u8]>,
-        now: i64,
-    ) -> Result<CheckOutcome, ApiError> {
-        let mut outcome = self.decide_request(policy, method, uri, authorization, now)?;
+        let mut outcome = self.decide_request(&policy, method, uri, authorization, now)?;
         if outcome.status == 401 {
-            outcome.git = is_git(policy, method, uri)?;
+            outcome.git = is_git(&policy, method, uri)?;
         }
         Ok(outcome)
     }
 
+    /// The decision about a request whose method and URI are known.
     fn decide_request(
         &self,
         policy: &Policy,
@@ -940,11 +953,13 @@ impl Service {
         }
     }
 
-    /// Switch the per-second decision memo (on by default); benchmarks measure both paths.
+    /// Switch the per-second memos of the module's answers (on by default); benchmarks measure
+    /// both paths.
     pub fn set_decision_memo(&self, on: bool) {
         self.memo_enabled
             .store(on, std::sync::atomic::Ordering::Relaxed);
         self.decisions.clear();
+        self.originals.clear();
     }
 
     /// Write the batched `last_accessed_at` values.

@@ -768,7 +768,10 @@ pub fn parse_answers(mut raw: &[u8]) -> Vec<RawAnswer> {
     let mut out = Vec::new();
     while let Some(end) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
         let head = String::from_utf8_lossy(&raw[..end]).to_string();
-        let status = head[9..12].parse().unwrap();
+        // What follows a chunked or unframed body is no answer of its own.
+        let Some(status) = head.get(9..12).and_then(|s| s.parse().ok()) else {
+            break;
+        };
         let length: usize = head
             .lines()
             .find_map(|l| {
