@@ -264,18 +264,20 @@ pub fn original_request<'a>(
 ) -> Result<OriginalRequest<'a>, Refusal> {
     let mut first: [Option<&Cow<'a, str>>; Header::ALL.len()] = [None; Header::ALL.len()];
     let mut repeated = [false; Header::ALL.len()];
+    let mut not_bytes = [false; Header::ALL.len()];
     for (name, value) in headers {
         let Some(header) = Header::find(name).filter(|h| mode.reads(*h)) else {
             continue;
         };
-        if !is_bytes(value) {
-            return Err(Refusal::NotBytes(header));
-        }
+        not_bytes[header.index()] |= !is_bytes(value);
         let slot = &mut first[header.index()];
         repeated[header.index()] |= slot.is_some();
         slot.get_or_insert(value);
     }
     // Judged in a fixed order, so that the answer does not depend on the order of the headers.
+    if let Some(h) = Header::ALL.into_iter().find(|h| not_bytes[h.index()]) {
+        return Err(Refusal::NotBytes(h));
+    }
     if let Some(h) = Header::ALL.into_iter().find(|h| repeated[h.index()]) {
         return Err(Refusal::Repeated(h));
     }
@@ -304,7 +306,7 @@ pub fn original_request<'a>(
     if method.is_empty() || !method.bytes().all(is_tchar) {
         return Err(Refusal::NotAMethod);
     }
-    if memchr2(b' ', b'\t', uri.as_bytes()) {
+    if contains_either(uri.as_bytes(), b' ', b'\t') {
         return Err(Refusal::NotOneUri);
     }
     Ok(OriginalRequest {
@@ -319,7 +321,7 @@ fn is_bytes(text: &str) -> bool {
 }
 
 /// Whether `bytes` holds `a` or `b`.
-fn memchr2(a: u8, b: u8, bytes: &[u8]) -> bool {
+fn contains_either(bytes: &[u8], a: u8, b: u8) -> bool {
     bytes.iter().any(|&c| c == a || c == b)
 }
 
