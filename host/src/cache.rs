@@ -145,6 +145,26 @@ impl<T> DecisionMemo<T> {
     pub fn clear(&self) {
         self.inner.write().map.clear();
     }
+
+    /// The memoised answer to `input`, or `answer`'s, kept for the rest of the second; with
+    /// `on` false the memo is neither read nor filled.
+    pub fn get_or_answer<E>(
+        &self,
+        on: bool,
+        module: u64,
+        now: i64,
+        input: String,
+        answer: impl FnOnce(&str) -> Result<T, E>,
+    ) -> Result<Arc<T>, E> {
+        if let Some(known) = on.then(|| self.get(module, now, &input)).flatten() {
+            return Ok(known);
+        }
+        let value = Arc::new(answer(&input)?);
+        if on {
+            self.put(module, now, input, value.clone());
+        }
+        Ok(value)
+    }
 }
 
 #[cfg(test)]

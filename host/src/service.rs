@@ -801,19 +801,11 @@ impl Service {
             }),
         );
         let memo = self.memo_enabled.load(std::sync::atomic::Ordering::Relaxed);
-        let original = match memo
-            .then(|| self.originals.get(policy.serial, now, &input))
-            .flatten()
-        {
-            Some(o) => o,
-            None => {
-                let o = Arc::new(forwarded::read(policy.original_request(input.as_bytes())?)?);
-                if memo {
-                    self.originals.put(policy.serial, now, input, o.clone());
-                }
-                o
-            }
-        };
+        let original = self
+            .originals
+            .get_or_answer(memo, policy.serial, now, input, |input| {
+                forwarded::read(policy.original_request(input.as_bytes())?)
+            })?;
         let (method, uri) = match &*original {
             forwarded::Original::Request { method, uri } => (method, uri),
             forwarded::Original::Refused(d) => return Ok(CheckOutcome::decided(d.clone(), None)),
@@ -881,19 +873,11 @@ impl Service {
         }
         input.push('}');
         let memo = self.memo_enabled.load(std::sync::atomic::Ordering::Relaxed);
-        let d = match memo
-            .then(|| self.decisions.get(policy.serial, now, &input))
-            .flatten()
-        {
-            Some(d) => d,
-            None => {
-                let d = Arc::new(Decision::read(policy.authorize(input.as_bytes())?)?);
-                if memo {
-                    self.decisions.put(policy.serial, now, input, d.clone());
-                }
-                d
-            }
-        };
+        let d = self
+            .decisions
+            .get_or_answer(memo, policy.serial, now, input, |input| {
+                Decision::read(policy.authorize(input.as_bytes())?)
+            })?;
         let outcome = CheckOutcome::decided(d, Some((tok.id.clone(), tok.kind)));
         if outcome.allowed() {
             let mut accesses = self.accesses.lock();
