@@ -214,26 +214,28 @@ export function createEdge({
   let snapshot = null;
   let loadedAt = null;
 
-  async function decide(request) {
+  /// `snap`: the snapshot the whole answer comes from, taken before the first await, so that a
+  /// refresh meanwhile cannot mix two snapshots into one answer (or label it with the wrong one).
+  async function decide(request, snap) {
     const pairs = headerPairs(request);
     // Which headers name the request, and which combinations are refused, is the module's call.
     const read = originalRequest(pairs, forwardedHeaders);
     if (typeof read?.method !== 'string' || typeof read.uri !== 'string') return decided(read, null);
     const { method, uri } = read;
-    const out = await decideRequest(method, uri, pairs);
+    const out = await decideRequest(method, uri, pairs, snap);
     // A 401 for a git request challenges Basic first: git answers no other.
     if (out.status === 401) out.git = route(method, uri)?.operation?.startsWith('GIT ') ?? false;
     return out;
   }
 
-  async function decideRequest(method, uri, pairs) {
+  async function decideRequest(method, uri, pairs, snap) {
     // The module refused a repeated Authorization; this is the only one.
     const auth = pairs.find(([name]) => name.toLowerCase() === 'authorization');
     const cred = credentials(auth ? auth[1] : null);
     if (cred.error) return hostAnswer('token_malformed', cred.error);
     if (cred.token === null) return hostAnswer('token_missing', 'no access token was presented');
     if (!isWellFormed(cred.token)) return hostAnswer('token_malformed', 'the access token is malformed');
-    const entry = snapshot.tokens.get(await sha256Hex(cred.token));
+    const entry = snap.tokens.get(await sha256Hex(cred.token));
     if (!entry) return hostAnswer('token_unknown', 'the access token is not known');
 
     let repositoryProject = null;
@@ -242,7 +244,7 @@ export function createEdge({
       const target = route(method, uri)?.target;
       if (target?.kind === 'repository' && target.workspace && target.repository) {
         const key = `${asciiLower(target.workspace)}/${asciiLower(target.repository)}`;
-        repositoryProject = snapshot.repositories.get(key) ?? null;
+        repositoryProject = snap.repositories.get(key) ?? null;
       }
     }
     const d = authorize({
@@ -275,8 +277,9 @@ export function createEdge({
     /// Answer one forwarded request as `/check` does: `{status, headers, body}`. The request is
     /// a fetch Request, or `{headers: [[name, value], …]}` with each header as it arrived.
     async answer(request) {
-      if (!snapshot) return respond(failure('snapshot_missing', 'no snapshot is loaded yet; denied'), {});
-      const extra = { 'x-scopegate-snapshot': String(snapshot.version) };
+      const snap = snapshot;
+      if (!snap) return respond(failure('snapshot_missing', 'no snapshot is loaded yet; denied'), {});
+      const extra = { 'x-scopegate-snapshot': String(snap.version) };
       if (Date.now() - loadedAt > maxAgeSeconds * 1000) {
         return respond(
           failure('snapshot_stale', `the snapshot has not been refreshed for over ${maxAgeSeconds} s; denied`),
@@ -285,7 +288,7 @@ export function createEdge({
       }
       let out;
       try {
-        out = await decide(request);
+        out = await decide(request, snap);
       } catch (e) {
         // A module failure denies, as on the host; the request itself is not logged.
         console.error(`scopegate edge: check failed: ${e?.message ?? e}`);
