@@ -253,6 +253,8 @@ impl Refusal {
 pub struct OriginalRequest<'a> {
     pub method: Cow<'a, str>,
     pub uri: Cow<'a, str>,
+    /// The one `Authorization` header's value, as a byte string: the credentials (§9).
+    pub authorization: Option<Cow<'a, str>>,
 }
 
 /// Reads the original request from a check's headers, given as (name, value) pairs in the
@@ -312,6 +314,7 @@ pub fn original_request<'a>(
     Ok(OriginalRequest {
         method,
         uri: utf8_of_bytes(uri)?,
+        authorization: first[Header::Authorization.index()].cloned(),
     })
 }
 
@@ -382,12 +385,22 @@ impl OriginalRequest<'_> {
 /// "headers": [[name, value], …]}`. The answer is `{"method","uri"}`, or a refusal shaped as a
 /// §5 decision. Input that is not that shape, or names a key twice, is `bad_input`.
 pub fn original_request_json(input: &[u8]) -> Vec<u8> {
-    // The host's layout first, as for a policy input; any other is read by the general reader.
-    if let Some((mode, headers)) = crate::bytes::text(input).and_then(read_compact) {
-        return match original_request(&headers, mode) {
+    match read_input(input) {
+        Ok((mode, headers)) => match original_request(&headers, mode) {
             Ok(request) => request.to_json(),
             Err(refusal) => refusal.decision().to_json(),
-        };
+        },
+        Err(unreadable) => unreadable.to_json(),
+    }
+}
+
+/// The family and the header pairs of `{"forwarded_headers"?, "headers"}`, the input of
+/// `sg_original_request` and of a check's first call; a `bad_input` decision when it is not
+/// that shape.
+pub(crate) fn read_input(input: &[u8]) -> Result<(ForwardedHeaders, HeaderPairs<'_>), Decision> {
+    // The host's layout first, as for a policy input; any other is read by the general reader.
+    if let Some(read) = crate::bytes::text(input).and_then(read_compact) {
+        return Ok(read);
     }
     let unreadable = || {
         Decision::early(
@@ -395,27 +408,23 @@ pub fn original_request_json(input: &[u8]) -> Vec<u8> {
             "the check's headers are not an object of forwarded_headers and headers, a list of [name, value] pairs",
             ScopeSet::EMPTY,
         )
-        .to_json()
     };
     let Some(Object::Fields(fields)) = read_json::<Object<CheckHeaders>>(input) else {
-        return unreadable();
+        return Err(unreadable());
     };
     let mode = match fields.mode {
-        _ if fields.repeated => return unreadable(),
+        _ if fields.repeated => return Err(unreadable()),
         None | Some(Text::Null) => ForwardedHeaders::default(),
         Some(Text::Str(name)) => match ForwardedHeaders::parse(&name) {
             Some(mode) => mode,
-            None => return unreadable(),
+            None => return Err(unreadable()),
         },
-        Some(Text::Other) => return unreadable(),
+        Some(Text::Other) => return Err(unreadable()),
     };
     let Some(Pairs::Items(headers)) = fields.headers else {
-        return unreadable();
+        return Err(unreadable());
     };
-    match original_request(&headers, mode) {
-        Ok(request) => request.to_json(),
-        Err(refusal) => refusal.decision().to_json(),
-    }
+    Ok((mode, headers))
 }
 
 /// The input laid out as the host writes it: the family named, then `[name, value]` pairs, no
@@ -470,7 +479,7 @@ impl<'a> Fields<'a> for CheckHeaders<'a> {
 }
 
 /// A check's headers as read: (name, value) in the order they came.
-type HeaderPairs<'a> = Vec<(Cow<'a, str>, Cow<'a, str>)>;
+pub(crate) type HeaderPairs<'a> = Vec<(Cow<'a, str>, Cow<'a, str>)>;
 
 /// A list of `[name, value]` pairs of strings; anything else is `Other`.
 enum Pairs<'a> {

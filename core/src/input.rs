@@ -288,7 +288,7 @@ impl<'de> Shape<'de> for ScopeNames {
 }
 
 /// Checks a token's fields against §2, taking the strings it keeps.
-fn claims<'a>(token: &mut TokenFields<'a>) -> Result<Claims<'a>, Cow<'static, str>> {
+pub(crate) fn claims<'a>(token: &mut TokenFields<'a>) -> Result<Claims<'a>, Cow<'static, str>> {
     let kind = match &token.kind {
         Some(Text::Str(kind)) => TokenKind::parse(kind),
         _ => None,

@@ -5,7 +5,9 @@
 pub mod api;
 pub mod authorize;
 mod bytes;
+pub mod check;
 pub mod claims;
+pub mod credentials;
 pub mod decision;
 pub mod forwarded;
 pub mod input;
@@ -17,10 +19,15 @@ pub mod path;
 pub mod routes;
 pub mod scope;
 pub mod target;
+pub mod token;
 mod wire;
 
 pub use api::{operations, route, route_json, OperationInfo, RouteInfo};
 pub use authorize::{authorize, authorize_json, authorize_value};
+pub use check::{
+    check_answer, check_answer_json, check_request, check_request_json, CheckAnswer, CheckReason,
+    Credential, Failure, Found, Lookup, Step, StoredToken,
+};
 pub use claims::{Binding, Claims, TokenKind};
 pub use decision::{Decision, Reason};
 pub use forwarded::{
@@ -32,6 +39,7 @@ pub use minimal::{
 };
 pub use scope::{Scope, ScopeSet};
 pub use target::{Target, TargetKind};
+pub use token::{seal_json, SecretKind};
 
 /// Version of the module's interfaces (`abiVersion()`, `sg_abi_version`).
-pub const ABI_VERSION: u32 = 1;
+pub const ABI_VERSION: u32 = 2;

@@ -15,6 +15,9 @@ pub enum Call {
     Operations,
     OriginalRequest,
     CheckHeaderNames,
+    CheckRequest,
+    CheckAnswer,
+    Seal,
 }
 
 /// Answers one raw-ABI call on the input bytes, as JSON bytes. `None` input means the caller's
@@ -36,6 +39,9 @@ pub fn dispatch(call: Call, input: Option<&[u8]>) -> Vec<u8> {
         Call::Operations => json(&core::operations()),
         Call::OriginalRequest => core::original_request_json(bytes),
         Call::CheckHeaderNames => core::Header::NAMES_JSON.as_bytes().to_vec(),
+        Call::CheckRequest => core::check_request_json(bytes),
+        Call::CheckAnswer => core::check_answer_json(bytes),
+        Call::Seal => core::seal_json(bytes),
     }
 }
 
@@ -130,6 +136,21 @@ mod exports {
     #[no_mangle]
     pub extern "C" fn sg_check_header_names() -> i64 {
         pack(dispatch(Call::CheckHeaderNames, Some(b"null")))
+    }
+
+    #[no_mangle]
+    pub extern "C" fn sg_check_request(ptr: i32, len: i32) -> i64 {
+        answer(Call::CheckRequest, ptr, len)
+    }
+
+    #[no_mangle]
+    pub extern "C" fn sg_check_answer(ptr: i32, len: i32) -> i64 {
+        answer(Call::CheckAnswer, ptr, len)
+    }
+
+    #[no_mangle]
+    pub extern "C" fn sg_seal(ptr: i32, len: i32) -> i64 {
+        answer(Call::Seal, ptr, len)
     }
 
     fn answer(call: Call, ptr: i32, len: i32) -> i64 {

@@ -91,6 +91,44 @@ pub fn check_header_names() -> JsValue {
     parse_answer(core::Header::NAMES_JSON.as_bytes())
 }
 
+/// A check's first call: `headers` and `forwardedHeaders` as for `originalRequest`. The answer
+/// is `{status, reason, headers, body}` when there is nothing to look up, or `{lookup: {sha256,
+/// repository: {workspace, slug} | null}, request: {method, path}}`.
+#[wasm_bindgen(js_name = checkRequest)]
+pub fn check_request(headers: JsValue, forwarded_headers: JsValue) -> JsValue {
+    let mode = if forwarded_headers.is_undefined() {
+        JsValue::NULL
+    } else {
+        forwarded_headers
+    };
+    let input = format!(
+        r#"{{"forwarded_headers":{},"headers":{}}}"#,
+        json_text(&mode),
+        json_text(&headers)
+    );
+    parse_answer(&core::check_request_json(input.as_bytes()))
+}
+
+/// A check's second call: `{request, now, token: {id, claims} | null, repository_project}` (the
+/// first call's `request`, what was stored under its `sha256`, and the project of its
+/// `repository`), or `{failure}`. The answer is `{status, reason, headers, body}`.
+#[wasm_bindgen(js_name = checkAnswer)]
+pub fn check_answer(input: JsValue) -> JsValue {
+    parse_answer(&core::check_answer_json(json_text(&input).as_bytes()))
+}
+
+/// A secret from 40 random characters of `[0-9A-Za-z]`: `{secret, sha256}` or `{error, message}`.
+/// `kind` is `"access_token"` or `"admin_credential"`.
+#[wasm_bindgen]
+pub fn seal(kind: JsValue, random: JsValue) -> JsValue {
+    let input = format!(
+        r#"{{"kind":{},"random":{}}}"#,
+        json_text(&kind),
+        json_text(&random)
+    );
+    parse_answer(&core::seal_json(input.as_bytes()))
+}
+
 #[wasm_bindgen(js_name = abiVersion)]
 pub fn abi_version() -> u32 {
     core::ABI_VERSION

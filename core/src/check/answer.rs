@@ -1,0 +1,248 @@
+//! The `/check` answer and its wire forms: `{"status", "reason", "headers", "body"}` for the
+//! caller to write out as it stands, and the lookup request of the first call.
+
+use std::borrow::Cow;
+
+use super::{credential_type, CheckReason, Credential, Failure, Lookup};
+use crate::claims::TokenKind;
+use crate::decision::Decision;
+use crate::scope::ScopeSet;
+use crate::token;
+use crate::wire::{self, write_text, write_u16, Answer, Sink};
+
+/// Everything a caller writes for one check: the status, the headers in order, the body.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CheckAnswer<'a> {
+    pub reason: CheckReason,
+    pub message: Cow<'a, str>,
+    pub operation: Option<&'static str>,
+    pub required: ScopeSet,
+    pub granted: ScopeSet,
+    /// The token an allow was for: its id and kind go into the headers.
+    pub token: Option<(Cow<'a, str>, TokenKind)>,
+    /// A git smart-HTTP request: its 401s challenge `Basic` first, the only scheme git answers,
+    /// and nginx's `auth_request` passes on only the first challenge.
+    pub git: bool,
+}
+
+const BEARER: &str = r#"Bearer realm="scopegate""#;
+const BASIC: &str = r#"Basic realm="scopegate""#;
+
+impl<'a> CheckAnswer<'a> {
+    pub(super) fn decided(
+        decision: Decision,
+        token: Option<(Cow<'a, str>, TokenKind)>,
+        git: bool,
+    ) -> Self {
+        CheckAnswer {
+            reason: CheckReason::Policy(decision.reason),
+            message: decision.message,
+            operation: decision.operation,
+            required: decision.required_scopes,
+            granted: decision.granted_scopes,
+            token: token.filter(|_| decision.allow),
+            git,
+        }
+    }
+
+    pub(super) fn credential(credential: Credential, message: &'static str, git: bool) -> Self {
+        CheckAnswer {
+            reason: CheckReason::Credential(credential),
+            message: Cow::Borrowed(message),
+            operation: None,
+            required: ScopeSet::EMPTY,
+            granted: ScopeSet::EMPTY,
+            token: None,
+            git,
+        }
+    }
+
+    /// The answer when the caller could not find out what the check needs.
+    pub fn failed(failure: Failure) -> Self {
+        CheckAnswer {
+            reason: CheckReason::Failure(failure),
+            message: Cow::Borrowed(failure.message()),
+            operation: None,
+            required: ScopeSet::EMPTY,
+            granted: ScopeSet::EMPTY,
+            token: None,
+            git: false,
+        }
+    }
+
+    pub fn status(&self) -> u16 {
+        self.reason.status()
+    }
+
+    pub fn allowed(&self) -> bool {
+        self.status() == 200
+    }
+
+    /// The headers, in the order §9 names them, lower case.
+    pub fn headers(&self) -> Vec<(&'static str, Cow<'_, str>)> {
+        let mut headers = vec![("content-type", Cow::Borrowed("application/json"))];
+        match self.status() {
+            200 => {
+                if let Some((_, kind)) = &self.token {
+                    headers.push(("x-credential-type", Cow::Borrowed(credential_type(*kind))));
+                }
+                headers.push(("x-oauth-scopes", Cow::Owned(joined(self.granted))));
+                headers.push(("x-accepted-oauth-scopes", Cow::Owned(joined(self.required))));
+                if let Some((id, _)) = &self.token {
+                    headers.push(("x-token-id", Cow::Borrowed(&**id)));
+                }
+            }
+            401 => {
+                let bearer = Cow::Owned(self.bearer_challenge());
+                let basic = Cow::Borrowed(BASIC);
+                let (first, second) = if self.git {
+                    (basic, bearer)
+                } else {
+                    (bearer, basic)
+                };
+                headers.push(("www-authenticate", first));
+                headers.push(("www-authenticate", second));
+            }
+            _ => {}
+        }
+        headers
+    }
+
+    /// RFC 6750's challenge: an `invalid_token` error for every 401 but a missing token.
+    fn bearer_challenge(&self) -> String {
+        match self.reason {
+            CheckReason::Credential(Credential::TokenMissing) => BEARER.to_owned(),
+            reason => format!(
+                r#"{BEARER}, error="invalid_token", error_description="{}""#,
+                reason.code()
+            ),
+        }
+    }
+
+    /// The body: on an allow `{"allow", "reason", "operation"}`, on a denial §9's error object.
+    pub fn body(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(192);
+        self.write_body(&mut out);
+        out
+    }
+
+    fn write_body(&self, out: &mut impl Sink) {
+        if self.allowed() {
+            out.put(br#"{"allow":true,"reason":""#);
+            out.put(self.reason.code().as_bytes());
+            match self.operation {
+                Some(operation) => {
+                    out.put(br#"","operation":""#);
+                    out.put(operation.as_bytes());
+                    out.put(br#""}"#);
+                }
+                None => out.put(br#"","operation":null}"#),
+            }
+            return;
+        }
+        out.put(br#"{"type":"error","error":{"message":"#);
+        write_text(out, &self.message);
+        out.put(br#","detail":{"reason":""#);
+        out.put(self.reason.code().as_bytes());
+        out.put(br#"","required":["#);
+        wire::write_scopes(out, self.required);
+        out.put(br#"],"granted":["#);
+        wire::write_scopes(out, self.granted);
+        out.put(b"]}}}");
+    }
+
+    /// The wire form of the raw ABI: `{"status", "reason", "headers": [[name, value], …],
+    /// "body"}`, the body as a string holding the body's text.
+    pub fn to_json(&self) -> Vec<u8> {
+        wire::exact(self)
+    }
+}
+
+impl Answer for CheckAnswer<'_> {
+    fn write(&self, out: &mut impl Sink) {
+        out.put(br#"{"status":"#);
+        write_u16(out, self.status());
+        out.put(br#","reason":""#);
+        out.put(self.reason.code().as_bytes());
+        out.put(br#"","headers":["#);
+        for (i, (name, value)) in self.headers().iter().enumerate() {
+            out.put(if i == 0 { br#"[""# } else { br#",[""# });
+            out.put(name.as_bytes());
+            out.put(br#"","#);
+            write_text(out, value);
+            out.put(b"]");
+        }
+        out.put(br#"],"body":""#);
+        self.write_body(&mut Escaping(out));
+        out.put(br#""}"#);
+    }
+}
+
+fn joined(scopes: ScopeSet) -> String {
+    let mut text = String::new();
+    for (i, scope) in scopes.iter().enumerate() {
+        if i > 0 {
+            text.push_str(", ");
+        }
+        text.push_str(scope.as_str());
+    }
+    text
+}
+
+/// Writes what it is given as the inside of a JSON string. What it is given is JSON text
+/// already, so it holds no control character: only quotes and backslashes need escaping.
+struct Escaping<'s, S>(&'s mut S);
+
+impl<S: Sink> Sink for Escaping<'_, S> {
+    fn put(&mut self, bytes: &[u8]) {
+        let mut rest = bytes;
+        while let Some(at) = rest.iter().position(|&b| b == b'"' || b == b'\\') {
+            self.0.put(&rest[..at]);
+            self.0.put(if rest[at] == b'"' { b"\\\"" } else { b"\\\\" });
+            rest = &rest[at + 1..];
+        }
+        self.0.put(rest);
+    }
+}
+
+impl<S: Sink> std::io::Write for Escaping<'_, S> {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.put(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Answer for Lookup<'_> {
+    fn write(&self, out: &mut impl Sink) {
+        out.put(br#"{"lookup":{"sha256":""#);
+        out.put(&token::hex(&self.sha256));
+        out.put(br#"","repository":"#);
+        match &self.repository {
+            Some((workspace, slug)) => {
+                out.put(br#"{"workspace":"#);
+                write_text(out, workspace);
+                out.put(br#","slug":"#);
+                write_text(out, slug);
+                out.put(b"}");
+            }
+            None => out.put(b"null"),
+        }
+        out.put(br#"},"request":{"method":"#);
+        write_text(out, &self.request.method);
+        out.put(br#","path":"#);
+        write_text(out, &self.request.path);
+        out.put(b"}}");
+    }
+}
+
+impl Lookup<'_> {
+    /// The wire form of the raw ABI: `{"lookup": {"sha256", "repository": {"workspace",
+    /// "slug"} | null}, "request": {"method", "path"}}`.
+    pub fn to_json(&self) -> Vec<u8> {
+        wire::exact(self)
+    }
+}

@@ -1,0 +1,102 @@
+//! The credentials of a check (§9): `Authorization: Bearer <token>`, or `Basic` with the user
+//! `x-token-auth` and the token as its password, as git sends them.
+
+use base64::Engine as _;
+
+/// Why an `Authorization` header holds no usable credential. Each is `token_malformed`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CredentialError {
+    NotBase64,
+    NotUtf8,
+    NoPassword,
+    WrongUser,
+    UnknownScheme,
+}
+
+impl CredentialError {
+    pub const fn message(self) -> &'static str {
+        match self {
+            CredentialError::NotBase64 => "Basic credentials are not base64",
+            CredentialError::NotUtf8 => "Basic credentials are not UTF-8",
+            CredentialError::NoPassword => "Basic credentials have no password",
+            CredentialError::WrongUser => "Basic credentials must use the user x-token-auth",
+            CredentialError::UnknownScheme => {
+                "unsupported Authorization scheme (use Bearer or Basic)"
+            }
+        }
+    }
+}
+
+/// The user git is told to send (`https://x-token-auth:<token>@host/…`), as Bitbucket's.
+pub const BASIC_USER: &str = "x-token-auth";
+
+/// The secret an `Authorization` value presents, as bytes: `Ok(None)` when it is absent or
+/// blank. The value is the header's bytes; schemes compare without letter case (RFC 9110).
+pub fn secret(value: Option<&[u8]>) -> Result<Option<Vec<u8>>, CredentialError> {
+    let Some(value) = value.map(<[u8]>::trim_ascii).filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
+    let (scheme, rest) = match value.iter().position(|&b| b == b' ') {
+        Some(space) => (&value[..space], value[space + 1..].trim_ascii()),
+        None => (value, &b""[..]),
+    };
+    if scheme.eq_ignore_ascii_case(b"bearer") {
+        return Ok(Some(rest.to_vec()));
+    }
+    if !scheme.eq_ignore_ascii_case(b"basic") {
+        return Err(CredentialError::UnknownScheme);
+    }
+    // Strict: canonical padding and no stray bits, so that one credential has one spelling.
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(rest)
+        .map_err(|_| CredentialError::NotBase64)?;
+    let decoded = String::from_utf8(decoded).map_err(|_| CredentialError::NotUtf8)?;
+    let (user, password) = decoded.split_once(':').ok_or(CredentialError::NoPassword)?;
+    if user != BASIC_USER {
+        return Err(CredentialError::WrongUser);
+    }
+    Ok(Some(password.as_bytes().to_vec()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn basic(userpass: &str) -> Vec<u8> {
+        let encoded = base64::engine::general_purpose::STANDARD.encode(userpass);
+        format!("Basic {encoded}").into_bytes()
+    }
+
+    #[test]
+    fn bearer_and_basic_present_the_token() {
+        let t = Ok(Some(b"sgat_x".to_vec()));
+        assert_eq!(secret(Some(b"Bearer sgat_x")), t);
+        assert_eq!(secret(Some(b"  bEaReR   sgat_x  ")), t);
+        assert_eq!(secret(Some(&basic("x-token-auth:sgat_x"))), t);
+        assert_eq!(secret(Some(b"Bearer")), Ok(Some(Vec::new())));
+    }
+
+    #[test]
+    fn absent_and_refused_credentials() {
+        assert_eq!(secret(None), Ok(None));
+        assert_eq!(secret(Some(b"   ")), Ok(None));
+        assert_eq!(
+            secret(Some(&basic("git:sgat_x"))),
+            Err(CredentialError::WrongUser)
+        );
+        assert_eq!(
+            secret(Some(&basic("x-token-auth"))),
+            Err(CredentialError::NoPassword)
+        );
+        assert_eq!(
+            secret(Some(b"Basic eC10b2tlbi1hdXRoOnNnYXRfeA")),
+            Err(CredentialError::NotBase64),
+            "padding is required"
+        );
+        assert_eq!(secret(Some(b"Basic /w==")), Err(CredentialError::NotUtf8));
+        assert_eq!(
+            secret(Some(b"Token sgat_x")),
+            Err(CredentialError::UnknownScheme)
+        );
+    }
+}
