@@ -66,6 +66,60 @@ pub fn authorize_vectors() -> Vec<Vector> {
     all
 }
 
+/// A check vector run as every caller runs a check (SPEC §10): `first` and `second` are the
+/// module's two calls on JSON text; between them the lookups are answered from the vector's
+/// `store`. The answer carries the first call's `lookup` (null when it answered at once).
+/// `tests/js/check_runner.mjs` is the same for the JS runtimes.
+pub fn run_check(
+    input: &Value,
+    mut first: impl FnMut(&[u8]) -> Value,
+    mut second: impl FnMut(&[u8]) -> Value,
+) -> Value {
+    if input.get("headers").is_none() {
+        let mut answer = second(input.to_string().as_bytes());
+        answer["lookup"] = Value::Null;
+        return answer;
+    }
+    let request = serde_json::json!({
+        "forwarded_headers": input["forwarded_headers"],
+        "headers": input["headers"],
+    });
+    let mut step = first(request.to_string().as_bytes());
+    let Some(lookup) = step.get("lookup").cloned() else {
+        step["lookup"] = Value::Null;
+        return step;
+    };
+    let store = &input["store"];
+    let found = if store["failure"].is_string() {
+        serde_json::json!({"failure": store["failure"]})
+    } else {
+        let token = store["tokens"]
+            .get(lookup["sha256"].as_str().unwrap_or_default())
+            .cloned()
+            .unwrap_or(Value::Null);
+        let repository = &lookup["repository"];
+        let project = match (&token, repository) {
+            (Value::Object(_), Value::Object(r)) => {
+                let key = format!(
+                    "{}/{}",
+                    r["workspace"].as_str().unwrap_or_default(),
+                    r["slug"].as_str().unwrap_or_default()
+                );
+                store["repositories"]
+                    .get(&key)
+                    .cloned()
+                    .unwrap_or(Value::Null)
+            }
+            _ => Value::Null,
+        };
+        serde_json::json!({"request": step["request"], "now": input["now"], "token": token,
+                           "repository_project": project})
+    };
+    let mut answer = second(found.to_string().as_bytes());
+    answer["lookup"] = lookup;
+    answer
+}
+
 /// Compares the fields `expect` names against `actual`; returns a description of each difference.
 pub fn differences(expect: &Value, actual: &Value) -> Vec<String> {
     match (expect, actual) {

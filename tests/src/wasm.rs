@@ -20,6 +20,9 @@ pub struct RawAbi {
     check_issue: TypedFunc<(i32, i32), i64>,
     minimal_token: TypedFunc<(i32, i32), i64>,
     original_request: TypedFunc<(i32, i32), i64>,
+    check_request: TypedFunc<(i32, i32), i64>,
+    check_answer: TypedFunc<(i32, i32), i64>,
+    seal: TypedFunc<(i32, i32), i64>,
     check_header_names: TypedFunc<(), i64>,
     /// An input buffer kept across calls, `(ptr, capacity)`, as a long-lived host keeps one.
     input: Option<(i32, usize)>,
@@ -33,6 +36,9 @@ pub enum Entry {
     CheckIssue,
     MinimalToken,
     OriginalRequest,
+    CheckRequest,
+    CheckAnswer,
+    Seal,
 }
 
 impl RawAbi {
@@ -58,6 +64,9 @@ impl RawAbi {
             check_issue: func(&mut store, "sg_check_issue")?,
             minimal_token: func(&mut store, "sg_minimal_token")?,
             original_request: func(&mut store, "sg_original_request")?,
+            check_request: func(&mut store, "sg_check_request")?,
+            check_answer: func(&mut store, "sg_check_answer")?,
+            seal: func(&mut store, "sg_seal")?,
             check_header_names: instance.get_typed_func(&mut store, "sg_check_header_names")?,
             input: None,
             store,
@@ -103,12 +112,15 @@ impl RawAbi {
             Entry::CheckIssue => &self.check_issue,
             Entry::MinimalToken => &self.minimal_token,
             Entry::OriginalRequest => &self.original_request,
+            Entry::CheckRequest => &self.check_request,
+            Entry::CheckAnswer => &self.check_answer,
+            Entry::Seal => &self.seal,
         };
         let packed = func.call(&mut self.store, (ptr, len))?;
         self.read_answer(packed)
     }
 
-    /// `sg_check_header_names`: the headers `sg_original_request` reads.
+    /// `sg_check_header_names`: the headers `sg_check_request` reads.
     pub fn check_header_names(&mut self) -> Result<Value> {
         let packed = self.check_header_names.call(&mut self.store, ())?;
         let bytes = self.read_answer(packed)?;

@@ -1,7 +1,7 @@
 //! The vectors through `scopegate-core` compiled natively.
 
 use scopegate_core as core;
-use scopegate_tests::{authorize_vectors, check_all, vectors};
+use scopegate_tests::{authorize_vectors, check_all, run_check, vectors};
 use serde_json::Value;
 
 fn to_value<T: serde::Serialize>(v: T) -> Value {
@@ -66,4 +66,16 @@ fn original_request_vectors_native() {
                 .expect("the answer is JSON")
         },
     );
+}
+
+#[test]
+fn check_vectors_native() {
+    let json = |answer: Vec<u8>| -> Value { serde_json::from_slice(&answer).expect("JSON") };
+    check_all("check/native", &vectors("check"), |input| {
+        run_check(
+            input,
+            |first| json(core::check_request_json(first)),
+            |second| json(core::check_answer_json(second)),
+        )
+    });
 }

@@ -70,8 +70,31 @@ fn original_request_vectors_through_wasmtime() {
 }
 
 #[test]
-fn abi_version_is_one() {
-    assert_eq!(module().abi_version().expect("no trap"), 1);
+fn abi_version_is_two() {
+    assert_eq!(module().abi_version().expect("no trap"), 2);
+}
+
+/// Both calls of every check vector through wasmtime, each answer also held to the native
+/// core's bytes.
+#[test]
+fn check_vectors_through_wasmtime() {
+    let abi = std::cell::RefCell::new(module());
+    let call = |entry: Entry, native: fn(&[u8]) -> Vec<u8>, input: &[u8]| -> Value {
+        let answer = abi.borrow_mut().call(entry, input).expect("no trap");
+        assert_eq!(
+            String::from_utf8_lossy(&answer),
+            String::from_utf8_lossy(&native(input)),
+            "wasmtime and native differ"
+        );
+        serde_json::from_slice(&answer).expect("JSON")
+    };
+    check_all("check/wasmtime", &vectors("check"), |input| {
+        scopegate_tests::run_check(
+            input,
+            |first| call(Entry::CheckRequest, core::check_request_json, first),
+            |second| call(Entry::CheckAnswer, core::check_answer_json, second),
+        )
+    });
 }
 
 #[test]
