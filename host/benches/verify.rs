@@ -1,11 +1,12 @@
-//! In-process verification of one request, as `/check` does it: token format check, SHA-256,
-//! cache lookup, and the module's decision through wasmtime (JSON in and out).
+//! In-process checks as `/check` makes them: the headers handed to the module, its two calls
+//! through wasmtime with the lookups between them (claims cached), the answer read. Beside each,
+//! the native core doing the module's part of the same check on the same bytes, in the same run.
 //!
 //! Needs the built module (`cargo xtask wasm`).
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use scopegate_host::runtime::{PolicyEngine, PolicyHandle, RuntimeConfig};
-use scopegate_host::service::{Decision, IssueRequest, ResourceRef, Service};
+use scopegate_host::service::{claims_json, IssueRequest, ResourceRef, Service};
 use scopegate_host::store::sqlite::SqliteStore;
 use scopegate_host::store::{Plan, TokenPolicy};
 use std::hint::black_box;
@@ -25,6 +26,16 @@ fn service(dir: &Path) -> Service {
     Service::new(Arc::new(store), Some(Arc::new(handle)))
 }
 
+const URI: &str = "/2.0/repositories/acme/api/pullrequests?state=OPEN";
+
+/// One token kind's check: the Authorization header, and the native core's two inputs.
+struct Case {
+    kind: &'static str,
+    authorization: String,
+    first: String,
+    second: String,
+}
+
 fn verify(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
     let svc = service(dir.path());
@@ -33,35 +44,62 @@ fn verify(c: &mut Criterion) {
     svc.put_project("acme", "PROJ").unwrap();
     svc.put_repository("acme", "api", "PROJ").unwrap();
     let now = scopegate_host::clock::now();
-    let issue = |r: ResourceRef| {
-        svc.create_token(
-            &r,
-            IssueRequest {
-                name: "bench".into(),
-                scopes: vec!["pullrequest".into()],
-                expires_at: Some(now + 86400),
-            },
+    let headers_of = |authorization: &str| {
+        // The headers nginx's example configuration sends for curl, as the host hands them
+        // over: only those the module reads.
+        scopegate_host::forwarded::input(
+            scopegate_host::forwarded::ForwardedHeaders::Either,
+            [
+                ("x-original-method", b"GET".as_slice()),
+                ("x-original-uri", URI.as_bytes()),
+                ("authorization", authorization.as_bytes()),
+            ],
         )
-        .unwrap()
-        .secret
     };
-    let repo_token = format!(
-        "Bearer {}",
-        issue(ResourceRef::Repository("acme".into(), "api".into()))
-    );
-    let project_token = format!(
-        "Bearer {}",
-        issue(ResourceRef::Project("acme".into(), "PROJ".into()))
-    );
-    let uri = "/2.0/repositories/acme/api/pullrequests?state=OPEN";
-    // One check as `/check` makes it, from the headers nginx's example configuration sends
-    // for curl; the answer's status is kept from the optimiser.
-    let check = |method: &str, path: &str, token: &str| {
+    let cases: Vec<Case> = [
+        ("repository", ResourceRef::Repository("acme".into(), "api".into())),
+        ("project", ResourceRef::Project("acme".into(), "PROJ".into())),
+        ("workspace", ResourceRef::Workspace("acme".into())),
+    ]
+    .into_iter()
+    .map(|(kind, r)| {
+        let created = svc
+            .create_token(
+                &r,
+                IssueRequest {
+                    name: "bench".into(),
+                    scopes: vec!["pullrequest".into()],
+                    expires_at: Some(now + 86400),
+                },
+            )
+            .unwrap();
+        let authorization = format!("Bearer {}", created.secret);
+        let first = headers_of(&authorization);
+        let step: serde_json::Value =
+            serde_json::from_slice(&scopegate_core::check_request_json(first.as_bytes())).unwrap();
+        let project = step["lookup"]["repository"].is_object().then_some("PROJ");
+        let second = format!(
+            r#"{{"request":{},"now":{now},"token":{{"id":"{}","claims":{}}},"repository_project":{}}}"#,
+            step["request"],
+            created.record.id,
+            claims_json(&created.record),
+            serde_json::json!(project)
+        );
+        Case {
+            kind,
+            authorization,
+            first,
+            second,
+        }
+    })
+    .collect();
+
+    let check = |authorization: &str| {
         let headers = [
             ("host", "127.0.0.1:8080"),
-            ("x-original-method", method),
-            ("x-original-uri", path),
-            ("authorization", token),
+            ("x-original-method", "GET"),
+            ("x-original-uri", URI),
+            ("authorization", authorization),
             ("user-agent", "curl/8.5.0"),
             ("accept", "*/*"),
         ];
@@ -69,72 +107,40 @@ fn verify(c: &mut Criterion) {
         let o = svc
             .check_at(headers.iter().map(|(n, v)| (*n, v.as_bytes())), now)
             .unwrap();
-        black_box(o.status)
+        black_box(o.status())
     };
-    for t in [&repo_token, &project_token] {
-        assert_eq!(check("GET", uri, t), 200);
+    let native = |case: &Case| {
+        let step = scopegate_core::check_request_json(black_box(case.first.as_bytes()));
+        let answer = scopegate_core::check_answer_json(black_box(case.second.as_bytes()));
+        black_box((step, answer))
+    };
+    for case in &cases {
+        assert_eq!(check(&case.authorization), 200, "{}", case.kind);
+        let answer: serde_json::Value = serde_json::from_slice(&native(case).1).unwrap();
+        assert_eq!(answer["status"], 200, "{}: {answer}", case.kind);
     }
-    // The benchmark's allowed request: a repository token reading pull requests.
-    let check_allowed = || check("GET", uri, &repo_token);
 
-    // A request seen before within the same second: the module's answer comes from the memo.
-    c.bench_function("verify/repeat_request", |b| b.iter(check_allowed));
-    // From here on every verification calls the module.
+    // A request seen before within the same second: the second call's answer is memoised.
+    c.bench_function("verify/memo/repository", |b| {
+        b.iter(|| check(&cases[0].authorization))
+    });
     svc.set_decision_memo(false);
-    c.bench_function("verify/module_call_allow", |b| b.iter(check_allowed));
-    c.bench_function("verify/module_call_deny", |b| {
-        b.iter(|| {
-            check(
-                "POST",
-                "/2.0/repositories/acme/api/pullrequests",
-                &repo_token,
-            )
-        })
-    });
-    // Project tokens also route the request to find the repository's project.
-    c.bench_function("verify/module_call_project_token", |b| {
-        b.iter(|| check("GET", uri, &project_token))
-    });
-    // The parts, to see where the time goes.
-    let policy = svc.policy().unwrap().current();
-    let input = format!(
-        r#"{{"token":{{"kind":"repository","workspace":"acme","repository":"api","scopes":["pullrequest"],"expires_at":{},"revoked":false}},"request":{{"method":"GET","path":"{uri}"}},"now":{now},"repository_project":null}}"#,
-        now + 86400
-    );
-    c.bench_function("part/module_authorize", |b| {
-        b.iter(|| black_box(policy.authorize(black_box(input.as_bytes())).unwrap()))
-    });
-    let forwarded = format!(
-        r#"{{"forwarded_headers":"either","headers":[["x-original-method","GET"],["x-original-uri","{uri}"],["authorization","{repo_token}"]]}}"#
-    );
-    c.bench_function("part/module_original_request", |b| {
-        b.iter(|| {
-            black_box(
-                policy
-                    .original_request(black_box(forwarded.as_bytes()))
-                    .unwrap(),
-            )
-        })
-    });
-    let answer = policy.authorize(input.as_bytes()).unwrap();
-    c.bench_function("part/decision_read", |b| {
-        b.iter(|| black_box(Decision::read(black_box(answer.clone())).unwrap()))
-    });
-    c.bench_function("part/sha256_and_format", |b| {
-        let t = &repo_token[7..];
-        b.iter(|| {
-            assert!(scopegate_host::token::is_well_formed(black_box(t)));
-            black_box(scopegate_host::token::hash(t))
-        })
-    });
+    for case in &cases {
+        c.bench_function(&format!("verify/wasmtime/{}", case.kind), |b| {
+            b.iter(|| check(&case.authorization))
+        });
+        c.bench_function(&format!("verify/native_core/{}", case.kind), |b| {
+            b.iter(|| native(case))
+        });
+    }
     c.bench_function("verify/malformed_token", |b| {
-        b.iter(|| check("GET", uri, "Bearer sgat_nope"))
+        b.iter(|| check("Bearer sgat_nope"))
     });
+    c.bench_function("verify/no_token", |b| b.iter(|| check("")));
 
-    // The machine's speed changes every few seconds; criterion's estimate can straddle phases.
-    // Alternating batches of a few milliseconds give a median and a fastest batch for the
-    // whole check and its module call under the same conditions.
-    const ROUNDS: usize = 300;
+    // The machine's speed changes every few seconds; criterion's estimates can straddle phases.
+    // Alternating batches of a few milliseconds compare the two under the same conditions.
+    const ROUNDS: usize = 200;
     const BATCH: u32 = 500;
     let time = |f: &mut dyn FnMut()| {
         let start = std::time::Instant::now();
@@ -143,24 +149,27 @@ fn verify(c: &mut Criterion) {
         }
         start.elapsed().as_secs_f64() * 1e9 / f64::from(BATCH)
     };
-    let (mut check, mut module) = (Vec::new(), Vec::new());
-    for _ in 0..ROUNDS {
-        check.push(time(&mut || {
-            check_allowed();
-        }));
-        module.push(time(&mut || {
-            black_box(policy.authorize(black_box(input.as_bytes())).unwrap());
-        }));
-    }
-    let summary = |v: &mut Vec<f64>| {
+    let median = |v: &mut Vec<f64>| {
         v.sort_by(f64::total_cmp);
-        format!("median {:.0} ns (fastest {:.0})", v[v.len() / 2], v[0])
+        v[v.len() / 2]
     };
-    println!(
-        "batches ({ROUNDS} rounds of {BATCH}): module_call_allow {}, module_authorize {}",
-        summary(&mut check),
-        summary(&mut module)
-    );
+    for case in &cases {
+        let (mut host, mut core) = (Vec::new(), Vec::new());
+        for _ in 0..ROUNDS {
+            host.push(time(&mut || {
+                check(&case.authorization);
+            }));
+            core.push(time(&mut || {
+                native(case);
+            }));
+        }
+        let (host, core) = (median(&mut host), median(&mut core));
+        println!(
+            "paired batches, {} token ({ROUNDS} rounds of {BATCH}): check through wasmtime {host:.0} ns, native core {core:.0} ns, ratio {:.2}",
+            case.kind,
+            host / core
+        );
+    }
 }
 
 criterion_group!(benches, verify);

@@ -5,7 +5,6 @@
 //! invalidation happened meanwhile, so a lookup that read the store just before a revocation
 //! committed cannot re-insert the stale, unrevoked claims.
 
-use crate::store::TokenKind;
 use crate::token::SecretHash;
 use parking_lot::RwLock;
 use std::collections::HashMap;
@@ -16,7 +15,6 @@ const MAX_ENTRIES: usize = 100_000;
 
 pub struct CachedToken {
     pub id: Arc<str>,
-    pub kind: TokenKind,
     /// The §5 `token` object, serialised.
     pub claims: String,
 }
@@ -192,7 +190,6 @@ mod tests {
         cache.invalidate();
         let entry = Arc::new(CachedToken {
             id: "t".into(),
-            kind: TokenKind::Workspace,
             claims: "{}".into(),
         });
         cache.insert(g, [0; 32], entry.clone());

@@ -649,34 +649,31 @@ fn check(svc: &Service, a: &CheckArgs, json: bool) -> Result<i32, ApiError> {
     if let Some(auth) = &auth {
         headers.push(("authorization", auth.as_bytes()));
     }
-    let o = svc.check(headers);
-    let d = &*o.decision;
+    let o = svc.check(headers)?;
+    let a = &*o.answer;
+    let body: serde_json::Value = serde_json::from_slice(&a.body).unwrap_or_default();
+    let headers: Vec<(&str, &str)> = a
+        .headers
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.to_str().unwrap_or_default()))
+        .collect();
     let v = json!({
-        "allow": o.allowed(), "status": o.status, "reason": d.reason(), "message": d.message(),
-        "operation": d.operation(), "required_scopes": d.required_scopes().collect::<Vec<_>>(),
-        "granted_scopes": d.granted_scopes().collect::<Vec<_>>(),
-        "token_id": o.token.as_ref().map(|t| &*t.0),
+        "allow": o.allowed(), "status": o.status(), "reason": o.reason(),
+        "headers": headers, "body": body, "token_id": o.token_id.as_deref(),
     });
     out(json, &v, || {
-        print_fields(&[
+        let message = body["error"]["message"].as_str().unwrap_or("allowed");
+        let mut fields = vec![
             (
                 "decision",
-                if o.allowed() {
-                    "allow".into()
-                } else {
-                    "deny".into()
-                },
+                if o.allowed() { "allow" } else { "deny" }.to_string(),
             ),
-            ("status", o.status.to_string()),
-            ("reason", d.reason().to_string()),
-            ("message", d.message().to_string()),
-            ("operation", d.operation().unwrap_or("-").to_string()),
-            (
-                "required",
-                d.required_scopes().collect::<Vec<_>>().join(", "),
-            ),
-            ("granted", d.granted_scopes().collect::<Vec<_>>().join(", ")),
-        ])
+            ("status", o.status().to_string()),
+            ("reason", o.reason().to_string()),
+            ("message", message.to_string()),
+        ];
+        fields.extend(headers.iter().map(|(n, v)| (*n, v.to_string())));
+        print_fields(&fields)
     });
     svc.flush_accesses();
     Ok(if o.allowed() { 0 } else { 1 })

@@ -1,6 +1,6 @@
 //! The snapshot an edge runtime answers checks from: for every stored token the SHA-256 of its
-//! secret with the claims the host itself feeds the module, and the repository → project map that
-//! project tokens need. Hashes only: a snapshot that leaks grants nobody a usable token.
+//! secret with its id and the claims the host itself hands the module, and the repository →
+//! project map the module's lookups ask for. Hashes only: a snapshot that leaks grants nobody a usable token.
 
 use crate::clock;
 use crate::error::ApiError;
@@ -9,7 +9,7 @@ use crate::token;
 use serde_json::{json, Map, Value};
 
 /// Bumped when a field changes meaning, so an edge can refuse a snapshot it does not understand.
-pub const FORMAT: u32 = 1;
+pub const FORMAT: u32 = 2;
 
 /// Key of the repository map: the names compare ASCII-case-insensitively, so both are lowered.
 pub fn repository_key(workspace: &str, repository: &str) -> String {
@@ -31,7 +31,6 @@ pub fn snapshot(service: &Service) -> Result<Value, ApiError> {
             json!({
                 "sha256": token::to_hex(hash),
                 "id": rec.id,
-                "credential_type": rec.resource.kind().credential_type(),
                 "claims": claims,
             })
         })

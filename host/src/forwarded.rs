@@ -1,14 +1,6 @@
 //! A check's headers handed to the module, which reads the request the front asks about from
-//! them (`sg_original_request`, §9): which forwarding headers count, repeats, disagreeing
+//! them (`sg_check_request`, §9): which forwarding headers count, repeats, disagreeing
 //! families and method overrides are all the module's rules, not the host's.
-
-use std::borrow::Cow;
-use std::sync::Arc;
-
-use serde::Deserialize;
-
-use crate::decision::Decision;
-use crate::error::ApiError;
 
 /// Which family of forwarding headers the front sets: `scopegate serve --forwarded-headers`.
 /// The names are the module's; this only carries the operator's choice to it.
@@ -93,101 +85,9 @@ fn push_byte_string(out: &mut String, bytes: &[u8]) {
     out.push('"');
 }
 
-/// What the module read: the request, or its refusal in the shape of a decision.
-#[derive(Debug)]
-pub enum Original {
-    Request { method: Box<str>, uri: Box<str> },
-    Refused(Arc<Decision>),
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Request<'a> {
-    #[serde(borrow)]
-    method: Cow<'a, str>,
-    #[serde(borrow)]
-    uri: Cow<'a, str>,
-}
-
-/// Reads the module's answer; anything that is neither shape is a policy failure.
-pub fn read(answer: Vec<u8>) -> Result<Original, ApiError> {
-    if let Some((method, uri)) = plain_request(&answer) {
-        return Ok(Original::Request {
-            method: method.into(),
-            uri: uri.into(),
-        });
-    }
-    if answer.starts_with(br#"{"method":"#) {
-        let r: Request = serde_json::from_slice(&answer).map_err(|e| {
-            ApiError::new(
-                500,
-                "policy_failure",
-                format!("unreadable original request: {e}"),
-            )
-        })?;
-        return Ok(Original::Request {
-            method: r.method.into(),
-            uri: r.uri.into(),
-        });
-    }
-    let d = Decision::read(answer)?;
-    if d.allow {
-        return Err(ApiError::new(
-            500,
-            "policy_failure",
-            "the module allowed where it should have read a request",
-        ));
-    }
-    Ok(Original::Refused(Arc::new(d)))
-}
-
-/// `{"method":"…","uri":"…"}` as the module writes it when neither string needs an escape,
-/// read without serde, which took as long as the module's call; `None` for anything else.
-fn plain_request(answer: &[u8]) -> Option<(&str, &str)> {
-    let rest = answer.strip_prefix(br#"{"method":""#)?;
-    let end = memchr::memchr(b'"', rest)?;
-    let (method, rest) = rest.split_at(end);
-    let uri = rest.strip_prefix(br#"","uri":""#)?.strip_suffix(br#""}"#)?;
-    if method.contains(&b'\\') || memchr::memchr2(b'"', b'\\', uri).is_some() {
-        return None;
-    }
-    Some((
-        std::str::from_utf8(method).ok()?,
-        std::str::from_utf8(uri).ok()?,
-    ))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn answers_are_read_alike_with_or_without_escapes() {
-        for (answer, method, uri) in [
-            (r#"{"method":"GET","uri":"/a?b=c"}"#, "GET", "/a?b=c"),
-            (
-                "{\"method\":\"GET\",\"uri\":\"/caf\u{e9}\"}",
-                "GET",
-                "/caf\u{e9}",
-            ),
-            (r#"{"method":"GET","uri":"/a\"b\\c"}"#, "GET", "/a\"b\\c"),
-            (r#"{"method":"GET","uri":""}"#, "GET", ""),
-        ] {
-            match read(answer.as_bytes().to_vec()) {
-                Ok(Original::Request { method: m, uri: u }) => {
-                    assert_eq!((&*m, &*u), (method, uri))
-                }
-                _ => panic!("{answer}"),
-            }
-        }
-        for bad in [
-            r#"{"method":"GET"}"#,
-            r#"{"method":"GET","uri":"/a","x":1}"#,
-            "null",
-        ] {
-            assert!(read(bad.as_bytes().to_vec()).is_err(), "{bad}");
-        }
-    }
 
     #[test]
     fn values_are_written_a_character_per_byte() {

@@ -1,10 +1,10 @@
 //! scopegate's host service: the policy module under wasmtime, the hashed token store, the
 //! admin API, the forward-auth check endpoint and the CLI.
 
+pub mod answer;
 pub mod cache;
 pub mod cli;
 pub mod clock;
-pub mod decision;
 pub mod edge;
 pub mod error;
 pub mod forwarded;

@@ -17,7 +17,7 @@ use wasmtime::{
     StoreLimits, StoreLimitsBuilder, Trap, TypedFunc,
 };
 
-pub const ABI_VERSION: i32 = 1;
+pub const ABI_VERSION: i32 = 2;
 static NEXT_SERIAL: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 const EPOCH_TICK: Duration = Duration::from_millis(5);
 
@@ -182,6 +182,7 @@ impl PolicyEngine {
             abi_version: 0,
             operations: None,
             check_headers: Vec::new(),
+            failure_answer: Vec::new(),
         };
         let mut slot = policy.instantiate().map_err(|e| match e {
             CallError::Unavailable(m) => LoadError::Invalid(m),
@@ -200,6 +201,9 @@ impl PolicyEngine {
         policy.operations = policy.operation_count();
         policy.check_headers = policy.check_header_names()?;
         self_test(&policy)?;
+        policy.failure_answer = policy
+            .check_answer(br#"{"failure":"policy_failure"}"#)
+            .map_err(|e| LoadError::SelfTest(format!("check_answer: {e}")))?;
         Ok(policy)
     }
 }
@@ -216,7 +220,9 @@ struct Slot {
     authorize: TypedFunc<(i32, i32), i64>,
     route: TypedFunc<(i32, i32), i64>,
     check_issue: TypedFunc<(i32, i32), i64>,
-    original_request: TypedFunc<(i32, i32), i64>,
+    check_request: TypedFunc<(i32, i32), i64>,
+    check_answer: TypedFunc<(i32, i32), i64>,
+    seal: TypedFunc<(i32, i32), i64>,
     check_header_names: TypedFunc<(), i64>,
     abi_version: TypedFunc<(), i32>,
     operations: Option<TypedFunc<(), i64>>,
@@ -234,7 +240,9 @@ enum Entry {
     Authorize,
     Route,
     CheckIssue,
-    OriginalRequest,
+    CheckRequest,
+    CheckAnswer,
+    Seal,
 }
 
 /// One loaded, checked module.
@@ -250,8 +258,10 @@ pub struct Policy {
     pub abi_version: i32,
     /// Number of API operations, when the module exports the optional `sg_operations`.
     pub operations: Option<usize>,
-    /// The headers `sg_original_request` reads, lower case, as `sg_check_header_names` lists them.
+    /// The headers `sg_check_request` reads, lower case, as `sg_check_header_names` lists them.
     check_headers: Vec<String>,
+    /// `sg_check_answer`'s answer to `{"failure":"policy_failure"}`.
+    failure_answer: Vec<u8>,
 }
 
 fn classify(err: wasmtime::Error) -> CallError {
@@ -297,7 +307,9 @@ impl Slot {
             Entry::Authorize => &self.authorize,
             Entry::Route => &self.route,
             Entry::CheckIssue => &self.check_issue,
-            Entry::OriginalRequest => &self.original_request,
+            Entry::CheckRequest => &self.check_request,
+            Entry::CheckAnswer => &self.check_answer,
+            Entry::Seal => &self.seal,
         };
         let packed = func.call(&mut self.store, (ptr, len)).map_err(classify)?;
         // The input buffer stays the caller's: it was allocated by the caller through sg_alloc.
@@ -369,7 +381,9 @@ impl Policy {
         let authorize = func!("sg_authorize");
         let route = func!("sg_route");
         let check_issue = func!("sg_check_issue");
-        let original_request = func!("sg_original_request");
+        let check_request = func!("sg_check_request");
+        let check_answer = func!("sg_check_answer");
+        let seal = func!("sg_seal");
         let check_header_names = func!("sg_check_header_names");
         let abi_version = func!("sg_abi_version");
         let operations = inst.get_typed_func(&mut store, "sg_operations").ok();
@@ -381,7 +395,9 @@ impl Policy {
             authorize,
             route,
             check_issue,
-            original_request,
+            check_request,
+            check_answer,
+            seal,
             check_header_names,
             abi_version,
             operations,
@@ -435,13 +451,30 @@ impl Policy {
         self.call(Entry::CheckIssue, input)
     }
 
-    /// `sg_original_request`: a check's headers in (`{"forwarded_headers", "headers"}`), the
-    /// method and URI it asks about out (`{"method","uri"}`), or a refusal shaped as a decision.
-    pub fn original_request(&self, input: &[u8]) -> Result<Vec<u8>, CallError> {
-        self.call(Entry::OriginalRequest, input)
+    /// `sg_check_request`, a check's first call: its headers in (`{"forwarded_headers",
+    /// "headers"}`), the whole answer or the lookups it needs out.
+    pub fn check_request(&self, input: &[u8]) -> Result<Vec<u8>, CallError> {
+        self.call(Entry::CheckRequest, input)
     }
 
-    /// Whether `sg_original_request` reads the header `name` (lower case): the others need not
+    /// `sg_check_answer`, a check's second call: the request with what the lookups found in,
+    /// the whole answer out.
+    pub fn check_answer(&self, input: &[u8]) -> Result<Vec<u8>, CallError> {
+        self.call(Entry::CheckAnswer, input)
+    }
+
+    /// `sg_seal`: `{"kind", "random"}` in, `{"secret", "sha256"}` out.
+    pub fn seal(&self, input: &[u8]) -> Result<Vec<u8>, CallError> {
+        self.call(Entry::Seal, input)
+    }
+
+    /// The answer a check gets when the module can't be asked (a trap, a bad answer): the
+    /// module's own wording, asked for when it was loaded.
+    pub fn failure_answer(&self) -> &[u8] {
+        &self.failure_answer
+    }
+
+    /// Whether `sg_check_request` reads the header `name` (lower case): the others need not
     /// be handed to it.
     pub fn reads_header(&self, name: &str) -> bool {
         self.check_headers.iter().any(|n| n == name)
@@ -532,26 +565,47 @@ fn self_test(p: &Policy) -> Result<(), LoadError> {
     {
         return Err(LoadError::SelfTest(format!("unexpected route {route}")));
     }
-    let forwarded = json!([
-        ["x-original-method", "GET"],
-        ["x-original-uri", "/2.0/user"]
-    ]);
-    let read = json_call(
-        |b| p.original_request(b),
-        json!({"forwarded_headers": "either", "headers": forwarded}),
-        "original_request",
+    // A check through both calls: the headers, a lookup for the sealed token, its answer.
+    let sealed = json_call(
+        |b| p.seal(b),
+        json!({"kind": "access_token", "random": "0123456789abcdefghijABCDEFGHIJ0123456789"}),
+        "seal",
     )?;
-    if read != json!({"method": "GET", "uri": "/2.0/user"}) {
+    let secret = sealed["secret"].as_str().unwrap_or_default();
+    let headers = json!([
+        ["x-original-method", "GET"],
+        ["x-original-uri", "/2.0/repositories/acme/api"],
+        ["authorization", format!("Bearer {secret}")]
+    ]);
+    let step = json_call(
+        |b| p.check_request(b),
+        json!({"forwarded_headers": "either", "headers": headers}),
+        "check_request",
+    )?;
+    if step["lookup"]["sha256"] != sealed["sha256"]
+        || step["lookup"]["repository"] != json!({"workspace": "acme", "slug": "api"})
+    {
         return Err(LoadError::SelfTest(format!(
-            "expected the forwarded method and URI, got {read}"
+            "expected a lookup of the sealed token, got {step} for {sealed}"
+        )));
+    }
+    let answer = json_call(
+        |b| p.check_answer(b),
+        json!({"request": step["request"], "now": 1_764_300_000,
+               "token": {"id": "tok_1", "claims": token}, "repository_project": "PROJ"}),
+        "check_answer",
+    )?;
+    if answer["status"] != json!(200) || !answer["headers"].to_string().contains("tok_1") {
+        return Err(LoadError::SelfTest(format!(
+            "expected an allow, got {answer}"
         )));
     }
     let repeated = json_call(
-        |b| p.original_request(b),
+        |b| p.check_request(b),
         json!({"headers": [["x-original-uri", "/2.0/user"], ["x-original-uri", "/2.0/user"]]}),
-        "original_request",
+        "check_request",
     )?;
-    if repeated["allow"] != json!(false) || repeated["reason"] != "bad_input" {
+    if repeated["status"] != json!(403) || repeated["reason"] != "bad_input" {
         return Err(LoadError::SelfTest(format!(
             "expected a repeated header to be bad_input, got {repeated}"
         )));

@@ -2,9 +2,10 @@
 //! the check decision. Policy answers come from the module; this layer owns the store, the
 //! secrets and the cache.
 
+pub use crate::answer::CheckAnswer;
+use crate::answer::Step;
 use crate::cache::{CheckCache, FastState};
 use crate::clock;
-pub use crate::decision::Decision;
 use crate::error::ApiError;
 use crate::forwarded::{self, ForwardedHeaders};
 use crate::runtime::{Policy, PolicyHandle};
@@ -16,7 +17,6 @@ use crate::token;
 use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -27,9 +27,8 @@ pub struct Service {
     pub store: Arc<dyn Store>,
     policy: Option<Arc<PolicyHandle>>,
     cache: CheckCache,
-    decisions: crate::cache::DecisionMemo<Decision>,
-    /// The module's reading of a check's headers, under the same rules as `decisions`.
-    originals: crate::cache::DecisionMemo<forwarded::Original>,
+    /// The module's answers to a check's second call, whose input holds no secret.
+    answers: crate::cache::DecisionMemo<CheckAnswer>,
     memo_enabled: std::sync::atomic::AtomicBool,
     /// Token id → last access, until the next flush. Ids are generated here.
     accesses: Mutex<HashMap<String, i64, FastState>>,
@@ -88,51 +87,24 @@ pub struct Created {
     pub secret: String,
 }
 
-/// The answer of `/check`.
+/// The answer of `/check`: the module's, and the token it was for when it allowed.
 #[derive(Debug, Clone)]
 pub struct CheckOutcome {
-    pub status: u16,
-    /// The module's decision (shared with the memo), or the host's own when the request was
-    /// refused before the module was asked.
-    pub decision: Arc<Decision>,
-    pub token: Option<(Arc<str>, TokenKind)>,
-    /// Whether a 401 is about a git smart-HTTP request, which git answers only after a `Basic`
-    /// challenge (§9 orders the challenges by it). Found out only for 401s.
-    pub git: bool,
+    pub answer: Arc<CheckAnswer>,
+    pub token_id: Option<Arc<str>>,
 }
 
 impl CheckOutcome {
-    /// A credential refused before the module is asked: all 401.
-    fn host(reason: &'static str, message: &'static str) -> Self {
-        Self::refused(401, reason, message)
+    pub fn status(&self) -> u16 {
+        self.answer.status.as_u16()
     }
 
-    /// The module's answer. An allow is trusted only as a 200 and a 401 only as a denial;
-    /// anything else the module says is a 403.
-    fn decided(decision: Arc<Decision>, token: Option<(Arc<str>, TokenKind)>) -> Self {
-        let status = match (decision.allow, decision.status) {
-            (true, 200) => 200,
-            (false, 401) => 401,
-            _ => 403,
-        };
-        CheckOutcome {
-            status,
-            decision,
-            token,
-            git: false,
-        }
-    }
-
-    fn refused(status: u16, reason: &'static str, message: &'static str) -> Self {
-        CheckOutcome {
-            status,
-            decision: Arc::new(Decision::refused(status, reason, message)),
-            token: None,
-            git: false,
-        }
-    }
     pub fn allowed(&self) -> bool {
-        self.status == 200
+        self.answer.status == axum::http::StatusCode::OK
+    }
+
+    pub fn reason(&self) -> &str {
+        &self.answer.reason
     }
 }
 
@@ -290,31 +262,6 @@ fn push_json_str(out: &mut String, s: &str) {
     out.push('"');
 }
 
-/// Whether the module routes the request to a git smart-HTTP operation.
-fn is_git(policy: &Policy, method: &str, uri: &str) -> Result<bool, ApiError> {
-    #[derive(Deserialize)]
-    struct Routed<'a> {
-        #[serde(borrow)]
-        operation: Cow<'a, str>,
-    }
-    let mut input = String::with_capacity(method.len() + uri.len() + 32);
-    push_request(&mut input, method, uri);
-    let out = policy.route(input.as_bytes())?;
-    Ok(serde_json::from_slice::<Option<Routed>>(&out)
-        .ok()
-        .flatten()
-        .is_some_and(|r| r.operation.starts_with("GIT ")))
-}
-
-/// Append the §5 request object `{"method","path"}`, which is also `sg_route`'s input.
-fn push_request(out: &mut String, method: &str, uri: &str) {
-    out.push_str(r#"{"method":"#);
-    push_json_str(out, method);
-    out.push_str(r#","path":"#);
-    push_json_str(out, uri);
-    out.push('}');
-}
-
 /// The policy's view of a stored token (its §5 `token` object), serialised once per cache fill,
 /// in the layout the module reads fastest: §5's key order, every field present, no whitespace.
 pub fn claims_json(r: &TokenRecord) -> String {
@@ -352,34 +299,10 @@ pub fn claims_json(r: &TokenRecord) -> String {
     out
 }
 
-/// Credentials from an `Authorization` header: `Ok(None)` when there are none.
-pub fn credentials(header: Option<&[u8]>) -> Result<Option<Cow<'_, str>>, &'static str> {
-    use base64::Engine as _;
-    let Some(raw) = header else { return Ok(None) };
-    let value = std::str::from_utf8(raw).map_err(|_| "the Authorization header is not text")?;
-    let value = value.trim();
-    if value.is_empty() {
-        return Ok(None);
-    }
-    let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
-    let rest = rest.trim();
-    if scheme.eq_ignore_ascii_case("bearer") {
-        return Ok(Some(Cow::Borrowed(rest)));
-    }
-    if scheme.eq_ignore_ascii_case("basic") {
-        let decoded = base64::engine::general_purpose::STANDARD
-            .decode(rest)
-            .map_err(|_| "Basic credentials are not base64")?;
-        let decoded = String::from_utf8(decoded).map_err(|_| "Basic credentials are not UTF-8")?;
-        let (user, pass) = decoded
-            .split_once(':')
-            .ok_or("Basic credentials have no password")?;
-        if user != "x-token-auth" {
-            return Err("Basic credentials must use the user x-token-auth");
-        }
-        return Ok(Some(Cow::Owned(pass.to_string())));
-    }
-    Err("unsupported Authorization scheme (use Bearer or Basic)")
+/// What a check's lookups found.
+struct Found {
+    token: Option<Arc<crate::cache::CachedToken>>,
+    repository_project: Option<String>,
 }
 
 impl Service {
@@ -388,8 +311,7 @@ impl Service {
             store,
             policy,
             cache: CheckCache::default(),
-            decisions: Default::default(),
-            originals: Default::default(),
+            answers: Default::default(),
             memo_enabled: std::sync::atomic::AtomicBool::new(true),
             accesses: Mutex::new(HashMap::default()),
             admin_key_hash: Mutex::new(None),
@@ -436,8 +358,7 @@ impl Service {
             *self.admin_key_hash.lock() = Some(h);
             return Ok(None);
         }
-        let key = token::generate_admin_key();
-        let h = token::hash(&key);
+        let (key, h) = self.seal("admin_credential")?;
         self.store.set_admin_key_hash(&h)?;
         *self.admin_key_hash.lock() = Some(h);
         Ok(Some(key))
@@ -623,10 +544,10 @@ impl Service {
         let now = clock::now();
         let (resource, ws) = self.resolve(r)?;
         self.check_issue(&resource, &ws, &req, now)?;
-        let secret = token::generate();
+        let (secret, hash) = self.seal("access_token")?;
         let record = self.store.insert_token(NewToken {
             id: token::new_id(),
-            hash: token::hash(&secret),
+            hash,
             name: req.name.trim().to_string(),
             resource,
             scopes: Self::normalise_scopes(&req.scopes),
@@ -699,13 +620,13 @@ impl Service {
         self.check_issue(&resource, &ws, &req, now)?;
         let grace_end = now + ROTATION_GRACE_SECS;
         let old_expires = Some(old.expires_at.map_or(grace_end, |e| e.min(grace_end)));
-        let secret = token::generate();
+        let (secret, hash) = self.seal("access_token")?;
         let out = self.store.rotate_token(
             id,
             old_expires,
             NewToken {
                 id: token::new_id(),
-                hash: token::hash(&secret),
+                hash,
                 name: old.name.clone(),
                 resource,
                 scopes: old.scopes.clone(),
@@ -717,6 +638,22 @@ impl Service {
         let record = out?;
         tracing::info!(old = %id, new = %record.id, "token rotated");
         Ok(Created { record, secret })
+    }
+
+    /// A new secret of `kind` (`access_token`, `admin_credential`) made by the module from
+    /// fresh random characters, with the hash it is stored under.
+    fn seal(&self, kind: &str) -> Result<(String, token::SecretHash), ApiError> {
+        #[derive(Deserialize)]
+        struct Sealed {
+            secret: String,
+            sha256: String,
+        }
+        let input = json!({"kind": kind, "random": token::random_part()}).to_string();
+        let out = self.policy()?.current().seal(input.as_bytes())?;
+        let unreadable = || ApiError::new(500, "policy_failure", "the module sealed no secret");
+        let sealed: Sealed = serde_json::from_slice(&out).map_err(|_| unreadable())?;
+        let hash = token::from_hex(&sealed.sha256).ok_or_else(unreadable)?;
+        Ok((sealed.secret, hash))
     }
 
     // ---- check -----------------------------------------------------------------------------
@@ -735,7 +672,6 @@ impl Service {
         let entry = Arc::new(crate::cache::CachedToken {
             claims: claims_json(&rec),
             id: rec.id.into(),
-            kind: rec.resource.kind(),
         });
         self.cache.insert(generation, *hash, entry.clone());
         Ok(Some(entry))
@@ -756,185 +692,130 @@ impl Service {
     }
 
     /// The `/check` answer for a request's headers, named in lower case as they arrived.
+    /// Every answer is the module's; a store that fails is a denial the module words, and a
+    /// module that fails is the denial it worded when it was loaded.
     pub fn check<'h>(
         &self,
         headers: impl IntoIterator<Item = (&'h str, &'h [u8])>,
-    ) -> CheckOutcome {
-        match self.check_at(headers, clock::now()) {
-            Ok(o) => o,
-            Err(e) => {
-                // Store or module failure: deny, never 500 on the forward-auth path.
-                tracing::error!(reason = %e.reason, error = %e.message, "check failed; denying");
-                // Fail closed; say why when the store, not the module, is missing.
-                let (reason, message) = if e.reason == "store_unavailable" {
-                    ("store_unavailable", "the store is unreachable; denied")
-                } else {
-                    (
-                        "policy_failure",
-                        "the request could not be evaluated; denied",
-                    )
-                };
-                CheckOutcome::refused(403, reason, message)
-            }
-        }
+    ) -> Result<CheckOutcome, ApiError> {
+        self.check_at(headers, clock::now())
     }
 
-    /// `check` at the time `now`. The module reads the original request from the headers it
-    /// names (only those are handed over), then decides it.
+    /// `check` at the time `now`: the module's two calls with the lookups between them.
+    /// Only a missing module is an error.
     pub fn check_at<'h>(
         &self,
         headers: impl IntoIterator<Item = (&'h str, &'h [u8])>,
         now: i64,
     ) -> Result<CheckOutcome, ApiError> {
         let policy = self.policy()?.current();
-        let read: Vec<(&str, &[u8])> = headers
-            .into_iter()
-            .filter(|(name, _)| policy.reads_header(name))
-            .collect();
-        // The reader only counts Authorization headers: their secret stays out of the module
-        // and out of the memo.
-        let input = forwarded::input(
-            self.forwarded_headers,
-            read.iter().map(|&(name, value)| match name {
-                "authorization" => (name, &b""[..]),
-                _ => (name, value),
-            }),
-        );
-        let memo = self.memo_enabled.load(std::sync::atomic::Ordering::Relaxed);
-        let original = self
-            .originals
-            .get_or_answer(memo, policy.serial, now, input, |input| {
-                forwarded::read(policy.original_request(input.as_bytes())?)
-            })?;
-        let (method, uri) = match &*original {
-            forwarded::Original::Request { method, uri } => (method, uri),
-            forwarded::Original::Refused(d) => return Ok(CheckOutcome::decided(d.clone(), None)),
-        };
-        // The module refuses a repeated Authorization: this is the only one.
-        let authorization = read
-            .iter()
-            .find(|(name, _)| *name == "authorization")
-            .map(|(_, value)| *value);
-        let mut outcome = self.decide_request(&policy, method, uri, authorization, now)?;
-        if outcome.status == 401 {
-            outcome.git = is_git(&policy, method, uri)?;
+        match self.ask(&policy, headers, now) {
+            Ok(outcome) => Ok(outcome),
+            Err(e) => {
+                tracing::error!(reason = %e.reason, error = %e.message, "check failed; denying");
+                let answer = CheckAnswer::read(policy.failure_answer())?;
+                Ok(CheckOutcome {
+                    answer: Arc::new(answer),
+                    token_id: None,
+                })
+            }
         }
-        Ok(outcome)
     }
 
-    /// The decision about a request whose method and URI are known.
-    fn decide_request(
+    fn ask<'h>(
         &self,
         policy: &Policy,
-        method: &str,
-        uri: &str,
-        authorization: Option<&[u8]>,
+        headers: impl IntoIterator<Item = (&'h str, &'h [u8])>,
         now: i64,
     ) -> Result<CheckOutcome, ApiError> {
-        let secret = match credentials(authorization) {
-            Ok(Some(s)) => s,
-            Ok(None) => {
-                return Ok(CheckOutcome::host(
-                    "token_missing",
-                    "no access token was presented",
-                ))
+        // Only the headers the module reads are handed over.
+        let input = forwarded::input(
+            self.forwarded_headers,
+            headers
+                .into_iter()
+                .filter(|(name, _)| policy.reads_header(name)),
+        );
+        let lookup = match Step::read(&policy.check_request(input.as_bytes())?)? {
+            Step::Answer(answer) => {
+                return Ok(CheckOutcome {
+                    answer: Arc::new(answer),
+                    token_id: None,
+                })
             }
-            Err(m) => return Ok(CheckOutcome::host("token_malformed", m)),
+            Step::Lookup(lookup) => lookup,
         };
-        if !token::is_well_formed(&secret) {
-            return Ok(CheckOutcome::host(
-                "token_malformed",
-                "the access token is malformed",
-            ));
-        }
-        let hash = token::hash(&secret);
-        let Some(tok) = self.lookup(&hash)? else {
-            return Ok(CheckOutcome::host(
-                "token_unknown",
-                "the access token is not known",
-            ));
+        let found = match self.find(&lookup) {
+            Ok(found) => found,
+            Err(e) => {
+                tracing::warn!(error = %e.message, "the store failed a check's lookup; denying");
+                let answer = policy.check_answer(br#"{"failure":"store_unavailable"}"#)?;
+                return Ok(CheckOutcome {
+                    answer: Arc::new(CheckAnswer::read(&answer)?),
+                    token_id: None,
+                });
+            }
         };
-        let mut repository_project = None;
-        if tok.kind == TokenKind::Project {
-            // Only project tokens depend on which project a repository is in.
-            repository_project = self.project_of_target(policy, method, uri)?;
-        }
-        let mut input = String::with_capacity(tok.claims.len() + method.len() + uri.len() + 128);
-        input.push_str(r#"{"token":"#);
-        input.push_str(&tok.claims);
-        input.push_str(r#","request":"#);
-        push_request(&mut input, method, uri);
+        let mut input = String::with_capacity(lookup.request.len() + 256);
+        input.push_str(r#"{"request":"#);
+        input.push_str(&lookup.request);
         input.push_str(r#","now":"#);
         input.push_str(itoa::Buffer::new().format(now));
+        input.push_str(r#","token":"#);
+        match &found.token {
+            Some(t) => {
+                input.push_str(r#"{"id":"#);
+                push_json_str(&mut input, &t.id);
+                input.push_str(r#","claims":"#);
+                input.push_str(&t.claims);
+                input.push('}');
+            }
+            None => input.push_str("null"),
+        }
         input.push_str(r#","repository_project":"#);
-        match &repository_project {
+        match &found.repository_project {
             Some(p) => push_json_str(&mut input, p),
             None => input.push_str("null"),
         }
         input.push('}');
         let memo = self.memo_enabled.load(std::sync::atomic::Ordering::Relaxed);
-        let d = self
-            .decisions
+        let answer = self
+            .answers
             .get_or_answer(memo, policy.serial, now, input, |input| {
-                Decision::read(policy.authorize(input.as_bytes())?)
+                CheckAnswer::read(&policy.check_answer(input.as_bytes())?)
             })?;
-        let outcome = CheckOutcome::decided(d, Some((tok.id.clone(), tok.kind)));
-        if outcome.allowed() {
+        let token_id = found.token.map(|t| t.id.clone());
+        let outcome = CheckOutcome { answer, token_id };
+        if let (true, Some(id)) = (outcome.allowed(), &outcome.token_id) {
             let mut accesses = self.accesses.lock();
             // Steady traffic updates an existing entry; only a token's first check in a flush
             // period allocates.
-            match accesses.get_mut(&*tok.id) {
+            match accesses.get_mut(&**id) {
                 Some(at) => *at = now,
                 None => {
-                    accesses.insert(tok.id.to_string(), now);
+                    accesses.insert(id.to_string(), now);
                 }
             }
         }
         Ok(outcome)
     }
 
-    /// The project of the repository a request targets, if it targets one that exists.
-    fn project_of_target(
-        &self,
-        policy: &crate::runtime::Policy,
-        method: &str,
-        uri: &str,
-    ) -> Result<Option<String>, ApiError> {
-        #[derive(Deserialize)]
-        struct Routed<'a> {
-            #[serde(borrow)]
-            target: Option<RoutedTarget<'a>>,
-        }
-        #[derive(Deserialize)]
-        struct RoutedTarget<'a> {
-            #[serde(borrow)]
-            kind: Cow<'a, str>,
-            #[serde(borrow)]
-            workspace: Option<Cow<'a, str>>,
-            #[serde(borrow)]
-            repository: Option<Cow<'a, str>>,
-        }
-        let mut route_in = String::with_capacity(method.len() + uri.len() + 32);
-        push_request(&mut route_in, method, uri);
-        let out = policy.route(route_in.as_bytes())?;
-        if let Some(routed) = crate::decision::routed_repository(&out) {
-            return match routed {
-                Some((ws, repo)) => self.repository_project(ws, repo),
-                None => Ok(None),
-            };
-        }
-        // `null` (no operation) and anything unreadable leave the project unknown; the module
-        // then decides without it.
-        let Ok(Some(Routed {
-            target: Some(target),
-        })) = serde_json::from_slice::<Option<Routed>>(&out)
-        else {
-            return Ok(None);
+    /// What a check's lookups find: the claims stored under the hash, and, for a token found,
+    /// the project of the repository the request targets.
+    fn find(&self, lookup: &crate::answer::Lookup) -> Result<Found, ApiError> {
+        let Some(token) = self.lookup(&lookup.sha256)? else {
+            return Ok(Found {
+                token: None,
+                repository_project: None,
+            });
         };
-        match (&*target.kind, target.workspace, target.repository) {
-            ("repository", Some(ws), Some(repo)) => self.repository_project(&ws, &repo),
-            _ => Ok(None),
-        }
+        let repository_project = match &lookup.repository {
+            Some((ws, repo)) => self.repository_project(ws, repo)?,
+            None => None,
+        };
+        Ok(Found {
+            token: Some(token),
+            repository_project,
+        })
     }
 
     /// Switch the per-second memos of the module's answers (on by default); benchmarks measure
@@ -942,8 +823,7 @@ impl Service {
     pub fn set_decision_memo(&self, on: bool) {
         self.memo_enabled
             .store(on, std::sync::atomic::Ordering::Relaxed);
-        self.decisions.clear();
-        self.originals.clear();
+        self.answers.clear();
     }
 
     /// Write the batched `last_accessed_at` values.

@@ -295,7 +295,10 @@ fn token_lifecycle_with_rotation() {
     assert_eq!(c["expires_at"], json!(expires));
     let id = c["id"].as_str().unwrap().to_string();
     let secret = c["token"].as_str().unwrap().to_string();
-    assert!(scopegate_host::token::is_well_formed(&secret));
+    assert!(scopegate_core::token::is_well_formed(
+        secret.as_bytes(),
+        scopegate_core::SecretKind::AccessToken
+    ));
 
     // Lists and show: metadata only.
     let r = s.admin("GET", &format!("{path}/access-tokens"), None);
@@ -430,7 +433,7 @@ fn policy_info_and_demo_are_served() {
     std::fs::write(dir.path().join("www/hello.txt"), "hi").unwrap();
     let s = start_real(dir.path());
     let info = s.admin("GET", "/policy", None).json();
-    assert_eq!(info["abi_version"], 1);
+    assert_eq!(info["abi_version"], 2);
     assert_eq!(info["sha256"], json!(sha256_hex(&real_policy())));
     assert_eq!(info["operations"], 331);
     let r = s.raw(s.http.get(s.url("/hello.txt")));

@@ -119,9 +119,10 @@ fn every_host_and_policy_reason_is_reachable() {
     assert_reason(&r, 401, "token_malformed");
     let unknown = {
         // A well-formed token that was never issued.
-        let body = format!("sgat_{}", "A".repeat(40));
-        let sum = scopegate_host::token::base62_checksum(&body);
-        format!("{body}{}", std::str::from_utf8(&sum).unwrap())
+        let random = "A".repeat(40);
+        scopegate_core::token::seal(scopegate_core::SecretKind::AccessToken, &random)
+            .unwrap()
+            .0
     };
     assert_reason(
         &s.check(Some(&unknown), "GET", "/2.0/repositories/acme/api"),

@@ -69,7 +69,10 @@ fn lifecycle_through_the_cli() {
     );
     let id = c["id"].as_str().unwrap().to_string();
     let secret = c["token"].as_str().unwrap().to_string();
-    assert!(scopegate_host::token::is_well_formed(&secret));
+    assert!(scopegate_core::token::is_well_formed(
+        secret.as_bytes(),
+        scopegate_core::SecretKind::AccessToken
+    ));
 
     // Human output of create shows the secret once; list and show never do.
     let (code, out, _) = run(&db, &["token", "list", "acme", "--repository", "api"]);
@@ -137,7 +140,7 @@ fn lifecycle_through_the_cli() {
     assert_eq!(code, 0);
 
     let info = ok_json(&db, &["policy", "info"]);
-    assert_eq!(info["abi_version"], 1);
+    assert_eq!(info["abi_version"], 2);
     assert_eq!(info["operations"], 331);
     assert_eq!(
         info["sha256"],

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 fn fake_server(dir: &std::path::Path) -> Server {
     let policy = dir.join("fake.wasm");
-    write_wat(&policy, &fake_policy_wat(1));
+    write_wat(&policy, &fake_policy_wat(2));
     start(dir, Options::new(dir, policy))
 }
 
@@ -59,7 +59,7 @@ fn infinite_loop_and_huge_allocation_are_denied_and_the_service_keeps_serving() 
 fn a_wrong_digest_pin_refuses_to_start() {
     let dir = tempfile::tempdir().unwrap();
     let policy = dir.path().join("fake.wasm");
-    write_wat(&policy, &fake_policy_wat(1));
+    write_wat(&policy, &fake_policy_wat(2));
     let mut o = Options::new(dir.path(), policy.clone());
     o.extra = vec!["--policy-sha256".into(), "00".repeat(32)];
     let err = try_start(dir.path(), o)
@@ -77,7 +77,7 @@ fn a_wrong_digest_pin_refuses_to_start() {
 fn a_wrong_abi_version_or_a_corrupt_file_refuses_to_start() {
     let dir = tempfile::tempdir().unwrap();
     let policy = dir.path().join("abi2.wasm");
-    write_wat(&policy, &fake_policy_wat(2));
+    write_wat(&policy, &fake_policy_wat(3));
     let err = try_start(dir.path(), Options::new(dir.path(), policy))
         .err()
         .unwrap();
@@ -131,12 +131,12 @@ fn a_bad_reload_keeps_the_old_module_and_a_good_one_swaps_it() {
     assert!(s.logs().contains("reload refused"));
 
     // A module that fails its self-test (wrong ABI version) is refused too.
-    write_wat(&policy, &fake_policy_wat(2));
+    write_wat(&policy, &fake_policy_wat(3));
     let r = s.admin("POST", "/policy/reload", None);
     assert_eq!(r.reason(), "policy_abi_mismatch", "{}", r.text);
 
     // A pin that does not match.
-    write_wat(&policy, &fake_policy_wat(1));
+    write_wat(&policy, &fake_policy_wat(2));
     let r = s.admin(
         "POST",
         "/policy/reload",

@@ -165,13 +165,6 @@ impl TokenKind {
             _ => None,
         }
     }
-    pub fn credential_type(self) -> &'static str {
-        match self {
-            TokenKind::Repository => "repo_access_token",
-            TokenKind::Project => "project_access_token",
-            TokenKind::Workspace => "workspace_access_token",
-        }
-    }
 }
 
 /// What a token is bound to, spelled as the store spells the resource.

@@ -23,27 +23,27 @@ pub fn real_policy() -> PathBuf {
 }
 
 /// A stand-in policy module that passes the host's load-time self-test and then misbehaves on
-/// request: a path containing `LOOP` never returns, `HUGE` grows memory without bound. It also
-/// carries a JS import and an externref table, as wasm-bindgen output does.
+/// request: a check whose headers name `LOOP` never returns, `HUGE` grows memory without bound.
+/// It seals every secret alike (so one token per store), looks it up for any other check and
+/// allows it. It also carries a JS import and an externref table, as wasm-bindgen output does.
 pub fn fake_policy_wat(abi_version: i32) -> String {
     let allow = r#"{"allow":true,"status":200,"reason":"allowed","message":"fake allow","operation":"GET /repositories/{workspace}/{repo_slug}","required_scopes":["repository"],"granted_scopes":["repository"],"missing_scopes":[]}"#;
     let revoked = r#"{"allow":false,"status":401,"reason":"token_revoked","message":"fake revoked","operation":null,"required_scopes":[],"granted_scopes":["repository"],"missing_scopes":[]}"#;
     let route = r#"{"operation":"GET /repositories/{workspace}/{repo_slug}","required_scopes":["repository"],"target":{"kind":"repository","workspace":"acme","repository":"api"}}"#;
     let ok = r#"{"ok":true}"#;
-    // The original request: the self-test's, one naming LOOP or HUGE, or acme/api; and the
-    // refusal the self-test expects for its repeated header (it has no method header).
-    let request = |uri: &str| format!(r#"{{"method":"GET","uri":"{uri}"}}"#);
-    let (req_user, req_loop, req_huge, req_api) = (
-        request("/2.0/user"),
-        request("/2.0/repositories/acme/LOOP"),
-        request("/2.0/repositories/acme/HUGE"),
-        request("/2.0/repositories/acme/api"),
+    let hash = "a".repeat(64);
+    let sealed = format!(r#"{{"secret":"sgat_fake","sha256":"{hash}"}}"#);
+    let lookup = format!(
+        r#"{{"lookup":{{"sha256":"{hash}","repository":{{"workspace":"acme","slug":"api"}}}},"request":{{"method":"GET","path":"/2.0/repositories/acme/api"}}}}"#
     );
-    let refused = r#"{"allow":false,"status":403,"reason":"bad_input","message":"fake repeat","operation":null,"required_scopes":[],"granted_scopes":[],"missing_scopes":[]}"#;
+    // The refusal the self-test expects for its repeated header (its only check naming /use…).
+    let refused = r#"{"status":403,"reason":"bad_input","headers":[["content-type","application/json"]],"body":"{}"}"#;
+    let allowed = r#"{"status":200,"reason":"allowed","headers":[["content-type","application/json"],["x-token-id","tok_1"]],"body":"{\"allow\":true}"}"#;
+    let failed = r#"{"status":403,"reason":"policy_failure","headers":[["content-type","application/json"]],"body":"{\"type\":\"error\",\"error\":{\"message\":\"fake\",\"detail\":{\"reason\":\"policy_failure\",\"required\":[],\"granted\":[]}}}"}"#;
     let names = r#"["x-original-method","x-original-uri","authorization"]"#;
     let esc = |s: &str| s.replace('\\', "\\\\").replace('"', "\\\"");
     let (a, r, ro, o) = (1024, 2048, 3072, 4096);
-    let (q1, q2, q3, q4, q5, q6) = (4352, 4608, 4864, 5120, 5376, 5632);
+    let (q1, q2, q3, q4, q5, q6) = (4352, 4608, 5120, 5376, 5632, 6144);
     format!(
         r#"(module
   (import "wbg" "__wbg_never_called" (func $never))
@@ -55,11 +55,11 @@ pub fn fake_policy_wat(abi_version: i32) -> String {
   (data (i32.const {r}) "{revoked_s}")
   (data (i32.const {ro}) "{route_s}")
   (data (i32.const {o}) "{ok_s}")
-  (data (i32.const {q1}) "{req_user_s}")
-  (data (i32.const {q2}) "{req_loop_s}")
-  (data (i32.const {q3}) "{req_huge_s}")
-  (data (i32.const {q4}) "{req_api_s}")
-  (data (i32.const {q5}) "{refused_s}")
+  (data (i32.const {q1}) "{sealed_s}")
+  (data (i32.const {q2}) "{lookup_s}")
+  (data (i32.const {q3}) "{refused_s}")
+  (data (i32.const {q4}) "{allowed_s}")
+  (data (i32.const {q5}) "{failed_s}")
   (data (i32.const {q6}) "{names_s}")
   (func $pack (param $p i32) (param $n i32) (result i64)
     (i64.or (i64.shl (i64.extend_i32_u (local.get $p)) (i64.const 32)) (i64.extend_i32_u (local.get $n))))
@@ -83,10 +83,6 @@ pub fn fake_policy_wat(abi_version: i32) -> String {
   (func (export "sg_free") (param i32 i32))
   (func (export "sg_abi_version") (result i32) (i32.const {abi_version}))
   (func (export "sg_authorize") (param $p i32) (param $n i32) (result i64)
-    (if (call $has (local.get $p) (local.get $n) (i32.const 0x504F4F4C))
-      (then (loop $forever (br $forever))))
-    (if (call $has (local.get $p) (local.get $n) (i32.const 0x45475548))
-      (then (drop (memory.grow (i32.const 30000))) unreachable))
     (if (call $has (local.get $p) (local.get $n) (i32.const 0x743a2264))
       (then (return (call $pack (i32.const {r}) (i32.const {revoked_len})))))
     (call $pack (i32.const {a}) (i32.const {allow_len})))
@@ -94,34 +90,37 @@ pub fn fake_policy_wat(abi_version: i32) -> String {
     (call $pack (i32.const {ro}) (i32.const {route_len})))
   (func (export "sg_check_issue") (param i32 i32) (result i64)
     (call $pack (i32.const {o}) (i32.const {ok_len})))
-  (func (export "sg_original_request") (param $p i32) (param $n i32) (result i64)
+  (func (export "sg_seal") (param i32 i32) (result i64)
+    (call $pack (i32.const {q1}) (i32.const {sealed_len})))
+  (func (export "sg_check_request") (param $p i32) (param $n i32) (result i64)
     (if (call $has (local.get $p) (local.get $n) (i32.const 0x504F4F4C))
-      (then (return (call $pack (i32.const {q2}) (i32.const {req_loop_len})))))
+      (then (loop $forever (br $forever))))
     (if (call $has (local.get $p) (local.get $n) (i32.const 0x45475548))
-      (then (return (call $pack (i32.const {q3}) (i32.const {req_huge_len})))))
+      (then (drop (memory.grow (i32.const 30000))) unreachable))
     (if (call $has (local.get $p) (local.get $n) (i32.const 0x6573752f))
-      (then
-        (if (call $has (local.get $p) (local.get $n) (i32.const 0x6874656d))
-          (then (return (call $pack (i32.const {q1}) (i32.const {req_user_len})))))
-        (return (call $pack (i32.const {q5}) (i32.const {refused_len})))))
-    (call $pack (i32.const {q4}) (i32.const {req_api_len})))
+      (then (return (call $pack (i32.const {q3}) (i32.const {refused_len})))))
+    (call $pack (i32.const {q2}) (i32.const {lookup_len})))
+  (func (export "sg_check_answer") (param $p i32) (param $n i32) (result i64)
+    (if (call $has (local.get $p) (local.get $n) (i32.const 0x6c696166))
+      (then (return (call $pack (i32.const {q5}) (i32.const {failed_len})))))
+    (call $pack (i32.const {q4}) (i32.const {allowed_len})))
   (func (export "sg_check_header_names") (result i64)
     (call $pack (i32.const {q6}) (i32.const {names_len}))))"#,
         allow_s = esc(allow),
         revoked_s = esc(revoked),
         route_s = esc(route),
         ok_s = esc(ok),
-        req_user_s = esc(&req_user),
-        req_loop_s = esc(&req_loop),
-        req_huge_s = esc(&req_huge),
-        req_api_s = esc(&req_api),
+        sealed_s = esc(&sealed),
+        lookup_s = esc(&lookup),
         refused_s = esc(refused),
+        allowed_s = esc(allowed),
+        failed_s = esc(failed),
         names_s = esc(names),
-        req_user_len = req_user.len(),
-        req_loop_len = req_loop.len(),
-        req_huge_len = req_huge.len(),
-        req_api_len = req_api.len(),
+        sealed_len = sealed.len(),
+        lookup_len = lookup.len(),
         refused_len = refused.len(),
+        allowed_len = allowed.len(),
+        failed_len = failed.len(),
         names_len = names.len(),
         allow_len = allow.len(),
         revoked_len = revoked.len(),
