@@ -152,8 +152,7 @@ impl Answer for Decision {
             // Only a formatted message can carry request text that needs escaping.
             Cow::Owned(text) if needs_escape(text) => {
                 out.put(br#"","message":"#);
-                // Writing a str into a Vec or a count cannot fail.
-                let _ = serde_json::to_writer(&mut *out, text);
+                wire::write_text(out, text);
                 out.put(br#","operation":"#);
             }
             text => {

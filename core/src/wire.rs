@@ -98,15 +98,53 @@ pub(crate) fn write_scopes(out: &mut impl Sink, set: ScopeSet) {
     }
 }
 
-/// A JSON string of text that may need escaping (names from a request); only text with a
-/// quote, a backslash or a control character takes serde's escaping path.
+/// A JSON string of text that may need escaping (names from a request).
 pub(crate) fn write_text(out: &mut impl Sink, text: &str) {
+    out.put(b"\"");
     if needs_escape(text) {
-        // Writing a str into a Vec or a count cannot fail.
-        let _ = serde_json::to_writer(&mut *out, text);
+        escape(out, text.as_bytes());
     } else {
-        out.put(b"\"");
         out.put(text.as_bytes());
-        out.put(b"\"");
+    }
+    out.put(b"\"");
+}
+
+/// The inside of a JSON string holding `text`, escaped byte for byte as serde_json escapes it
+/// (a test holds the two together). Written here rather than through serde, whose writer the
+/// module would carry once per kind of sink.
+pub(crate) fn escape(out: &mut impl Sink, text: &[u8]) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut rest = text;
+    while let Some(at) = rest.iter().position(|&b| b < 0x20 || b == b'"' || b == b'\\') {
+        out.put(&rest[..at]);
+        let b = rest[at];
+        match b {
+            b'"' => out.put(b"\\\""),
+            b'\\' => out.put(b"\\\\"),
+            b'\n' => out.put(b"\\n"),
+            b'\r' => out.put(b"\\r"),
+            b'\t' => out.put(b"\\t"),
+            0x08 => out.put(b"\\b"),
+            0x0c => out.put(b"\\f"),
+            _ => out.put(&[b'\\', b'u', b'0', b'0', HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]]),
+        }
+        rest = &rest[at + 1..];
+    }
+    out.put(rest);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_is_escaped_as_serde_escapes_it() {
+        let mut texts: Vec<String> = (0..=0x7fu8).map(|b| format!("a{}b", char::from(b))).collect();
+        texts.extend(["", "plain", "caf\u{e9} \u{2028} \u{1f600}", "\"\\\n\u{0}\u{1f}\u{7f}"].map(String::from));
+        for text in texts {
+            let mut ours = Vec::new();
+            write_text(&mut ours, &text);
+            assert_eq!(String::from_utf8(ours).unwrap(), serde_json::to_string(&text).unwrap(), "{text:?}");
+        }
     }
 }

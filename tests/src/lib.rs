@@ -120,6 +120,49 @@ pub fn run_check(
     answer
 }
 
+/// An original-request vector (`{"forwarded_headers"?, "headers"}` in, `{method, uri}` or a
+/// refusal out) as the input of a check's first call, and how to read that call's answer back
+/// into the vector's shape. A vector that expects a request gets a well-formed token for its
+/// credentials, so that the first call asks for a lookup of that request.
+pub fn as_first_call(input: &Value) -> (Value, fn(Value) -> Value) {
+    // Only what the first call's answer shows of a refusal is compared (the native suite holds
+    // the whole decision).
+    const TOKEN: &str = "Bearer sgat_0123456789abcdefghijABCDEFGHIJ01234567894XH9bG";
+    let mut first = input.clone();
+    if let Some(Value::Array(headers)) = first.get_mut("headers") {
+        let mut credentials = 0;
+        for pair in headers.iter_mut() {
+            if let Some([name, value]) = pair.as_array_mut().map(Vec::as_mut_slice) {
+                if name.as_str().is_some_and(|n| n.eq_ignore_ascii_case("authorization")) {
+                    *value = Value::from(TOKEN);
+                    credentials += 1;
+                }
+            }
+        }
+        if credentials == 0 {
+            headers.push(serde_json::json!(["authorization", TOKEN]));
+        }
+    }
+    let read = |step: Value| match step.get("lookup") {
+        Some(_) => serde_json::json!({"method": step["request"]["method"], "uri": step["request"]["path"]}),
+        None => serde_json::json!({"allow": false, "status": step["status"], "reason": step["reason"]}),
+    };
+    (first, read)
+}
+
+/// The vectors with `expect` cut down to `fields`.
+pub fn expecting(vectors: Vec<Vector>, fields: &[&str]) -> Vec<Vector> {
+    vectors
+        .into_iter()
+        .map(|mut v| {
+            if let Value::Object(expect) = &mut v.expect {
+                expect.retain(|key, _| fields.contains(&key.as_str()));
+            }
+            v
+        })
+        .collect()
+}
+
 /// Compares the fields `expect` names against `actual`; returns a description of each difference.
 pub fn differences(expect: &Value, actual: &Value) -> Vec<String> {
     match (expect, actual) {

@@ -47,19 +47,28 @@ fn minimal_token_vectors_through_wasmtime() {
     );
 }
 
+/// The original-request vectors through a check's first call: a request it reads is handed
+/// back for the lookup (with a well-formed token in place of the vector's credentials), a
+/// refusal is the first call's answer.
 #[test]
 fn original_request_vectors_through_wasmtime() {
     let mut abi = module();
     check_all(
         "original_request/wasmtime",
-        &vectors("original_request"),
+        &scopegate_tests::expecting(
+            vectors("original_request"),
+            &["method", "uri", "allow", "status", "reason"],
+        ),
         |input| {
-            let answer = abi
-                .call_json(Entry::OriginalRequest, input)
+            let (first, read) = scopegate_tests::as_first_call(input);
+            let step = abi
+                .call_json(Entry::CheckRequest, &first)
                 .expect("no trap");
-            let native: Value =
-                serde_json::from_slice(&core::original_request_json(input.to_string().as_bytes()))
-                    .expect("JSON");
+            let native = read(
+                serde_json::from_slice(&core::check_request_json(first.to_string().as_bytes()))
+                    .expect("JSON"),
+            );
+            let answer = read(step);
             assert_eq!(answer, native, "wasmtime and native differ on {input}");
             answer
         },

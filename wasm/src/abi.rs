@@ -13,7 +13,6 @@ pub enum Call {
     CheckIssue,
     MinimalToken,
     Operations,
-    OriginalRequest,
     CheckHeaderNames,
     CheckRequest,
     CheckAnswer,
@@ -37,7 +36,6 @@ pub fn dispatch(call: Call, input: Option<&[u8]>) -> Vec<u8> {
             Err(refusal) => json(&refusal),
         },
         Call::Operations => json(&core::operations()),
-        Call::OriginalRequest => core::original_request_json(bytes),
         Call::CheckHeaderNames => core::Header::NAMES_JSON.as_bytes().to_vec(),
         Call::CheckRequest => core::check_request_json(bytes),
         Call::CheckAnswer => core::check_answer_json(bytes),
@@ -126,11 +124,6 @@ mod exports {
     #[no_mangle]
     pub extern "C" fn sg_operations() -> i64 {
         pack(dispatch(Call::Operations, Some(b"null")))
-    }
-
-    #[no_mangle]
-    pub extern "C" fn sg_original_request(ptr: i32, len: i32) -> i64 {
-        answer(Call::OriginalRequest, ptr, len)
     }
 
     #[no_mangle]

@@ -67,31 +67,15 @@ pub fn minimal_token(calls: JsValue) -> JsValue {
     }
 }
 
-/// `headers`: `[[name, value], …]` as the request carried them (a fetch `Headers` object spread
-/// into pairs will do); `forwardedHeaders`: `"original"`, `"forwarded"` or `"either"` (the
-/// default when undefined). The answer is `{method, uri}`, or a refusal shaped as a decision.
-#[wasm_bindgen(js_name = originalRequest)]
-pub fn original_request(headers: JsValue, forwarded_headers: JsValue) -> JsValue {
-    let mode = if forwarded_headers.is_undefined() {
-        JsValue::NULL
-    } else {
-        forwarded_headers
-    };
-    let input = format!(
-        r#"{{"forwarded_headers":{},"headers":{}}}"#,
-        json_text(&mode),
-        json_text(&headers)
-    );
-    parse_answer(&core::original_request_json(input.as_bytes()))
-}
-
-/// The names of the headers `originalRequest` reads, in lower case: a caller may pass only these.
+/// The names of the headers `checkRequest` reads, in lower case: a caller may pass only these.
 #[wasm_bindgen(js_name = checkHeaderNames)]
 pub fn check_header_names() -> JsValue {
     parse_answer(core::Header::NAMES_JSON.as_bytes())
 }
 
-/// A check's first call: `headers` and `forwardedHeaders` as for `originalRequest`. The answer
+/// A check's first call. `headers`: `[[name, value], …]` as the request carried them (a fetch
+/// `Headers` object spread into pairs will do); `forwardedHeaders`: `"original"`, `"forwarded"` or
+/// `"either"` (the default when undefined). The answer
 /// is `{status, reason, headers, body}` when there is nothing to look up, or `{lookup: {sha256,
 /// repository: {workspace, slug} | null}, request: {method, path}}`.
 #[wasm_bindgen(js_name = checkRequest)]

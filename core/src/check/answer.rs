@@ -8,7 +8,7 @@ use crate::claims::TokenKind;
 use crate::decision::Decision;
 use crate::scope::ScopeSet;
 use crate::token;
-use crate::wire::{self, write_text, write_u16, Answer, Sink};
+use crate::wire::{self, escape, write_text, write_u16, Sink};
 
 /// Everything a caller writes for one check: the status, the headers in order, the body.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -126,7 +126,7 @@ impl<'a> CheckAnswer<'a> {
         out
     }
 
-    fn write_body(&self, out: &mut impl Sink) {
+    fn write_body(&self, out: &mut Vec<u8>) {
         if self.allowed() {
             out.put(br#"{"allow":true,"reason":""#);
             out.put(self.reason.code().as_bytes());
@@ -154,14 +154,11 @@ impl<'a> CheckAnswer<'a> {
     /// The wire form of the raw ABI: `{"status", "reason", "headers": [[name, value], …],
     /// "body"}`, the body as a string holding the body's text.
     pub fn to_json(&self) -> Vec<u8> {
-        wire::exact(self)
-    }
-}
-
-impl Answer for CheckAnswer<'_> {
-    fn write(&self, out: &mut impl Sink) {
+        let mut body = Vec::with_capacity(192);
+        self.write_body(&mut body);
+        let mut out = Vec::with_capacity(body.len() + 384);
         out.put(br#"{"status":"#);
-        write_u16(out, self.status());
+        write_u16(&mut out, self.status());
         out.put(br#","reason":""#);
         out.put(self.reason.code().as_bytes());
         out.put(br#"","headers":["#);
@@ -169,12 +166,13 @@ impl Answer for CheckAnswer<'_> {
             out.put(if i == 0 { br#"[""# } else { br#",[""# });
             out.put(name.as_bytes());
             out.put(br#"","#);
-            write_text(out, value);
+            write_text(&mut out, value);
             out.put(b"]");
         }
         out.put(br#"],"body":""#);
-        self.write_body(&mut Escaping(out));
+        escape(&mut out, &body);
         out.put(br#""}"#);
+        out
     }
 }
 
@@ -189,35 +187,16 @@ fn joined(scopes: ScopeSet) -> String {
     text
 }
 
-/// Writes what it is given as the inside of a JSON string. What it is given is JSON text
-/// already, so it holds no control character: only quotes and backslashes need escaping.
-struct Escaping<'s, S>(&'s mut S);
-
-impl<S: Sink> Sink for Escaping<'_, S> {
-    fn put(&mut self, bytes: &[u8]) {
-        let mut rest = bytes;
-        while let Some(at) = rest.iter().position(|&b| b == b'"' || b == b'\\') {
-            self.0.put(&rest[..at]);
-            self.0.put(if rest[at] == b'"' { b"\\\"" } else { b"\\\\" });
-            rest = &rest[at + 1..];
-        }
-        self.0.put(rest);
-    }
-}
-
-impl<S: Sink> std::io::Write for Escaping<'_, S> {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.put(bytes);
-        Ok(bytes.len())
+impl Lookup<'_> {
+    /// The wire form of the raw ABI: `{"lookup": {"sha256", "repository": {"workspace",
+    /// "slug"} | null}, "request": {"method", "path"}}`.
+    pub fn to_json(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.request.path.len() + 224);
+        self.write(&mut out);
+        out
     }
 
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Answer for Lookup<'_> {
-    fn write(&self, out: &mut impl Sink) {
+    fn write(&self, out: &mut Vec<u8>) {
         out.put(br#"{"lookup":{"sha256":""#);
         out.put(&token::hex(&self.sha256));
         out.put(br#"","repository":"#);
@@ -239,10 +218,3 @@ impl Answer for Lookup<'_> {
     }
 }
 
-impl Lookup<'_> {
-    /// The wire form of the raw ABI: `{"lookup": {"sha256", "repository": {"workspace",
-    /// "slug"} | null}, "request": {"method", "path"}}`.
-    pub fn to_json(&self) -> Vec<u8> {
-        wire::exact(self)
-    }
-}
