@@ -3,6 +3,7 @@
 
 pub mod wasm;
 
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
@@ -10,10 +11,76 @@ use serde_json::Value;
 
 /// One worked case: an input, the expected answer and a line on why.
 #[derive(Clone, Debug, Deserialize)]
+#[serde(try_from = "VectorFile")]
 pub struct Vector {
     pub why: String,
+    /// The input as a value; `Null` when the vector gives only `input_text`.
     pub input: Value,
+    /// The input as JSON text, for what no parsed value can say: a key given twice, an integer
+    /// written as a float. When present it is the input (see `given`), and `input`, if also
+    /// present, is only its value for the reader's eye.
+    pub input_text: Option<String>,
     pub expect: Value,
+}
+
+/// A vector as its file spells it: `input`, `input_text` or both.
+#[derive(Deserialize)]
+struct VectorFile {
+    why: String,
+    /// `Some(Null)` for `"input": null`, which is an input; `None` when there is no `input`.
+    #[serde(default, deserialize_with = "present")]
+    input: Option<Value>,
+    input_text: Option<String>,
+    expect: Value,
+}
+
+fn present<'de, D: serde::Deserializer<'de>>(input: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(input).map(Some)
+}
+
+impl TryFrom<VectorFile> for Vector {
+    type Error = String;
+
+    fn try_from(file: VectorFile) -> Result<Vector, String> {
+        if file.input.is_none() && file.input_text.is_none() {
+            return Err(format!("{}: neither input nor input_text", file.why));
+        }
+        Ok(Vector {
+            why: file.why,
+            input: file.input.unwrap_or(Value::Null),
+            input_text: file.input_text,
+            expect: file.expect,
+        })
+    }
+}
+
+/// What a runner is handed of a vector's input.
+#[derive(Clone, Copy, Debug)]
+pub enum Input<'a> {
+    /// A value, for entry points that take one (and for text, written out).
+    Value(&'a Value),
+    /// JSON text that must be read as it is, only by entry points that take text.
+    Text(&'a str),
+}
+
+impl<'a> Input<'a> {
+    /// The input as JSON text: its own, or the value written out.
+    pub fn text(self) -> Cow<'a, str> {
+        match self {
+            Input::Value(value) => Cow::Owned(value.to_string()),
+            Input::Text(text) => Cow::Borrowed(text),
+        }
+    }
+}
+
+impl Vector {
+    /// The input a runner is handed: the text when the vector gives one, else the value.
+    pub fn given(&self) -> Input<'_> {
+        match &self.input_text {
+            Some(text) => Input::Text(text),
+            None => Input::Value(&self.input),
+        }
+    }
 }
 
 pub fn repo_root() -> PathBuf {
@@ -85,15 +152,17 @@ pub fn differences(expect: &Value, actual: &Value) -> Vec<String> {
 }
 
 /// Runs every vector through `run`, and fails once with all mismatches listed.
-pub fn check_all(suite: &str, vectors: &[Vector], mut run: impl FnMut(&Value) -> Value) {
+pub fn check_all(suite: &str, vectors: &[Vector], mut run: impl FnMut(Input<'_>) -> Value) {
     assert!(!vectors.is_empty(), "{suite}: no vectors found");
     let failures: Vec<String> = vectors
         .iter()
         .filter_map(|v| {
-            let actual = run(&v.input);
+            let actual = run(v.given());
             let diffs = differences(&v.expect, &actual);
-            (!diffs.is_empty())
-                .then(|| format!("- {} | input {} | {}", v.why, v.input, diffs.join("; ")))
+            (!diffs.is_empty()).then(|| {
+                let input = v.given().text();
+                format!("- {} | input {input} | {}", v.why, diffs.join("; "))
+            })
         })
         .collect();
     assert!(
