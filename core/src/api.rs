@@ -77,9 +77,11 @@ pub fn route<R>(method: &str, path: &str, answer: impl FnOnce(Option<RouteInfo<'
     }
 }
 
-/// `sg_route`: JSON text of `{"method", "path"}`; anything else routes nowhere.
+/// `sg_route`: JSON text of `{"method", "path"}`; anything else routes nowhere, and so does an
+/// input that repeats a key in any of its objects.
 pub fn route_json<R>(input: &[u8], answer: impl FnOnce(Option<RouteInfo<'_>>) -> R) -> R {
-    // The host's layout first, as for a policy input; any other is read by the general reader.
+    // The host's layout first, as for a policy input; any other is read by the general reader,
+    // which alone can meet a repeated key (the host's layout names each key once).
     let mut fields = RequestFields::default();
     let compact = crate::bytes::text(input).is_some_and(|text| {
         let mut json = Reader::new(text);

@@ -25,8 +25,21 @@ pub fn authorize_value(input: &Value) -> Decision {
 fn decide_parsed(parsed: Result<AuthorizeInput<'_>, InputError>) -> Decision {
     match parsed {
         Ok(input) => authorize(&input),
-        Err(InputError::BadInput(why)) => Decision::early(Reason::BadInput, why, ScopeSet::EMPTY),
-        Err(InputError::InvalidClaims(why)) => {
+        Err(error) => refusal(error),
+    }
+}
+
+/// The decision of rows 1 and 2 for input that fails them.
+pub(crate) fn refusal(error: InputError) -> Decision {
+    match error {
+        InputError::BadInput(why) => Decision::early(Reason::BadInput, why, ScopeSet::EMPTY),
+        InputError::RepeatedKey(key) => {
+            // The key as a JSON string, so that any character in it reads unambiguously; an owned
+            // message is escaped again when the decision is written.
+            let message = format!("the input repeats the key {}", Value::String(key));
+            Decision::early(Reason::BadInput, message, ScopeSet::EMPTY)
+        }
+        InputError::InvalidClaims(why) => {
             Decision::early(Reason::InvalidClaims, why, ScopeSet::EMPTY)
         }
     }

@@ -383,7 +383,8 @@ impl OriginalRequest<'_> {
 
 /// `sg_original_request`: JSON text of `{"forwarded_headers"?: "original"|"forwarded"|"either",
 /// "headers": [[name, value], …]}`. The answer is `{"method","uri"}`, or a refusal shaped as a
-/// §5 decision. Input that is not that shape, or names a key twice, is `bad_input`.
+/// §5 decision. Input that is not that shape, or repeats a key in any of its objects, is
+/// `bad_input`.
 pub fn original_request_json(input: &[u8]) -> Vec<u8> {
     match read_input(input) {
         Ok((mode, headers)) => match original_request(&headers, mode) {
@@ -409,11 +410,11 @@ pub(crate) fn read_input(input: &[u8]) -> Result<(ForwardedHeaders, HeaderPairs<
             ScopeSet::EMPTY,
         )
     };
+    // `None` too for a key repeated anywhere in the input (the reader refuses it).
     let Some(Object::Fields(fields)) = read_json::<Object<CheckHeaders>>(input) else {
         return Err(unreadable());
     };
     let mode = match fields.mode {
-        _ if fields.repeated => return Err(unreadable()),
         None | Some(Text::Null) => ForwardedHeaders::default(),
         Some(Text::Str(name)) => match ForwardedHeaders::parse(&name) {
             Some(mode) => mode,
@@ -430,6 +431,8 @@ pub(crate) fn read_input(input: &[u8]) -> Result<(ForwardedHeaders, HeaderPairs<
 /// The input laid out as the host writes it: the family named, then `[name, value]` pairs, no
 /// whitespace, no escapes. `None` where the text departs from that, for the general reader to
 /// read from the start (it answers alike wherever this one answers; a test holds them together).
+/// Each key is matched as literal text once, in a fixed order, so a repeated key departs from
+/// the layout and is refused by the general reader.
 fn read_compact(text: &str) -> Option<(ForwardedHeaders, HeaderPairs<'_>)> {
     let mut json = Reader::new(text);
     let expect = |json: &mut Reader<'_>, word: &[u8]| json.eat(word).then_some(());
@@ -458,20 +461,13 @@ fn read_compact(text: &str) -> Option<(ForwardedHeaders, HeaderPairs<'_>)> {
 struct CheckHeaders<'a> {
     mode: Option<Text<'a>>,
     headers: Option<Pairs<'a>>,
-    repeated: bool,
 }
 
 impl<'a> Fields<'a> for CheckHeaders<'a> {
     fn field(&mut self, key: &str, map: &mut Entries<'a, '_>) -> Result<(), Malformed> {
         match key {
-            "forwarded_headers" => {
-                self.repeated |= self.mode.is_some();
-                self.mode = Some(value(map)?);
-            }
-            "headers" => {
-                self.repeated |= self.headers.is_some();
-                self.headers = Some(value(map)?);
-            }
+            "forwarded_headers" => self.mode = Some(value(map)?),
+            "headers" => self.headers = Some(value(map)?),
             _ => skip(map)?,
         }
         Ok(())

@@ -4,7 +4,7 @@
 use std::borrow::Cow;
 
 use crate::claims::{Binding, Claims, TokenKind};
-use crate::json::{Malformed, Reader};
+use crate::json::{Malformed, Reader, Unreadable};
 use crate::lenient::{
     entry_into, read_json_object_into, skip, value, Entries, Fields, Flag, Found, Int, Items,
     Shape, Text,
@@ -33,27 +33,38 @@ pub struct AuthorizeInput<'a> {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum InputError {
     BadInput(&'static str),
+    /// An object of the input names this key twice (§5 row 1), clipped as messages clip what a
+    /// caller wrote. `bad_input` like the others, with its own message.
+    RepeatedKey(String),
     InvalidClaims(Cow<'static, str>),
 }
 
-/// Reads a policy input from JSON text; trailing bytes after the value are refused.
+/// Reads a policy input from JSON text; trailing bytes after the value are refused, and so is a
+/// key repeated in any object of it, read or not.
 pub fn parse_authorize_json(input: &[u8]) -> Result<AuthorizeInput<'_>, InputError> {
-    let mut top = TopFields::default();
+    use InputError::BadInput;
     // One UTF-8 check of the whole text lets either reader slice strings without checking each.
-    let found = match crate::bytes::text(input) {
-        None => None,
-        Some(text) if read_compact(&mut Reader::new(text), &mut top).is_some() => {
-            Some(Found::Object)
-        }
-        Some(text) => {
-            top = TopFields::default();
-            read_json_object_into(text, &mut top)
-        }
+    let Some(text) = crate::bytes::text(input) else {
+        return Err(BadInput("the input is not JSON"));
     };
-    match found {
-        None => Err(InputError::BadInput("the input is not JSON")),
-        Some(Found::Object) => from_fields(&mut top),
-        Some(_) => Err(InputError::BadInput("the input is not a JSON object")),
+    let mut top = TopFields::default();
+    if read_compact(&mut Reader::new(text), &mut top).is_none() {
+        top = TopFields::default();
+        read_general(text, &mut top)?;
+    }
+    from_fields(&mut top)
+}
+
+/// The general reader's part of `parse_authorize_json`, out of line: the host's inputs never
+/// take it, and inlined it made their path longer.
+#[inline(never)]
+fn read_general<'a>(text: &'a str, top: &mut TopFields<'a>) -> Result<(), InputError> {
+    use InputError::BadInput;
+    match read_json_object_into(text, top) {
+        Ok(Found::Object) => Ok(()),
+        Ok(_) => Err(BadInput("the input is not a JSON object")),
+        Err(Unreadable::Malformed) => Err(BadInput("the input is not JSON")),
+        Err(Unreadable::RepeatedKey(key)) => Err(InputError::RepeatedKey(clip(&key).to_owned())),
     }
 }
 
@@ -63,6 +74,10 @@ pub fn parse_authorize_json(input: &[u8]) -> Result<AuthorizeInput<'_>, InputErr
 /// reads the text again with the general reader, which takes any layout. The general reader
 /// decides what each value means either way (`from_fields`); this only finds the values, with
 /// about a fifth of the general reader's instructions.
+///
+/// It needs no check for a repeated key, and so costs none: it matches each key as literal
+/// text, at most once and in a fixed order, then the closing brace, so a repeated key is a
+/// departure from the layout, and the general reader refuses it.
 fn read_compact<'a>(json: &mut Reader<'a>, top: &mut TopFields<'a>) -> Option<()> {
     let token = &mut top.token_fields;
     expect(json, br#"{"token":{"kind":""#)?;
@@ -122,7 +137,7 @@ fn read_compact<'a>(json: &mut Reader<'a>, top: &mut TopFields<'a>) -> Option<()
 
 /// A request object, `{"method","path"}`, laid out as the host writes it, read into `fields`:
 /// the request of a policy input, and the whole input of `sg_route`. `None` where the text
-/// departs from that layout, as `read_compact`.
+/// departs from that layout, as `read_compact` (and so for a repeated key).
 #[inline(always)]
 pub(crate) fn read_compact_request<'a>(
     json: &mut Reader<'a>,
@@ -394,31 +409,70 @@ mod tests {
         parse_authorize_json(text.as_bytes())
     }
 
-    /// As in `serde_json`, a repeated key's last value counts, also for the objects read in place.
+    fn repeated(key: &str) -> InputError {
+        InputError::RepeatedKey(key.to_owned())
+    }
+
+    /// Unlike in `serde_json`, a repeated key is refused, in any object, read or skipped, and
+    /// before any check of what the values mean.
     #[test]
-    fn a_repeated_key_replaces_the_earlier_value() {
-        let later = format!(
-            r#"{{"token":{{"kind":"repository","project":"P"}},"token":{TOKEN},"request":{REQUEST},"now":1}}"#
-        );
-        let input = parse(&later).unwrap();
+    fn a_repeated_key_anywhere_is_bad_input() {
+        let cases = [
+            (
+                format!(r#"{{"token":{{"kind":"repository","project":"P"}},"token":{TOKEN},"request":{REQUEST},"now":1}}"#),
+                "token",
+            ),
+            (
+                format!(r#"{{"token":{TOKEN},"token":5,"request":{REQUEST},"now":1}}"#),
+                "token",
+            ),
+            (
+                format!(r#"{{"token":{TOKEN},"request":{{"method":"GET","path":"/x"}},"request":{{"method":"PUT"}},"now":1}}"#),
+                "request",
+            ),
+            (
+                format!(r#"{{"token":{TOKEN},"request":{REQUEST},"now":1,"now":1}}"#),
+                "now",
+            ),
+            (
+                format!(r#"{{"token":{TOKEN},"request":{{"method":"GET","path":"/a","path":"/b"}},"now":1}}"#),
+                "path",
+            ),
+            (
+                r#"{"token":{"kind":"workspace","workspace":"acme","scopes":["pipeline"],"revoked":true,"revoked":false},"request":{"method":"GET","path":"/2.0/workspaces/acme"},"now":1}"#.to_owned(),
+                "revoked",
+            ),
+            (
+                format!(r#"{{"token":{TOKEN},"request":{REQUEST},"now":1,"host":{{"id":1,"tags":[{{"a":1,"a":1}}]}}}}"#),
+                "a",
+            ),
+            // Spelled apart, one key all the same.
+            (
+                format!(r#"{{"token":{TOKEN},"request":{REQUEST},"n\u006fw":1,"now":1}}"#),
+                "now",
+            ),
+            // Before `invalid_claims`: a token that is no token, with a key repeated.
+            (
+                format!(r#"{{"token":{{"kind":"nope","kind":"nope"}},"request":{REQUEST},"now":1}}"#),
+                "kind",
+            ),
+        ];
+        for (text, key) in &cases {
+            assert_eq!(parse(text).unwrap_err(), repeated(key), "{text}");
+            let (compact, general) = both_readers(text);
+            assert_eq!(compact, None, "{text}");
+            assert_eq!(general.unwrap_err(), repeated(key), "{text}");
+        }
+        // Not JSON is answered as that, wherever the repeat is.
+        let broken = format!(r#"{{"now":1,"now":1,"token":{TOKEN},"request":{REQUEST},}}"#);
         assert_eq!(
-            input.claims.binding,
-            Binding::Workspace {
-                workspace: "acme".into()
-            }
+            parse(&broken).unwrap_err(),
+            InputError::BadInput("the input is not JSON")
         );
-        let replaced = format!(r#"{{"token":{TOKEN},"token":5,"request":{REQUEST},"now":1}}"#);
-        assert_eq!(
-            parse(&replaced).unwrap_err(),
-            InputError::BadInput("the input has no 'token' object")
-        );
-        let merged = format!(
-            r#"{{"token":{TOKEN},"request":{{"method":"GET","path":"/x"}},"request":{{"method":"PUT"}},"now":1}}"#
-        );
-        assert_eq!(
-            parse(&merged).unwrap_err(),
-            InputError::BadInput("'request.path' is not a string")
-        );
+        // A long key is clipped in the error, as any caller text in a message is.
+        let long = "k".repeat(100);
+        let text = format!(r#"{{"{long}":1,"{long}":2}}"#);
+        assert_eq!(parse(&text).unwrap_err(), repeated(&long[..64]));
     }
 
     type Read<'a> = Result<AuthorizeInput<'a>, InputError>;
@@ -430,7 +484,8 @@ mod tests {
             read_compact(&mut Reader::new(text), &mut top).map(|()| from_fields(&mut top));
         let mut top = TopFields::default();
         let general = match read_json_object_into(text, &mut top) {
-            Some(Found::Object) => from_fields(&mut top),
+            Ok(Found::Object) => from_fields(&mut top),
+            Err(Unreadable::RepeatedKey(key)) => Err(InputError::RepeatedKey(key.into_owned())),
             _ => Err(InputError::BadInput("not an object")),
         };
         (compact, general)
@@ -440,7 +495,14 @@ mod tests {
     /// token's optional `expires_at` and `revoked` are written as null and false when absent,
     /// as the host writes them.
     fn host_layout(input: &serde_json::Value, complete: bool) -> String {
+        host_layout_repeating(input, complete, usize::MAX)
+    }
+
+    /// `host_layout`, with the entry it writes `twice`-th (counting from 0, inner entries
+    /// before the entry holding them) written twice in a row.
+    fn host_layout_repeating(input: &serde_json::Value, complete: bool, twice: usize) -> String {
         use serde_json::{json, Value};
+        let written = std::cell::Cell::new(0);
         // Written by hand: serde_json's maps sort their keys.
         let in_order = |object: &Value, keys: &[&str], value: &dyn Fn(&str, &Value) -> String| {
             let fields = object.as_object().cloned().unwrap_or_default();
@@ -449,7 +511,14 @@ mod tests {
             let others = fields.iter().filter(|(k, _)| !keys.contains(&k.as_str()));
             let entries: Vec<String> = known
                 .chain(others)
-                .map(|(k, v)| format!("{}:{}", Value::from(k.as_str()), value(k, v)))
+                .map(|(k, v)| {
+                    let entry = format!("{}:{}", Value::from(k.as_str()), value(k, v));
+                    written.set(written.get() + 1);
+                    match written.get() - 1 == twice {
+                        true => format!("{entry},{entry}"),
+                        false => entry,
+                    }
+                })
                 .collect();
             format!("{{{}}}", entries.join(","))
         };
@@ -537,6 +606,37 @@ mod tests {
         );
         assert!(changed_and_read > 1000, "{changed_and_read}");
         assert_eq!(kinds_read.len(), 3, "{kinds_read:?}");
+    }
+
+    /// Every authorize vector in the host's layout, with any one of its entries written twice:
+    /// the compact reader gives up (it matches each key once), and the general reader refuses
+    /// the input, whatever the vector's own answer.
+    #[test]
+    fn any_entry_of_the_host_layout_written_twice_is_refused() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/vectors/authorize");
+        let mut refused = 0;
+        for entry in std::fs::read_dir(dir).expect("vectors") {
+            let file = std::fs::read_to_string(entry.expect("entry").path()).expect("read");
+            let vectors: Vec<serde_json::Value> = serde_json::from_str(&file).expect("json");
+            for v in vectors.iter().filter(|v| v["input"].is_object()) {
+                let once = host_layout(&v["input"], true);
+                for twice in 0.. {
+                    let text = host_layout_repeating(&v["input"], true, twice);
+                    if text == once {
+                        break;
+                    }
+                    let (compact, general) = both_readers(&text);
+                    assert_eq!(compact, None, "{text}");
+                    assert!(
+                        matches!(general, Err(InputError::RepeatedKey(_))),
+                        "{text}: {general:?}"
+                    );
+                    assert!(matches!(parse(&text), Err(InputError::RepeatedKey(_))));
+                    refused += 1;
+                }
+            }
+        }
+        assert!(refused > 3000, "{refused}");
     }
 
     #[test]

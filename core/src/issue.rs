@@ -211,7 +211,9 @@ pub fn check_issue_value(request: &Value, context: &Value) -> IssueOutcome {
     check_issue_json(text.as_bytes())
 }
 
-/// `sg_check_issue`: JSON text of `{"request": …, "context": …}`.
+/// `sg_check_issue`: JSON text of `{"request": …, "context": …}`. Text that is not JSON, or
+/// that repeats a key in any of its objects, is `bad_input` ("the request is not an object"):
+/// nothing of it is read.
 pub fn check_issue_json(input: &[u8]) -> IssueOutcome {
     match read_json::<Object<CheckFields>>(input) {
         Some(Object::Fields(check)) => outcome(

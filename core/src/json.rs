@@ -4,9 +4,15 @@
 //! of nesting, finite numbers, paired surrogate escapes), and a property test holds it to that.
 //! It exists because a decision reads a few short fields: a generic deserializer spent more
 //! than half of each decision's instructions getting to them. Strings without escapes are
-//! borrowed from the text; nothing is allocated for what the caller skips but escaped strings.
+//! borrowed from the text; nothing is allocated for what the caller skips but escaped strings
+//! (and the keys of an object of very many, see `Keys`).
+//!
+//! Unlike `serde_json`, which keeps a repeated key's last value, it refuses a text with an object
+//! that names a key twice (§5 row 1), read or skipped: JSON libraries differ in which value they
+//! keep, so a gateway and the policy could read one text as two inputs.
 
 use std::borrow::Cow;
+use std::collections::BTreeSet;
 
 use crate::bytes;
 
@@ -15,8 +21,109 @@ use crate::bytes;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Malformed;
 
+/// Why a whole text cannot be read (`Reader::end`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Unreadable<'a> {
+    /// The text is not one JSON value.
+    Malformed,
+    /// The text is one JSON value, but an object in it names this key twice (the first key so
+    /// repeated, in the order of the text).
+    RepeatedKey(Cow<'a, str>),
+}
+
+impl From<Malformed> for Unreadable<'_> {
+    fn from(_: Malformed) -> Self {
+        Unreadable::Malformed
+    }
+}
+
 /// Nesting at which `serde_json` refuses a value; the same limit keeps the stack bounded here.
 const MAX_DEPTH: u32 = 128;
+
+/// Keys of one object kept in place, before any are kept in a tree: room for a token's seven
+/// and a few more of a host's record (an id, a name, times), so that reading them allocates
+/// nothing. More room would cost every object the initialisation of its slots.
+const INLINE_KEYS: usize = 12;
+
+/// The keys of one object read so far, to tell a key given twice. Nothing is allocated for an
+/// object of at most `INLINE_KEYS` keys written without escapes, which is every object the host
+/// writes.
+pub(crate) struct Keys<'a> {
+    /// A bit per hash of each key kept: a new key whose bit is clear is no repeat, so keys are
+    /// compared only on a collision, rare among the few keys of an object.
+    seen: u64,
+    /// The first keys written without an escape, borrowed from the text.
+    inline: [&'a str; INLINE_KEYS],
+    inline_len: usize,
+    /// The others: escaped keys, decoded so that `"\u0061"` and `"a"` are one key, and the keys
+    /// after the first `INLINE_KEYS`. A tree rather than a list: once the bits are all set, each
+    /// key of an object of many keys is looked up, which a list would make quadratic.
+    rest: BTreeSet<Cow<'a, str>>,
+}
+
+impl<'a> Keys<'a> {
+    pub(crate) fn new() -> Self {
+        Keys {
+            seen: 0,
+            inline: [""; INLINE_KEYS],
+            inline_len: 0,
+            rest: BTreeSet::new(),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.inline_len == 0 && self.rest.is_empty()
+    }
+
+    /// Keeps `key`, written without an escape; false when the object named it before.
+    #[inline(always)]
+    fn insert(&mut self, key: &'a str) -> bool {
+        let bit = 1u64 << (spread(key) & 63);
+        if self.seen & bit != 0 && self.holds(key) {
+            return false;
+        }
+        self.seen |= bit;
+        match self.inline.get_mut(self.inline_len) {
+            Some(slot) => {
+                *slot = key;
+                self.inline_len += 1;
+            }
+            None => {
+                self.rest.insert(Cow::Borrowed(key));
+            }
+        }
+        true
+    }
+
+    /// Keeps `key`, decoded from a key with an escape; false when the object named it before.
+    /// Copying it allocates, as decoding it did already.
+    #[cold]
+    #[inline(never)]
+    fn insert_escaped(&mut self, key: &str) -> bool {
+        let bit = 1u64 << (spread(key) & 63);
+        if self.seen & bit != 0 && self.holds(key) {
+            return false;
+        }
+        self.seen |= bit;
+        self.rest.insert(Cow::Owned(key.to_owned()));
+        true
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn holds(&self, key: &str) -> bool {
+        self.inline.iter().take(self.inline_len).any(|k| *k == key) || self.rest.contains(key)
+    }
+}
+
+/// A hash of a key from its length and its first and last bytes: enough to tell apart the
+/// contract's keys of one object (a test holds each object's keys to distinct bits).
+fn spread(key: &str) -> u32 {
+    let bytes = key.as_bytes();
+    let first = u32::from(bytes.first().copied().unwrap_or(0));
+    let last = u32::from(bytes.last().copied().unwrap_or(0));
+    (bytes.len() as u32).wrapping_mul(5) ^ first ^ last.rotate_left(3)
+}
 
 /// The start of the next value: a scalar read whole, or the opening bracket of a container whose
 /// contents the caller reads with `more_items` or `next_key`.
@@ -37,6 +144,11 @@ pub(crate) struct Reader<'a> {
     text: &'a str,
     pos: usize,
     depth: u32,
+    /// Where the first key an object repeated starts, after its opening quote. Reading goes on
+    /// past it, so that text that is not JSON further on is refused as that, as `serde_json`
+    /// refuses it; `end` answers with the key. (An offset rather than the key: a reader then
+    /// needs no drop, which the host's inputs, which repeat nothing, would pay for.)
+    repeated: Option<usize>,
 }
 
 impl<'a> Reader<'a> {
@@ -45,6 +157,7 @@ impl<'a> Reader<'a> {
             text,
             pos: 0,
             depth: 0,
+            repeated: None,
         }
     }
 
@@ -112,8 +225,13 @@ impl<'a> Reader<'a> {
     }
 
     /// Inside an object just opened by `next`: the next key, with its colon consumed, or `None`
-    /// at the closing brace. `first` is true before the first entry.
-    pub(crate) fn next_key(&mut self, first: bool) -> Result<Option<Cow<'a, str>>, Malformed> {
+    /// at the closing brace. `keys` holds the object's keys read so far (empty before the first
+    /// entry); a key among them is noted for `end` to refuse.
+    pub(crate) fn next_key(
+        &mut self,
+        keys: &mut Keys<'a>,
+    ) -> Result<Option<Cow<'a, str>>, Malformed> {
+        let first = keys.is_empty();
         self.skip_whitespace();
         match self.peek() {
             Some(b'}') => {
@@ -131,12 +249,20 @@ impl<'a> Reader<'a> {
             return Err(Malformed);
         }
         self.pos += 1;
+        let start = self.pos;
         let key = self.string()?;
         self.skip_whitespace();
         if self.peek() != Some(b':') {
             return Err(Malformed);
         }
         self.pos += 1;
+        let fresh = match &key {
+            Cow::Borrowed(plain) => keys.insert(plain),
+            Cow::Owned(escaped) => keys.insert_escaped(escaped),
+        };
+        if !fresh {
+            self.repeated.get_or_insert(start);
+        }
         Ok(Some(key))
     }
 
@@ -151,9 +277,9 @@ impl<'a> Reader<'a> {
                 }
             }
             Next::Object => {
-                let mut first = true;
-                while self.next_key(first)?.is_some() {
-                    first = false;
+                // A skipped object's keys are checked too: what one reader skips another may read.
+                let mut keys = Keys::new();
+                while self.next_key(&mut keys)?.is_some() {
                     self.skip()?;
                 }
             }
@@ -201,13 +327,22 @@ impl<'a> Reader<'a> {
         self.pos == self.text.len()
     }
 
-    /// After the one top-level value: only whitespace may follow.
-    pub(crate) fn end(&mut self) -> Result<(), Malformed> {
+    /// After the one top-level value: only whitespace may follow, and no object may have
+    /// repeated a key.
+    pub(crate) fn end(&mut self) -> Result<(), Unreadable<'a>> {
         self.skip_whitespace();
-        if self.pos == self.text.len() {
-            Ok(())
-        } else {
-            Err(Malformed)
+        if self.pos != self.text.len() {
+            return Err(Unreadable::Malformed);
+        }
+        match self.repeated {
+            None => Ok(()),
+            Some(start) => {
+                // Read again from its start: it was read whole once, so it reads alike.
+                self.pos = start;
+                let key = self.string()?;
+                self.pos = self.text.len();
+                Err(Unreadable::RepeatedKey(key))
+            }
         }
     }
 
@@ -444,7 +579,7 @@ impl<'a> Reader<'a> {
 mod tests {
     use super::*;
 
-    fn whole(text: &str) -> Result<(), Malformed> {
+    fn whole(text: &str) -> Result<(), Unreadable<'_>> {
         let mut reader = Reader::new(text);
         reader.skip()?;
         reader.end()
@@ -453,7 +588,7 @@ mod tests {
     fn scalar(text: &str) -> Result<Next<'_>, Malformed> {
         let mut reader = Reader::new(text);
         let next = reader.next()?;
-        reader.end()?;
+        reader.end().map_err(|_| Malformed)?;
         Ok(next)
     }
 
@@ -517,7 +652,88 @@ mod tests {
             "1 2",
             "",
         ] {
-            assert_eq!(whole(bad), Err(Malformed), "{bad}");
+            assert_eq!(whole(bad), Err(Unreadable::Malformed), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_key_repeated_in_any_object_is_refused_however_it_is_spelled() {
+        let repeated = |key: &str| Err(Unreadable::RepeatedKey(Cow::Owned(key.to_owned())));
+        assert_eq!(whole(r#"{"a":1,"a":1}"#), repeated("a"));
+        assert_eq!(whole(r#"{"a":1,"b":{"c":[],"c":null}}"#), repeated("c"));
+        assert_eq!(whole(r#"[{"x":{}},{"y":{"z":1,"z":2}}]"#), repeated("z"));
+        assert_eq!(whole(r#"{"a":1,"\u0061":2}"#), repeated("a"));
+        assert_eq!(whole(r#"{"\u0061":1,"a":2}"#), repeated("a"));
+        assert_eq!(whole(r#"{"\"":1,"\u0022":2}"#), repeated("\""));
+        assert_eq!(whole(r#"{"":1,"":2}"#), repeated(""));
+        // The first key repeated, in the order of the text.
+        assert_eq!(whole(r#"{"b":{"y":1,"y":1},"a":0,"a":0}"#), repeated("y"));
+        // Beyond the keys kept in place, and among them.
+        let many: Vec<String> = (0..40).map(|i| format!(r#""k{i}":{i}"#)).collect();
+        assert_eq!(whole(&format!("{{{}}}", many.join(","))), Ok(()));
+        let n = INLINE_KEYS;
+        for (a, b) in [(0, 1), (3, 7), (n - 1, n), (n, n + 1), (2, 30), (20, 39)] {
+            let mut keys = many.clone();
+            keys[b] = keys[a].clone();
+            let text = format!("{{{}}}", keys.join(","));
+            assert_eq!(whole(&text), repeated(&format!("k{a}")), "{text}");
+        }
+        // An object of very many keys is read in O(n log n), its repeat found at its end.
+        let mut huge: Vec<String> = (0..100_000).map(|i| format!(r#""{i:x}":0"#)).collect();
+        assert_eq!(whole(&format!("{{{}}}", huge.join(","))), Ok(()));
+        huge.push(r#""\u0031":1"#.to_owned());
+        assert_eq!(whole(&format!("{{{}}}", huge.join(","))), repeated("1"));
+        // Keys alike but for their case, or a suffix, or in other objects, are not repeats.
+        for fine in [
+            r#"{"a":1,"A":1,"ab":1,"ba":1,"aa":1}"#,
+            r#"{"a":{"a":{"a":1}},"b":{"a":1}}"#,
+            r#"[{"a":1},{"a":1}]"#,
+            r#"{"\u00e9":1,"e":1,"\u00e8":1}"#,
+        ] {
+            assert_eq!(whole(fine), Ok(()), "{fine}");
+        }
+        // Text that is not JSON further on is refused as that, as serde_json refuses it.
+        assert_eq!(whole(r#"{"a":1,"a":2,}"#), Err(Unreadable::Malformed));
+        assert_eq!(whole(r#"{"a":1,"a":2} x"#), Err(Unreadable::Malformed));
+        assert_eq!(
+            whole(&format!(r#"{{"a":1,"a":{}}}"#, "[".repeat(200))),
+            Err(Unreadable::Malformed)
+        );
+    }
+
+    /// Each object of the contract has its keys on distinct bits, so reading one compares no
+    /// keys.
+    #[test]
+    fn the_contract_keys_of_one_object_spread_apart() {
+        for object in [
+            &["token", "request", "now", "repository_project"][..],
+            &[
+                "kind",
+                "workspace",
+                "project",
+                "repository",
+                "scopes",
+                "expires_at",
+                "revoked",
+            ],
+            &["method", "path"],
+            &["method", "path", "repository_project"],
+            &["request", "context"],
+            &[
+                "kind",
+                "workspace",
+                "project",
+                "repository",
+                "name",
+                "scopes",
+                "expires_at",
+            ],
+            &["plan", "now", "max_lifetime_days", "allow_no_expiry"],
+            &["forwarded_headers", "headers"],
+        ] {
+            let bits: std::collections::BTreeSet<u32> =
+                object.iter().map(|k| spread(k) & 63).collect();
+            assert_eq!(bits.len(), object.len(), "{object:?}");
         }
     }
 
@@ -525,7 +741,7 @@ mod tests {
     fn nesting_stops_where_serde_json_stops() {
         let nested = |n: usize| format!("{}{}", "[".repeat(n), "]".repeat(n));
         assert_eq!(whole(&nested(127)), Ok(()));
-        assert_eq!(whole(&nested(128)), Err(Malformed));
+        assert_eq!(whole(&nested(128)), Err(Unreadable::Malformed));
         assert!(serde_json::from_str::<serde_json::Value>(&nested(127)).is_ok());
         assert!(serde_json::from_str::<serde_json::Value>(&nested(128)).is_err());
     }

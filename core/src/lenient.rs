@@ -4,7 +4,7 @@
 
 use std::borrow::Cow;
 
-use crate::json::{Malformed, Next, Reader};
+use crate::json::{Keys, Malformed, Next, Reader, Unreadable};
 
 /// A type that can be read from any JSON value, with `other()` for the types it does not take.
 pub(crate) trait Shape<'a>: Sized {
@@ -56,11 +56,7 @@ pub(crate) fn read<'a, T: Shape<'a>>(json: &mut Reader<'a>) -> Result<T, Malform
             value
         }
         Next::Object => {
-            let mut entries = Entries {
-                json,
-                first: true,
-                done: false,
-            };
+            let mut entries = Entries::new(json);
             let value = T::map(&mut entries)?;
             while entries.next_key()?.is_some() {
                 skip(&mut entries)?;
@@ -91,17 +87,26 @@ impl<'a> Items<'a, '_> {
 /// The entries of an object being read: each key must be followed by `value` or `skip`.
 pub(crate) struct Entries<'a, 'r> {
     json: &'r mut Reader<'a>,
-    first: bool,
+    /// The object's keys so far: one named twice makes the whole text unreadable (`whole`), so
+    /// whatever a `Fields` reader makes of a repeated key's values is never answered with.
+    keys: Keys<'a>,
     done: bool,
 }
 
-impl<'a> Entries<'a, '_> {
+impl<'a, 'r> Entries<'a, 'r> {
+    fn new(json: &'r mut Reader<'a>) -> Self {
+        Entries {
+            json,
+            keys: Keys::new(),
+            done: false,
+        }
+    }
+
     fn next_key(&mut self) -> Result<Option<Cow<'a, str>>, Malformed> {
         if self.done {
             return Ok(None);
         }
-        let key = self.json.next_key(self.first)?;
-        self.first = false;
+        let key = self.json.next_key(&mut self.keys)?;
         self.done = key.is_none();
         Ok(key)
     }
@@ -117,29 +122,32 @@ pub(crate) fn skip(map: &mut Entries<'_, '_>) -> Result<(), Malformed> {
     map.json.skip()
 }
 
-/// Reads JSON text as `T`; `None` when the text is not one JSON value.
+/// Reads JSON text as `T`; `None` when the text is not one JSON value or an object in it repeats
+/// a key: the callers answer both as they answer any input they cannot read.
 pub(crate) fn read_json<'a, T: Shape<'a>>(bytes: &'a [u8]) -> Option<T> {
     // One UTF-8 check of the whole text lets the reader slice strings without checking each.
-    whole(crate::bytes::text(bytes)?, read)
+    whole(crate::bytes::text(bytes)?, read).ok()
 }
 
-/// Runs `read` over JSON text, which must hold one value and nothing after it.
+/// Runs `read` over JSON text, which must hold one value and nothing after it, with no object
+/// in it repeating a key. A value read from text that fails either is never returned.
 fn whole<'a, R>(
     text: &'a str,
     read: impl FnOnce(&mut Reader<'a>) -> Result<R, Malformed>,
-) -> Option<R> {
+) -> Result<R, Unreadable<'a>> {
     let mut json = Reader::new(text);
-    let value = read(&mut json).ok()?;
-    json.end().ok()?;
-    Some(value)
+    let value = read(&mut json)?;
+    json.end()?;
+    Ok(value)
 }
 
-/// Reads JSON text whose top-level value is an object into `fields`, in place; `None` when the
-/// text is not one JSON value.
+/// Reads JSON text whose top-level value is an object into `fields`, in place, and says what
+/// the value was. On an error `fields` holds whatever was read before it, for the caller to
+/// drop.
 pub(crate) fn read_json_object_into<'a, T: Fields<'a>>(
     text: &'a str,
     fields: &mut T,
-) -> Option<Found> {
+) -> Result<Found, Unreadable<'a>> {
     whole(text, |json| {
         let mut found = Found::Absent;
         object_into(json, fields, &mut found)?;
@@ -172,18 +180,12 @@ fn object_into<'a, T: Fields<'a>>(
     fields: &mut T,
     found: &mut Found,
 ) -> Result<(), Malformed> {
-    if *found != Found::Absent {
-        // A repeated key replaces the value read before, as it does for every other field.
-        *fields = T::default();
-    }
+    // Read a second time only for a repeated key, which makes the whole text unreadable: what
+    // the fields then hold (both objects merged) is never used.
     *found = Found::Other;
     match json.next()? {
         Next::Object => {
-            let mut entries = Entries {
-                json,
-                first: true,
-                done: false,
-            };
+            let mut entries = Entries::new(json);
             fields_into(&mut entries, fields)?;
             *found = Found::Object;
         }

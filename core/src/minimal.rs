@@ -241,7 +241,8 @@ pub fn minimal_token_value(calls: &Value) -> Result<Advice, AdviceRefusal> {
     minimal_token_json(calls.to_string().as_bytes())
 }
 
-/// `sg_minimal_token`: the same, as JSON text.
+/// `sg_minimal_token`: the same, as JSON text. Text that is not JSON, or that repeats a key in
+/// any of its objects, is `bad_input` ("the calls are not an array"): nothing of it is read.
 pub fn minimal_token_json(calls: &[u8]) -> Result<Advice, AdviceRefusal> {
     advise(read_json(calls).unwrap_or(List::Other))
 }

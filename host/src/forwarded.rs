@@ -25,7 +25,7 @@ impl ForwardedHeaders {
     }
 }
 
-/// The input of `sg_original_request`: `{"forwarded_headers", "headers": [[name, value], …]}`.
+/// The input of `sg_check_request`: `{"forwarded_headers", "headers": [[name, value], …]}`.
 /// A value is bytes; each is written as the character of that code point (U+0000–U+00FF), the
 /// byte string form fetch's `Headers` and Node use, so the module sees the bytes as they came.
 pub fn input<'a>(

@@ -3,6 +3,7 @@
 
 pub mod wasm;
 
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
@@ -10,10 +11,76 @@ use serde_json::Value;
 
 /// One worked case: an input, the expected answer and a line on why.
 #[derive(Clone, Debug, Deserialize)]
+#[serde(try_from = "VectorFile")]
 pub struct Vector {
     pub why: String,
+    /// The input as a value; `Null` when the vector gives only `input_text`.
     pub input: Value,
+    /// The input as JSON text, for what no parsed value can say: a key given twice, an integer
+    /// written as a float. When present it is the input (see `given`), and `input`, if also
+    /// present, is only its value for the reader's eye.
+    pub input_text: Option<String>,
     pub expect: Value,
+}
+
+/// A vector as its file spells it: `input`, `input_text` or both.
+#[derive(Deserialize)]
+struct VectorFile {
+    why: String,
+    /// `Some(Null)` for `"input": null`, which is an input; `None` when there is no `input`.
+    #[serde(default, deserialize_with = "present")]
+    input: Option<Value>,
+    input_text: Option<String>,
+    expect: Value,
+}
+
+fn present<'de, D: serde::Deserializer<'de>>(input: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(input).map(Some)
+}
+
+impl TryFrom<VectorFile> for Vector {
+    type Error = String;
+
+    fn try_from(file: VectorFile) -> Result<Vector, String> {
+        if file.input.is_none() && file.input_text.is_none() {
+            return Err(format!("{}: neither input nor input_text", file.why));
+        }
+        Ok(Vector {
+            why: file.why,
+            input: file.input.unwrap_or(Value::Null),
+            input_text: file.input_text,
+            expect: file.expect,
+        })
+    }
+}
+
+/// What a runner is handed of a vector's input.
+#[derive(Clone, Copy, Debug)]
+pub enum Input<'a> {
+    /// A value, for entry points that take one (and for text, written out).
+    Value(&'a Value),
+    /// JSON text that must be read as it is, only by entry points that take text.
+    Text(&'a str),
+}
+
+impl<'a> Input<'a> {
+    /// The input as JSON text: its own, or the value written out.
+    pub fn text(self) -> Cow<'a, str> {
+        match self {
+            Input::Value(value) => Cow::Owned(value.to_string()),
+            Input::Text(text) => Cow::Borrowed(text),
+        }
+    }
+}
+
+impl Vector {
+    /// The input a runner is handed: the text when the vector gives one, else the value.
+    pub fn given(&self) -> Input<'_> {
+        match &self.input_text {
+            Some(text) => Input::Text(text),
+            None => Input::Value(&self.input),
+        }
+    }
 }
 
 pub fn repo_root() -> PathBuf {
@@ -71,10 +138,13 @@ pub fn authorize_vectors() -> Vec<Vector> {
 /// `store`. The answer carries the first call's `lookup` (null when it answered at once).
 /// `tests/js/check_runner.mjs` is the same for the JS runtimes.
 pub fn run_check(
-    input: &Value,
+    input: Input<'_>,
     mut first: impl FnMut(&[u8]) -> Value,
     mut second: impl FnMut(&[u8]) -> Value,
 ) -> Value {
+    let Input::Value(input) = input else {
+        panic!("check vectors are given as values");
+    };
     if input.get("headers").is_none() {
         let mut answer = second(input.to_string().as_bytes());
         answer["lookup"] = Value::Null;
@@ -124,10 +194,19 @@ pub fn run_check(
 /// refusal out) as the input of a check's first call, and how to read that call's answer back
 /// into the vector's shape. A vector that expects a request gets a well-formed token for its
 /// credentials, so that the first call asks for a lookup of that request.
-pub fn as_first_call(input: &Value) -> (Value, fn(Value) -> Value) {
+/// A vector given as text goes as it is.
+pub fn as_first_call(input: Input<'_>) -> (String, fn(Value) -> Value) {
     // Only what the first call's answer shows of a refusal is compared (the native suite holds
     // the whole decision).
     const TOKEN: &str = "Bearer sgat_0123456789abcdefghijABCDEFGHIJ01234567894XH9bG";
+    let read = |step: Value| match step.get("lookup") {
+        Some(_) => serde_json::json!({"method": step["request"]["method"], "uri": step["request"]["path"]}),
+        None => serde_json::json!({"allow": false, "status": step["status"], "reason": step["reason"]}),
+    };
+    let input = match input {
+        Input::Text(text) => return (text.to_owned(), read),
+        Input::Value(value) => value,
+    };
     let mut first = input.clone();
     if let Some(Value::Array(headers)) = first.get_mut("headers") {
         let mut credentials = 0;
@@ -143,20 +222,22 @@ pub fn as_first_call(input: &Value) -> (Value, fn(Value) -> Value) {
             headers.push(serde_json::json!(["authorization", TOKEN]));
         }
     }
-    let read = |step: Value| match step.get("lookup") {
-        Some(_) => serde_json::json!({"method": step["request"]["method"], "uri": step["request"]["path"]}),
-        None => serde_json::json!({"allow": false, "status": step["status"], "reason": step["reason"]}),
-    };
-    (first, read)
+    (first.to_string(), read)
 }
 
-/// The vectors with `expect` cut down to `fields`.
+/// The vectors with `expect` cut down to `fields`. A vector given as text that expects a
+/// request (no repeated key, which always refuses) is given as its value instead, so that
+/// `as_first_call` can hand it credentials.
 pub fn expecting(vectors: Vec<Vector>, fields: &[&str]) -> Vec<Vector> {
     vectors
         .into_iter()
         .map(|mut v| {
             if let Value::Object(expect) = &mut v.expect {
                 expect.retain(|key, _| fields.contains(&key.as_str()));
+            }
+            if let (Some(text), Some(_)) = (&v.input_text, v.expect.get("method")) {
+                v.input = serde_json::from_str(text).expect("a vector's text is JSON");
+                v.input_text = None;
             }
             v
         })
@@ -182,15 +263,17 @@ pub fn differences(expect: &Value, actual: &Value) -> Vec<String> {
 }
 
 /// Runs every vector through `run`, and fails once with all mismatches listed.
-pub fn check_all(suite: &str, vectors: &[Vector], mut run: impl FnMut(&Value) -> Value) {
+pub fn check_all(suite: &str, vectors: &[Vector], mut run: impl FnMut(Input<'_>) -> Value) {
     assert!(!vectors.is_empty(), "{suite}: no vectors found");
     let failures: Vec<String> = vectors
         .iter()
         .filter_map(|v| {
-            let actual = run(&v.input);
+            let actual = run(v.given());
             let diffs = differences(&v.expect, &actual);
-            (!diffs.is_empty())
-                .then(|| format!("- {} | input {} | {}", v.why, v.input, diffs.join("; ")))
+            (!diffs.is_empty()).then(|| {
+                let input = v.given().text();
+                format!("- {} | input {input} | {}", v.why, diffs.join("; "))
+            })
         })
         .collect();
     assert!(

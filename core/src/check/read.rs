@@ -4,8 +4,9 @@
 
 use super::{Failure, Found, StoredToken};
 use crate::decision::{Decision, Reason};
-use crate::input::{claims, Request, RequestFields, TokenFields};
-use crate::json::Malformed;
+use crate::authorize::refusal;
+use crate::input::{claims, clip, InputError, Request, RequestFields, TokenFields};
+use crate::json::{Malformed, Unreadable};
 use crate::lenient::{
     entry_into, read_json_object_into, skip, value, Entries, Fields, Found as Read, Int, Object,
     Shape, Text,
@@ -17,9 +18,12 @@ pub(super) fn found(input: &[u8]) -> Result<Found<'_>, Decision> {
     let mut top = TopFields::default();
     let text = crate::bytes::text(input).ok_or_else(|| bad("the input is not JSON"))?;
     match read_json_object_into(text, &mut top) {
-        None => return Err(bad("the input is not JSON")),
-        Some(Read::Object) => {}
-        Some(_) => return Err(bad("the input is not a JSON object")),
+        Ok(Read::Object) => {}
+        Ok(_) => return Err(bad("the input is not a JSON object")),
+        Err(Unreadable::Malformed) => return Err(bad("the input is not JSON")),
+        Err(Unreadable::RepeatedKey(key)) => {
+            return Err(refusal(InputError::RepeatedKey(clip(&key).to_owned())))
+        }
     }
     match top.failure.take() {
         None | Some(Text::Null) => {}
