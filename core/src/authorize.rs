@@ -36,7 +36,10 @@ pub(crate) fn refusal(error: InputError) -> Decision {
         InputError::RepeatedKey(key) => {
             // The key as a JSON string, so that any character in it reads unambiguously; an owned
             // message is escaped again when the decision is written.
-            let message = format!("the input repeats the key {}", Value::String(key));
+            // Escaped by the module's own writer: serde_json's would bring its number formatting.
+            let mut message = b"the input repeats the key ".to_vec();
+            crate::wire::write_text(&mut message, &key);
+            let message = String::from_utf8(message).unwrap_or_default();
             Decision::early(Reason::BadInput, message, ScopeSet::EMPTY)
         }
         InputError::InvalidClaims(why) => {

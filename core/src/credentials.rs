@@ -1,6 +1,8 @@
 //! The credentials of a check (§9): `Authorization: Bearer <token>`, or `Basic` with the user
 //! `x-token-auth` and the token as its password, as git sends them.
 
+use std::borrow::Cow;
+
 use base64::Engine as _;
 
 /// Why an `Authorization` header holds no usable credential. Each is `token_malformed`.
@@ -32,7 +34,7 @@ pub const BASIC_USER: &str = "x-token-auth";
 
 /// The secret an `Authorization` value presents, as bytes: `Ok(None)` when it is absent or
 /// blank. The value is the header's bytes; schemes compare without letter case (RFC 9110).
-pub fn secret(value: Option<&[u8]>) -> Result<Option<Vec<u8>>, CredentialError> {
+pub fn secret(value: Option<&[u8]>) -> Result<Option<Cow<'_, [u8]>>, CredentialError> {
     let Some(value) = value.map(<[u8]>::trim_ascii).filter(|v| !v.is_empty()) else {
         return Ok(None);
     };
@@ -41,7 +43,7 @@ pub fn secret(value: Option<&[u8]>) -> Result<Option<Vec<u8>>, CredentialError> 
         None => (value, &b""[..]),
     };
     if scheme.eq_ignore_ascii_case(b"bearer") {
-        return Ok(Some(rest.to_vec()));
+        return Ok(Some(Cow::Borrowed(rest)));
     }
     if !scheme.eq_ignore_ascii_case(b"basic") {
         return Err(CredentialError::UnknownScheme);
@@ -51,11 +53,13 @@ pub fn secret(value: Option<&[u8]>) -> Result<Option<Vec<u8>>, CredentialError> 
         .decode(rest)
         .map_err(|_| CredentialError::NotBase64)?;
     let decoded = String::from_utf8(decoded).map_err(|_| CredentialError::NotUtf8)?;
-    let (user, password) = decoded.split_once(':').ok_or(CredentialError::NoPassword)?;
+    let colon = decoded.bytes().position(|b| b == b':');
+    let (user, password) = decoded.split_at(colon.ok_or(CredentialError::NoPassword)?);
+    let password = &password[1..];
     if user != BASIC_USER {
         return Err(CredentialError::WrongUser);
     }
-    Ok(Some(password.as_bytes().to_vec()))
+    Ok(Some(Cow::Owned(password.as_bytes().to_vec())))
 }
 
 #[cfg(test)]
@@ -69,11 +73,11 @@ mod tests {
 
     #[test]
     fn bearer_and_basic_present_the_token() {
-        let t = Ok(Some(b"sgat_x".to_vec()));
+        let t = Ok(Some(Cow::Borrowed(&b"sgat_x"[..])));
         assert_eq!(secret(Some(b"Bearer sgat_x")), t);
         assert_eq!(secret(Some(b"  bEaReR   sgat_x  ")), t);
         assert_eq!(secret(Some(&basic("x-token-auth:sgat_x"))), t);
-        assert_eq!(secret(Some(b"Bearer")), Ok(Some(Vec::new())));
+        assert_eq!(secret(Some(b"Bearer")), Ok(Some(Cow::Borrowed(&b""[..]))));
     }
 
     #[test]

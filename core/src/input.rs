@@ -79,8 +79,36 @@ fn read_general<'a>(text: &'a str, top: &mut TopFields<'a>) -> Result<(), InputE
 /// text, at most once and in a fixed order, then the closing brace, so a repeated key is a
 /// departure from the layout, and the general reader refuses it.
 fn read_compact<'a>(json: &mut Reader<'a>, top: &mut TopFields<'a>) -> Option<()> {
-    let token = &mut top.token_fields;
-    expect(json, br#"{"token":{"kind":""#)?;
+    expect(json, br#"{"token":"#)?;
+    read_compact_token(json, &mut top.token_fields)?;
+    top.token = Found::Object;
+    expect(json, br#","request":"#)?;
+    read_compact_request(json, &mut top.request_fields)?;
+    top.request = Found::Object;
+    expect(json, br#","now":"#)?;
+    top.now = Some(Int::Value(json.integer()?));
+    if json.eat(br#","repository_project":"#) {
+        top.repository_project = Some(match json.eat(b"null") {
+            true => Text::Null,
+            false => {
+                expect(json, b"\"")?;
+                text(json)?
+            }
+        });
+    }
+    expect(json, b"}")?;
+    json.at_end().then_some(())
+}
+
+/// A token object laid out as the host writes it (§5's keys in order, each once, no whitespace,
+/// no escapes, known scopes), read into `fields`: the token of a policy input, and the claims of
+/// a check's second call. `None` where the text departs from that layout, as `read_compact`.
+#[inline(always)]
+pub(crate) fn read_compact_token<'a>(
+    json: &mut Reader<'a>,
+    token: &mut TokenFields<'a>,
+) -> Option<()> {
+    expect(json, br#"{"kind":""#)?;
     token.kind = Some(text(json)?);
     expect(json, br#","workspace":""#)?;
     token.workspace = Some(text(json)?);
@@ -116,23 +144,7 @@ fn read_compact<'a>(json: &mut Reader<'a>, top: &mut TopFields<'a>) -> Option<()
         true => true,
         false => json.eat(b"false").then_some(false)?,
     }));
-    top.token = Found::Object;
-    expect(json, br#"},"request":"#)?;
-    read_compact_request(json, &mut top.request_fields)?;
-    top.request = Found::Object;
-    expect(json, br#","now":"#)?;
-    top.now = Some(Int::Value(json.integer()?));
-    if json.eat(br#","repository_project":"#) {
-        top.repository_project = Some(match json.eat(b"null") {
-            true => Text::Null,
-            false => {
-                expect(json, b"\"")?;
-                text(json)?
-            }
-        });
-    }
-    expect(json, b"}")?;
-    json.at_end().then_some(())
+    expect(json, b"}")
 }
 
 /// A request object, `{"method","path"}`, laid out as the host writes it, read into `fields`:
@@ -152,12 +164,12 @@ pub(crate) fn read_compact_request<'a>(
 
 /// The rest of a string without escapes whose opening quote was consumed, as a string field.
 #[inline(always)]
-fn text<'a>(json: &mut Reader<'a>) -> Option<Text<'a>> {
+pub(crate) fn text<'a>(json: &mut Reader<'a>) -> Option<Text<'a>> {
     json.plain_string().map(|s| Text::Str(Cow::Borrowed(s)))
 }
 
 #[inline(always)]
-fn expect(json: &mut Reader<'_>, word: &[u8]) -> Option<()> {
+pub(crate) fn expect(json: &mut Reader<'_>, word: &[u8]) -> Option<()> {
     json.eat(word).then_some(())
 }
 

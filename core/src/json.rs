@@ -555,11 +555,9 @@ impl<'a> Reader<'a> {
     #[cold]
     #[inline(never)]
     fn float(&self, start: usize) -> Result<Next<'a>, Malformed> {
-        let finite = self.slice(start)?.parse::<f64>().is_ok_and(f64::is_finite);
-        if finite {
-            Ok(Next::Number)
-        } else {
-            Err(Malformed)
+        match overflows_f64(self.slice(start)?.as_bytes()) {
+            false => Ok(Next::Number),
+            true => Err(Malformed),
         }
     }
 
@@ -573,6 +571,63 @@ impl<'a> Reader<'a> {
         }
         Ok(())
     }
+}
+
+/// The digits of 2^1024 − 2^970, the least number that rounds to infinity as an f64: it lies
+/// halfway between the largest finite f64 and 2^1024, and a tie rounds to the even neighbour.
+/// 309 digits before the point; trailing zeros left out.
+const OVERFLOW: &[u8] = b"179769313486231580793728971405303415079934132710037826936173778980444968292764750946649017977587207096330286416692887910946555547851940402630657488671505820681908902000708383676273854845817711531764475730270069855571366959622842914819860834936475292719074168444365510704342711559699508093042880177904174497792";
+const OVERFLOW_EXPONENT: i64 = 309;
+
+/// Whether a JSON number, read as an f64 with correct rounding, is infinite: decided on its
+/// digits, which is what parsing it would decide (a test holds the two together), without the
+/// float parser and its 10 KB of tables in the module.
+fn overflows_f64(literal: &[u8]) -> bool {
+    let digits_of = |text: &[u8]| text.iter().take_while(|b| b.is_ascii_digit()).count();
+    let unsigned = literal.strip_prefix(b"-").unwrap_or(literal);
+    let (int, rest) = unsigned.split_at(digits_of(unsigned));
+    let (fraction, rest) = match rest.strip_prefix(b".") {
+        Some(after) => after.split_at(digits_of(after)),
+        None => (&b""[..], rest),
+    };
+    // Saturating: past ±10^15 only the sign of the exponent matters.
+    let exponent = match rest {
+        [b'e' | b'E', tail @ ..] => {
+            let (negative, digits) = match tail {
+                [b'-', d @ ..] => (true, d),
+                [b'+', d @ ..] => (false, d),
+                d => (false, d),
+            };
+            let magnitude = digits.iter().fold(0i64, |e, &d| {
+                (e * 10 + i64::from(d - b'0')).min(1_000_000_000_000_000)
+            });
+            if negative {
+                -magnitude
+            } else {
+                magnitude
+            }
+        }
+        _ => 0,
+    };
+    let all = || int.iter().chain(fraction).copied();
+    let Some(leading) = all().position(|d| d != b'0') else {
+        return false;
+    };
+    // The number is 0.D × 10^scale, with D its digits from the first that is not 0.
+    let scale = int.len() as i64 - leading as i64 + exponent;
+    if scale != OVERFLOW_EXPONENT {
+        return scale > OVERFLOW_EXPONENT;
+    }
+    let mut significant = all().skip(leading);
+    for &bound in OVERFLOW {
+        match significant.next() {
+            Some(d) if d != bound => return d > bound,
+            Some(_) => {}
+            // Zeros from here on, and the bound has a digit that is not.
+            None => return false,
+        }
+    }
+    true
 }
 
 #[cfg(test)]
@@ -590,6 +645,73 @@ mod tests {
         let next = reader.next()?;
         reader.end().map_err(|_| Malformed)?;
         Ok(next)
+    }
+
+    #[test]
+    fn overflow_is_decided_as_the_float_parser_decides_it() {
+        let max = "179769313486231580793728971405303415079934132710037826936173778980444968292764750946649017977587207096330286416692887910946555547851940402630657488671505820681908902000708383676273854845817711531764475730270069855571366959622842914819860834936475292719074168444365510704342711559699508093042880177904174497792";
+        let mut cases: Vec<String> = vec![
+            "0".into(),
+            "-0.0".into(),
+            "1e308".into(),
+            "1e309".into(),
+            "-1e309".into(),
+            "1.7976931348623157e308".into(),
+            "1.7976931348623158e308".into(),
+            "1.7976931348623159e308".into(),
+            "0.1e310".into(),
+            "0.17976931348623159e309".into(),
+            "1e-400".into(),
+            "0e999999999999999999999".into(),
+            "1e999999999999999999999".into(),
+            "1e-999999999999999999999".into(),
+            "123.456e306".into(),
+            "0.000001e314".into(),
+            max.to_string(),
+            format!("{max}.0"),
+            format!("{max}1"),
+            format!("{max}e0"),
+            format!("0.{max}e309"),
+            format!("{}", &max[..308]),
+            format!("{}e1", &max[..308]),
+        ];
+        // Just below, at and just above the bound, in several spellings.
+        for cut in [17, 18, 40, 300, 308] {
+            let head = &max[..cut];
+            cases.push(format!("{head}e{}", 309 - cut));
+            cases.push(format!("{}.{}e308", &head[..1], &head[1..]));
+            let mut up: Vec<u8> = head.bytes().collect();
+            let last = up.len() - 1;
+            up[last] = if up[last] == b'9' { b'8' } else { up[last] + 1 };
+            cases.push(format!(
+                "{}e{}",
+                String::from_utf8(up.clone()).unwrap(),
+                309 - cut
+            ));
+            up[last] = if up[last] <= b'1' { b'0' } else { up[last] - 2 };
+            cases.push(format!("{}e{}", String::from_utf8(up).unwrap(), 309 - cut));
+        }
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..2000 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let digits = (seed % 25 + 1) as usize;
+            let mantissa: String = (0..digits)
+                .map(|i| char::from(b'0' + ((seed >> (i % 60)) % 10) as u8))
+                .collect();
+            let exponent = (seed >> 32) as i64 % 40 + 290 - digits as i64;
+            cases.push(format!("{mantissa}e{exponent}"));
+            cases.push(format!("0.{mantissa}e{}", exponent + digits as i64));
+        }
+        for case in cases {
+            let parsed = case.parse::<f64>().unwrap();
+            assert_eq!(
+                overflows_f64(case.as_bytes()),
+                !parsed.is_finite(),
+                "{case}"
+            );
+        }
     }
 
     #[test]

@@ -91,19 +91,20 @@ impl CheckCache {
 ///
 /// The policy is a pure function of its input, and the input carries the claims, the request,
 /// `now` (in seconds) and the repository's project; so the same input bytes under the same
-/// loaded module always get the same decision. Keys are those exact bytes; the memo is emptied
-/// when the second or the module changes, so it never holds more than a second of traffic.
-pub struct DecisionMemo<T> {
-    inner: RwLock<MemoInner<T>>,
+/// loaded module always get the same decision. Keys are those exact bytes, or their SHA-256 for
+/// an input that holds a secret; the memo is emptied when the second or the module changes, so it
+/// never holds more than a second of traffic.
+pub struct DecisionMemo<T, K = String> {
+    inner: RwLock<MemoInner<T, K>>,
 }
 
-struct MemoInner<T> {
+struct MemoInner<T, K> {
     now: i64,
     module: u64,
-    map: HashMap<String, Arc<T>>,
+    map: HashMap<K, Arc<T>>,
 }
 
-impl<T> Default for DecisionMemo<T> {
+impl<T, K> Default for DecisionMemo<T, K> {
     fn default() -> Self {
         DecisionMemo {
             inner: RwLock::new(MemoInner {
@@ -115,16 +116,16 @@ impl<T> Default for DecisionMemo<T> {
     }
 }
 
-impl<T> DecisionMemo<T> {
-    pub fn get(&self, module: u64, now: i64, input: &str) -> Option<Arc<T>> {
+impl<T, K: std::hash::Hash + Eq> DecisionMemo<T, K> {
+    pub fn get(&self, module: u64, now: i64, key: &K) -> Option<Arc<T>> {
         let inner = self.inner.read();
         if inner.now != now || inner.module != module {
             return None;
         }
-        inner.map.get(input).cloned()
+        inner.map.get(key).cloned()
     }
 
-    pub fn put(&self, module: u64, now: i64, input: String, value: Arc<T>) {
+    pub fn put(&self, module: u64, now: i64, key: K, value: Arc<T>) {
         let mut inner = self.inner.write();
         if now < inner.now {
             return;
@@ -137,29 +138,29 @@ impl<T> DecisionMemo<T> {
         if inner.map.len() >= MAX_ENTRIES {
             inner.map.clear();
         }
-        inner.map.insert(input, value);
+        inner.map.insert(key, value);
     }
 
     pub fn clear(&self) {
         self.inner.write().map.clear();
     }
 
-    /// The memoised answer to `input`, or `answer`'s, kept for the rest of the second; with
+    /// The memoised answer under `key`, or `answer`'s, kept for the rest of the second; with
     /// `on` false the memo is neither read nor filled.
     pub fn get_or_answer<E>(
         &self,
         on: bool,
         module: u64,
         now: i64,
-        input: String,
-        answer: impl FnOnce(&str) -> Result<T, E>,
+        key: K,
+        answer: impl FnOnce(&K) -> Result<T, E>,
     ) -> Result<Arc<T>, E> {
-        if let Some(known) = on.then(|| self.get(module, now, &input)).flatten() {
+        if let Some(known) = on.then(|| self.get(module, now, &key)).flatten() {
             return Ok(known);
         }
-        let value = Arc::new(answer(&input)?);
+        let value = Arc::new(answer(&key)?);
         if on {
-            self.put(module, now, input, value.clone());
+            self.put(module, now, key, value.clone());
         }
         Ok(value)
     }
@@ -173,14 +174,14 @@ mod tests {
     fn memo_answers_only_the_same_input_second_and_module() {
         let memo = DecisionMemo::<u32>::default();
         memo.put(1, 100, "in".into(), Arc::new(7));
-        assert_eq!(memo.get(1, 100, "in").as_deref(), Some(&7));
-        assert!(memo.get(1, 100, "other").is_none());
-        assert!(memo.get(2, 100, "in").is_none(), "another module");
-        assert!(memo.get(1, 101, "in").is_none(), "another second");
+        assert_eq!(memo.get(1, 100, &"in".into()).as_deref(), Some(&7));
+        assert!(memo.get(1, 100, &"other".into()).is_none());
+        assert!(memo.get(2, 100, &"in".into()).is_none(), "another module");
+        assert!(memo.get(1, 101, &"in".into()).is_none(), "another second");
         memo.put(1, 101, "in".into(), Arc::new(8));
         memo.put(1, 100, "late".into(), Arc::new(9)); // an older second never comes back
-        assert!(memo.get(1, 100, "in").is_none());
-        assert_eq!(memo.get(1, 101, "in").as_deref(), Some(&8));
+        assert!(memo.get(1, 100, &"in".into()).is_none());
+        assert_eq!(memo.get(1, 101, &"in".into()).as_deref(), Some(&8));
     }
 
     #[test]

@@ -29,6 +29,9 @@ pub struct Service {
     cache: CheckCache,
     /// The module's answers to a check's second call, whose input holds no secret.
     answers: crate::cache::DecisionMemo<CheckAnswer>,
+    /// Its answers to the first call, keyed by the SHA-256 of that call's input: the input holds
+    /// the token, which the memo must not keep.
+    steps: crate::cache::DecisionMemo<Step, token::SecretHash>,
     memo_enabled: std::sync::atomic::AtomicBool,
     /// Token id → last access, until the next flush. Ids are generated here.
     accesses: Mutex<HashMap<String, i64, FastState>>,
@@ -312,6 +315,7 @@ impl Service {
             policy,
             cache: CheckCache::default(),
             answers: Default::default(),
+            steps: Default::default(),
             memo_enabled: std::sync::atomic::AtomicBool::new(true),
             accesses: Mutex::new(HashMap::default()),
             admin_key_hash: Mutex::new(None),
@@ -735,16 +739,23 @@ impl Service {
                 .into_iter()
                 .filter(|(name, _)| policy.reads_header(name)),
         );
-        let lookup = match Step::read(&policy.check_request(input.as_bytes())?)? {
+        let memo = self.memo_enabled.load(std::sync::atomic::Ordering::Relaxed);
+        let key = token::hash(&input);
+        let step = self
+            .steps
+            .get_or_answer(memo, policy.serial, now, key, |_| {
+                Step::read(&policy.check_request(input.as_bytes())?)
+            })?;
+        let lookup = match &*step {
             Step::Answer(answer) => {
                 return Ok(CheckOutcome {
-                    answer: Arc::new(answer),
+                    answer: answer.clone(),
                     token_id: None,
                 })
             }
             Step::Lookup(lookup) => lookup,
         };
-        let found = match self.find(&lookup) {
+        let found = match self.find(lookup) {
             Ok(found) => found,
             Err(e) => {
                 tracing::warn!(error = %e.message, "the store failed a check's lookup; denying");
@@ -777,7 +788,6 @@ impl Service {
             None => input.push_str("null"),
         }
         input.push('}');
-        let memo = self.memo_enabled.load(std::sync::atomic::Ordering::Relaxed);
         let answer = self
             .answers
             .get_or_answer(memo, policy.serial, now, input, |input| {
@@ -824,6 +834,7 @@ impl Service {
         self.memo_enabled
             .store(on, std::sync::atomic::Ordering::Relaxed);
         self.answers.clear();
+        self.steps.clear();
     }
 
     /// Write the batched `last_accessed_at` values.

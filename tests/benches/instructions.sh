@@ -25,9 +25,12 @@ native=$(per_call target/release/examples/decision_loop native)
 wasm=$(per_call target/release/examples/decision_loop wasm)
 host=$(per_call target/release/examples/check_loop module)
 read=$(per_call target/release/examples/check_loop read)
+gate_native=$(per_call target/release/examples/decision_loop check-native)
+gate_wasm=$(per_call target/release/examples/decision_loop check-wasm)
 check=$(per_call target/release/examples/check_loop check)
 project=$(per_call target/release/examples/check_loop project)
 ratio() { awk "BEGIN { printf \"%.2f\", $1 / $2 }"; }
 echo "instructions per decision: native $native, wasmtime $wasm ($(ratio "$wasm" "$native")x native), host runtime with its deadline $host ($(ratio "$host" "$native")x native)"
-echo "instructions per module call reading a check's original request from its headers: $read"
-echo "instructions per check through the host (memo off): $check; with a project token, which also routes the request: $project"
+echo "instructions per check's first module call, answered at once (a malformed token): $read"
+echo "instructions per check's two calls (module part only): native $gate_native, wasmtime $gate_wasm ($(ratio "$gate_wasm" "$gate_native")x native)"
+echo "instructions per whole check through the host (memo off): repository token $check, project token $project"

@@ -37,8 +37,12 @@ fn main() -> anyhow::Result<()> {
         }
         "check-native" => {
             for _ in 0..n {
-                std::hint::black_box(core::check_request_json(std::hint::black_box(FIRST.as_bytes())));
-                std::hint::black_box(core::check_answer_json(std::hint::black_box(SECOND.as_bytes())));
+                std::hint::black_box(core::check_request_json(std::hint::black_box(
+                    FIRST.as_bytes(),
+                )));
+                std::hint::black_box(core::check_answer_json(std::hint::black_box(
+                    SECOND.as_bytes(),
+                )));
             }
         }
         "check-wasm" => {

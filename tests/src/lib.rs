@@ -200,8 +200,12 @@ pub fn as_first_call(input: Input<'_>) -> (String, fn(Value) -> Value) {
     // the whole decision).
     const TOKEN: &str = "Bearer sgat_0123456789abcdefghijABCDEFGHIJ01234567894XH9bG";
     let read = |step: Value| match step.get("lookup") {
-        Some(_) => serde_json::json!({"method": step["request"]["method"], "uri": step["request"]["path"]}),
-        None => serde_json::json!({"allow": false, "status": step["status"], "reason": step["reason"]}),
+        Some(_) => {
+            serde_json::json!({"method": step["request"]["method"], "uri": step["request"]["path"]})
+        }
+        None => {
+            serde_json::json!({"allow": false, "status": step["status"], "reason": step["reason"]})
+        }
     };
     let input = match input {
         Input::Text(text) => return (text.to_owned(), read),
@@ -212,7 +216,10 @@ pub fn as_first_call(input: Input<'_>) -> (String, fn(Value) -> Value) {
         let mut credentials = 0;
         for pair in headers.iter_mut() {
             if let Some([name, value]) = pair.as_array_mut().map(Vec::as_mut_slice) {
-                if name.as_str().is_some_and(|n| n.eq_ignore_ascii_case("authorization")) {
+                if name
+                    .as_str()
+                    .is_some_and(|n| n.eq_ignore_ascii_case("authorization"))
+                {
                     *value = Value::from(TOKEN);
                     credentials += 1;
                 }

@@ -8,7 +8,7 @@ use crate::claims::TokenKind;
 use crate::decision::Decision;
 use crate::scope::ScopeSet;
 use crate::token;
-use crate::wire::{self, escape, write_text, write_u16, Sink};
+use crate::wire::{self, write_text, write_u16, Sink};
 
 /// Everything a caller writes for one check: the status, the headers in order, the body.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -154,25 +154,87 @@ impl<'a> CheckAnswer<'a> {
     /// The wire form of the raw ABI: `{"status", "reason", "headers": [[name, value], …],
     /// "body"}`, the body as a string holding the body's text.
     pub fn to_json(&self) -> Vec<u8> {
-        let mut body = Vec::with_capacity(192);
-        self.write_body(&mut body);
-        let mut out = Vec::with_capacity(body.len() + 384);
+        let mut out = Vec::with_capacity(self.message.len() + 512);
         out.put(br#"{"status":"#);
         write_u16(&mut out, self.status());
         out.put(br#","reason":""#);
         out.put(self.reason.code().as_bytes());
-        out.put(br#"","headers":["#);
-        for (i, (name, value)) in self.headers().iter().enumerate() {
-            out.put(if i == 0 { br#"[""# } else { br#",[""# });
-            out.put(name.as_bytes());
-            out.put(br#"","#);
-            write_text(&mut out, value);
-            out.put(b"]");
+        // The headers as `headers()` lists them, written straight out: the answer is written on
+        // every check, and building the list allocated a string per header.
+        out.put(br#"","headers":[["content-type","application/json"]"#);
+        match self.status() {
+            200 => {
+                if let Some((_, kind)) = &self.token {
+                    out.put(br#",["x-credential-type",""#);
+                    out.put(credential_type(*kind).as_bytes());
+                    out.put(br#""]"#);
+                }
+                out.put(br#",["x-oauth-scopes",""#);
+                write_joined(&mut out, self.granted);
+                out.put(br#""],["x-accepted-oauth-scopes",""#);
+                write_joined(&mut out, self.required);
+                out.put(br#""]"#);
+                if let Some((id, _)) = &self.token {
+                    // A token id holds nothing to escape (`is_token_id`).
+                    out.put(br#",["x-token-id",""#);
+                    out.put(id.as_bytes());
+                    out.put(br#""]"#);
+                }
+            }
+            401 => {
+                let bearer = self.bearer_challenge();
+                let (first, second) = if self.git {
+                    (BASIC, &*bearer)
+                } else {
+                    (&*bearer, BASIC)
+                };
+                out.put(br#",["www-authenticate","#);
+                write_text(&mut out, first);
+                out.put(br#"],["www-authenticate","#);
+                write_text(&mut out, second);
+                out.put(b"]");
+            }
+            _ => {}
         }
         out.put(br#"],"body":""#);
-        escape(&mut out, &body);
+        let body = out.len();
+        self.write_body(&mut out);
+        escape_in_place(&mut out, body);
         out.put(br#""}"#);
         out
+    }
+}
+
+/// Escapes `out[from..]` as the inside of a JSON string, where it stands: the body is written
+/// into the answer and then escaped, instead of into a buffer of its own. It is JSON text, so
+/// only its quotes and backslashes need escaping, each by a backslash before it.
+fn escape_in_place(out: &mut Vec<u8>, from: usize) {
+    let extra = out[from..]
+        .iter()
+        .filter(|&&b| b == b'"' || b == b'\\')
+        .count();
+    let mut read = out.len();
+    out.resize(read + extra, 0);
+    let mut write = out.len();
+    while read > from {
+        read -= 1;
+        let b = out[read];
+        write -= 1;
+        out[write] = b;
+        if b == b'"' || b == b'\\' {
+            write -= 1;
+            out[write] = b'\\';
+        }
+    }
+}
+
+/// Scope names joined by `, ` (they hold nothing to escape).
+fn write_joined(out: &mut Vec<u8>, scopes: ScopeSet) {
+    for (i, scope) in scopes.iter().enumerate() {
+        if i > 0 {
+            out.put(b", ");
+        }
+        out.put(scope.as_str().as_bytes());
     }
 }
 
@@ -218,3 +280,49 @@ impl Lookup<'_> {
     }
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decision::Reason;
+    use crate::scope::Scope;
+
+    /// The wire form holds the headers `headers()` lists and the body `body()` writes.
+    #[test]
+    fn the_wire_form_holds_the_listed_headers_and_the_body() {
+        let scopes = ScopeSet::single(Scope::Pullrequest).closure();
+        let allowed = CheckAnswer::decided(
+            Decision::about(Reason::Allowed, "allowed", "GET /x", scopes, scopes),
+            Some((Cow::Borrowed("tok_1"), TokenKind::Project)),
+            false,
+        );
+        let missing = |git| CheckAnswer::credential(Credential::TokenMissing, "none", git);
+        let denied = CheckAnswer::decided(
+            Decision::early(Reason::BadPath, r#"a "quoted" \ path"#.to_string(), scopes),
+            None,
+            false,
+        );
+        let unknown = CheckAnswer::credential(Credential::TokenUnknown, "unknown", true);
+        for answer in [
+            allowed,
+            missing(true),
+            missing(false),
+            denied,
+            unknown,
+            CheckAnswer::failed(Failure::StoreUnavailable),
+        ] {
+            let wire: serde_json::Value = serde_json::from_slice(&answer.to_json()).unwrap();
+            let listed: Vec<(String, String)> = answer
+                .headers()
+                .into_iter()
+                .map(|(n, v)| (n.to_string(), v.into_owned()))
+                .collect();
+            assert_eq!(wire["headers"], serde_json::json!(listed), "{answer:?}");
+            assert_eq!(
+                wire["body"].as_str().unwrap().as_bytes(),
+                answer.body(),
+                "{answer:?}"
+            );
+            assert_eq!(wire["status"], answer.status(), "{answer:?}");
+        }
+    }
+}

@@ -175,8 +175,12 @@ fn is_forbidden(method: Method, template: &str, segments: &[&str]) -> bool {
                 ..
             ]
         );
-    let app_only =
-        segments.first() == Some(&"addon") || template.contains("/properties/{app_key}/");
+    // Segments compared, not a substring search of the template: `str::contains` would bring
+    // the module a two-way string searcher for this one line.
+    let app_only = segments.first() == Some(&"addon")
+        || segments
+            .windows(2)
+            .any(|pair| pair == ["properties", "{app_key}"]);
     permissions || user_permissions || deploy_key_change || app_only
 }
 
