@@ -112,10 +112,15 @@ impl<'a> CheckAnswer<'a> {
     fn bearer_challenge(&self) -> String {
         match self.reason {
             CheckReason::Credential(Credential::TokenMissing) => BEARER.to_owned(),
-            reason => format!(
-                r#"{BEARER}, error="invalid_token", error_description="{}""#,
-                reason.code()
-            ),
+            reason => {
+                // Pushed rather than `format!`ed: this is written on every 401.
+                let mut challenge = String::with_capacity(96);
+                challenge.push_str(BEARER);
+                challenge.push_str(r#", error="invalid_token", error_description=""#);
+                challenge.push_str(reason.code());
+                challenge.push('"');
+                challenge
+            }
         }
     }
 
