@@ -11,7 +11,7 @@ export async function loadPolicy() {
   // own loader (which tolerates it) takes over.
   const early = await Promise.resolve(window.scopegatePolicyWasm).catch(() => undefined);
   await mod.default(early ? { module_or_path: early } : undefined);
-  if (mod.abiVersion() !== 1) throw new Error(`unexpected policy ABI version ${mod.abiVersion()}`);
+  if (mod.abiVersion() !== 2) throw new Error(`unexpected policy ABI version ${mod.abiVersion()}`);
   return mod;
 }
 
