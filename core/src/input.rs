@@ -178,34 +178,48 @@ fn from_fields<'a>(top: &mut TopFields<'a>) -> Result<AuthorizeInput<'a>, InputE
     if top.token != Found::Object {
         return Err(BadInput("the input has no 'token' object"));
     }
-    if top.request != Found::Object {
-        return Err(BadInput("the input has no 'request' object"));
-    }
-    let Some(Text::Str(method)) = top.request_fields.method.take() else {
-        return Err(BadInput("'request.method' is not a string"));
-    };
-    let Some(Text::Str(path)) = top.request_fields.path.take() else {
-        return Err(BadInput("'request.path' is not a string"));
-    };
-    let Some(Int::Value(now)) = top.now else {
-        return Err(BadInput("'now' is not an integer"));
-    };
-    let repository_project = match top.repository_project.take() {
-        None | Some(Text::Null) => None,
-        Some(Text::Str(project)) => Some(project),
-        Some(Text::Other) => {
-            return Err(BadInput(
-                "'repository_project' is neither a string nor null",
-            ))
-        }
-    };
+    let (request, now, repository_project) = envelope(
+        top.request,
+        &mut top.request_fields,
+        top.now,
+        top.repository_project.take(),
+    )
+    .map_err(BadInput)?;
     let claims = claims(&mut top.token_fields).map_err(InputError::InvalidClaims)?;
     Ok(AuthorizeInput {
         claims,
-        request: Request { method, path },
+        request,
         now,
         repository_project,
     })
+}
+
+/// The request, the time and the repository's project around a token: those of a policy input,
+/// and of a check's second call. What row 1 refuses of them is the error.
+pub(crate) fn envelope<'a>(
+    request: Found,
+    fields: &mut RequestFields<'a>,
+    now: Option<Int>,
+    repository_project: Option<Text<'a>>,
+) -> Result<(Request<'a>, i64, Option<Cow<'a, str>>), &'static str> {
+    if request != Found::Object {
+        return Err("the input has no 'request' object");
+    }
+    let Some(Text::Str(method)) = fields.method.take() else {
+        return Err("'request.method' is not a string");
+    };
+    let Some(Text::Str(path)) = fields.path.take() else {
+        return Err("'request.path' is not a string");
+    };
+    let Some(Int::Value(now)) = now else {
+        return Err("'now' is not an integer");
+    };
+    let repository_project = match repository_project {
+        None | Some(Text::Null) => None,
+        Some(Text::Str(project)) => Some(project),
+        Some(Text::Other) => return Err("'repository_project' is neither a string nor null"),
+    };
+    Ok((Request { method, path }, now, repository_project))
 }
 
 /// The top level of a policy input. The token and request objects are read into their fields in

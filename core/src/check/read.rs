@@ -6,7 +6,7 @@ use super::{Failure, Found, StoredToken};
 use crate::authorize::refusal;
 use crate::decision::{Decision, Reason};
 use crate::input::{
-    claims, clip, expect, read_compact_request, read_compact_token, text, InputError, Request,
+    claims, clip, envelope, expect, read_compact_request, read_compact_token, text, InputError,
     RequestFields, TokenFields,
 };
 use crate::json::{Malformed, Reader, Unreadable};
@@ -47,23 +47,13 @@ fn from_fields(mut top: TopFields<'_>) -> Result<Found<'_>, Decision> {
         }
         Some(Text::Other) => return Err(bad("'failure' is neither a string nor null")),
     }
-    if top.request != Read::Object {
-        return Err(bad("the input has no 'request' object"));
-    }
-    let Some(Text::Str(method)) = top.request_fields.method.take() else {
-        return Err(bad("'request.method' is not a string"));
-    };
-    let Some(Text::Str(path)) = top.request_fields.path.take() else {
-        return Err(bad("'request.path' is not a string"));
-    };
-    let Some(Int::Value(now)) = top.now else {
-        return Err(bad("'now' is not an integer"));
-    };
-    let repository_project = match top.repository_project.take() {
-        None | Some(Text::Null) => None,
-        Some(Text::Str(project)) => Some(project),
-        Some(Text::Other) => return Err(bad("'repository_project' is neither a string nor null")),
-    };
+    let (request, now, repository_project) = envelope(
+        top.request,
+        &mut top.request_fields,
+        top.now,
+        top.repository_project.take(),
+    )
+    .map_err(bad)?;
     let token = match top.token.take() {
         None => {
             return Err(bad(
@@ -86,7 +76,7 @@ fn from_fields(mut top: TopFields<'_>) -> Result<Found<'_>, Decision> {
         }
     };
     Ok(Found::Found {
-        request: Request { method, path },
+        request,
         now,
         token,
         repository_project,
