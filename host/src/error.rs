@@ -40,24 +40,21 @@ impl std::error::Error for ApiError {}
 
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
+        let code = e.code();
         match e {
-            StoreError::NotFound(what) => ApiError::not_found(what),
-            StoreError::Conflict(code, m) => ApiError::new(409, code, m),
+            StoreError::NotFound(what) => ApiError::not_found(what.as_str()),
+            StoreError::Conflict(c) => ApiError::new(409, code, c.to_string()),
             StoreError::Unavailable(m) => {
                 tracing::warn!(error = %m, "store unavailable");
                 ApiError::new(
                     503,
-                    "store_unavailable",
+                    code,
                     "the store is unreachable; nothing was changed, retry later",
                 )
             }
-            StoreError::Backend(m) => {
-                tracing::error!(error = %m, "store failure");
-                ApiError::new(
-                    500,
-                    "store_failure",
-                    "the store failed; see the service log",
-                )
+            e @ (StoreError::Backend(_) | StoreError::Corrupt { .. }) => {
+                tracing::error!(error = %e, "store failure");
+                ApiError::new(500, code, "the store failed; see the service log")
             }
         }
     }

@@ -56,27 +56,82 @@ impl std::fmt::Display for DbTarget {
     }
 }
 
-#[derive(Debug)]
-pub enum StoreError {
-    NotFound(&'static str),
-    Conflict(&'static str, String),
-    Backend(String),
-    /// The store did not answer (unreachable, restarting): nothing was written; retry later.
-    Unavailable(String),
+/// What a store method names when something it needs is missing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Entity {
+    Workspace,
+    Project,
+    Repository,
+    Token,
 }
 
-impl std::fmt::Display for StoreError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl Entity {
+    pub fn as_str(self) -> &'static str {
         match self {
-            StoreError::NotFound(what) => write!(f, "{what} not found"),
-            StoreError::Conflict(_, m) => write!(f, "{m}"),
-            StoreError::Backend(m) => write!(f, "store failure: {m}"),
-            StoreError::Unavailable(m) => write!(f, "store unavailable: {m}"),
+            Entity::Workspace => "workspace",
+            Entity::Project => "project",
+            Entity::Repository => "repository",
+            Entity::Token => "token",
         }
     }
 }
 
-impl std::error::Error for StoreError {}
+/// A change refused because of what the store already holds.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Conflict {
+    #[error("project {project} still holds {repositories} repositories")]
+    ProjectNotEmpty { project: String, repositories: i64 },
+    #[error("{workspace} already has a repository {slug}")]
+    RepositoryExists { workspace: String, slug: String },
+}
+
+impl Conflict {
+    /// The stable reason code the API answers with.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Conflict::ProjectNotEmpty { .. } => "project_not_empty",
+            Conflict::RepositoryExists { .. } => "repository_exists",
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{} not found", .0.as_str())]
+    NotFound(Entity),
+    #[error(transparent)]
+    Conflict(Conflict),
+    /// The database answered with an error.
+    #[error("store failure: {0}")]
+    Backend(String),
+    /// The store did not answer (unreachable, restarting): nothing was written; retry later.
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    /// A stored row that cannot be read fully and exactly. Never read as something else: a
+    /// check that meets it is denied.
+    #[error("unreadable {table} row {key}: {detail}")]
+    Corrupt {
+        table: &'static str,
+        key: String,
+        detail: String,
+    },
+}
+
+impl StoreError {
+    /// The stable reason code the API answers with.
+    pub fn code(&self) -> &'static str {
+        match self {
+            StoreError::NotFound(Entity::Workspace) => "workspace_not_found",
+            StoreError::NotFound(Entity::Project) => "project_not_found",
+            StoreError::NotFound(Entity::Repository) => "repository_not_found",
+            StoreError::NotFound(Entity::Token) => "token_not_found",
+            StoreError::Conflict(c) => c.code(),
+            StoreError::Backend(_) => "store_failure",
+            StoreError::Unavailable(_) => "store_unavailable",
+            StoreError::Corrupt { .. } => "store_corrupt",
+        }
+    }
+}
 
 pub type StoreResult<T> = Result<T, StoreError>;
 

@@ -342,7 +342,7 @@ async fn insert_token(tx: &Transaction<'_>, t: &NewToken) -> StoreResult<TokenRe
     .await?;
     get_token(tx, &t.id)
         .await?
-        .ok_or(StoreError::NotFound("token"))
+        .ok_or(StoreError::NotFound(Entity::Token))
 }
 
 async fn migrate(pool: &Pool) -> StoreResult<()> {
@@ -474,7 +474,7 @@ impl Store for PostgresStore {
             .await?;
             let ws = get_workspace(&tx, slug)
                 .await?
-                .ok_or(StoreError::NotFound("workspace"))?;
+                .ok_or(StoreError::NotFound(Entity::Workspace))?;
             commit_bumped(tx).await?;
             Ok((ws, !existed))
         })
@@ -506,7 +506,7 @@ impl Store for PostgresStore {
             let k = key(slug);
             let n = exec(&tx, "DELETE FROM workspaces WHERE slug_key = $1", &[&k]).await?;
             if n == 0 {
-                return Err(StoreError::NotFound("workspace"));
+                return Err(StoreError::NotFound(Entity::Workspace));
             }
             exec(&tx, "DELETE FROM projects WHERE ws_key = $1", &[&k]).await?;
             exec(&tx, "DELETE FROM repositories WHERE ws_key = $1", &[&k]).await?;
@@ -525,7 +525,7 @@ impl Store for PostgresStore {
             let mut c = self.client().await?;
             let tx = begin_write(&mut c).await?;
             if get_workspace(&tx, ws).await?.is_none() {
-                return Err(StoreError::NotFound("workspace"));
+                return Err(StoreError::NotFound(Entity::Workspace));
             }
             if let Some(p) = get_project(&tx, ws, k).await? {
                 commit_bumped(tx).await?;
@@ -539,7 +539,7 @@ impl Store for PostgresStore {
             .await?;
             let p = get_project(&tx, ws, k)
                 .await?
-                .ok_or(StoreError::NotFound("project"))?;
+                .ok_or(StoreError::NotFound(Entity::Project))?;
             commit_bumped(tx).await?;
             Ok((p, true))
         })
@@ -576,7 +576,7 @@ impl Store for PostgresStore {
             let mut c = self.client().await?;
             let tx = begin_write(&mut c).await?;
             if get_project(&tx, ws, k).await?.is_none() {
-                return Err(StoreError::NotFound("project"));
+                return Err(StoreError::NotFound(Entity::Project));
             }
             let repos: i64 = tx
                 .query_one(
@@ -587,10 +587,10 @@ impl Store for PostgresStore {
                 .and_then(|r| r.try_get(0))
                 .map_err(backend)?;
             if repos > 0 {
-                return Err(StoreError::Conflict(
-                    "project_not_empty",
-                    format!("project {k} still holds {repos} repositories"),
-                ));
+                return Err(StoreError::Conflict(Conflict::ProjectNotEmpty {
+                    project: k.to_string(),
+                    repositories: repos,
+                }));
             }
             exec(
                 &tx,
@@ -620,10 +620,10 @@ impl Store for PostgresStore {
             let mut c = self.client().await?;
             let tx = begin_write(&mut c).await?;
             if get_workspace(&tx, ws).await?.is_none() {
-                return Err(StoreError::NotFound("workspace"));
+                return Err(StoreError::NotFound(Entity::Workspace));
             }
             if get_project(&tx, ws, project).await?.is_none() {
-                return Err(StoreError::NotFound("project"));
+                return Err(StoreError::NotFound(Entity::Project));
             }
             let existed = get_repository(&tx, ws, slug).await?.is_some();
             exec(
@@ -636,7 +636,7 @@ impl Store for PostgresStore {
             .await?;
             let r = get_repository(&tx, ws, slug)
                 .await?
-                .ok_or(StoreError::NotFound("repository"))?;
+                .ok_or(StoreError::NotFound(Entity::Repository))?;
             commit_bumped(tx).await?;
             Ok((r, !existed))
         })
@@ -671,7 +671,7 @@ impl Store for PostgresStore {
             )
             .await?;
             if n == 0 {
-                return Err(StoreError::NotFound("repository"));
+                return Err(StoreError::NotFound(Entity::Repository));
             }
             exec(
                 &tx,
@@ -696,20 +696,20 @@ impl Store for PostgresStore {
             let mut c = self.client().await?;
             let tx = begin_write(&mut c).await?;
             if get_repository(&tx, ws, slug).await?.is_none() {
-                return Err(StoreError::NotFound("repository"));
+                return Err(StoreError::NotFound(Entity::Repository));
             }
             if get_workspace(&tx, to_ws).await?.is_none() {
-                return Err(StoreError::NotFound("workspace"));
+                return Err(StoreError::NotFound(Entity::Workspace));
             }
             if get_project(&tx, to_ws, to_project).await?.is_none() {
-                return Err(StoreError::NotFound("project"));
+                return Err(StoreError::NotFound(Entity::Project));
             }
             let same_workspace = key(ws) == key(to_ws);
             if !same_workspace && get_repository(&tx, to_ws, slug).await?.is_some() {
-                return Err(StoreError::Conflict(
-                    "repository_exists",
-                    format!("{to_ws} already has a repository {slug}"),
-                ));
+                return Err(StoreError::Conflict(Conflict::RepositoryExists {
+                    workspace: to_ws.to_string(),
+                    slug: slug.to_string(),
+                }));
             }
             exec(
                 &tx,
@@ -729,7 +729,7 @@ impl Store for PostgresStore {
             }
             let r = get_repository(&tx, to_ws, slug)
                 .await?
-                .ok_or(StoreError::NotFound("repository"))?;
+                .ok_or(StoreError::NotFound(Entity::Repository))?;
             commit_bumped(tx).await?;
             Ok(r)
         })
@@ -797,7 +797,7 @@ impl Store for PostgresStore {
             .await?;
             let rec = get_token(&tx, id)
                 .await?
-                .ok_or(StoreError::NotFound("token"))?;
+                .ok_or(StoreError::NotFound(Entity::Token))?;
             commit_bumped(tx).await?;
             Ok(rec)
         })
@@ -819,7 +819,7 @@ impl Store for PostgresStore {
             )
             .await?;
             if n == 0 {
-                return Err(StoreError::NotFound("token"));
+                return Err(StoreError::NotFound(Entity::Token));
             }
             let rec = insert_token(&tx, &new).await?;
             exec(

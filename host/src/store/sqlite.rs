@@ -229,7 +229,7 @@ impl Store for SqliteStore {
                         policy.allow_no_expiry, now],
             )
             .map_err(backend)?;
-            let ws = get_workspace(tx, slug).map_err(backend)?.ok_or(StoreError::NotFound("workspace"))?;
+            let ws = get_workspace(tx, slug).map_err(backend)?.ok_or(StoreError::NotFound(Entity::Workspace))?;
             Ok((ws, !existed))
         })
     }
@@ -255,7 +255,7 @@ impl Store for SqliteStore {
                 .execute("DELETE FROM workspaces WHERE slug_key = ?1", params![k])
                 .map_err(backend)?;
             if n == 0 {
-                return Err(StoreError::NotFound("workspace"));
+                return Err(StoreError::NotFound(Entity::Workspace));
             }
             tx.execute("DELETE FROM projects WHERE ws_key = ?1", params![k]).map_err(backend)?;
             tx.execute("DELETE FROM repositories WHERE ws_key = ?1", params![k]).map_err(backend)?;
@@ -271,7 +271,7 @@ impl Store for SqliteStore {
     fn put_project(&self, ws: &str, k: &str, now: i64) -> StoreResult<(Project, bool)> {
         self.write(|tx| {
             if get_workspace(tx, ws).map_err(backend)?.is_none() {
-                return Err(StoreError::NotFound("workspace"));
+                return Err(StoreError::NotFound(Entity::Workspace));
             }
             if let Some(p) = get_project(tx, ws, k).map_err(backend)? {
                 return Ok((p, false));
@@ -283,7 +283,7 @@ impl Store for SqliteStore {
             .map_err(backend)?;
             let p = get_project(tx, ws, k)
                 .map_err(backend)?
-                .ok_or(StoreError::NotFound("project"))?;
+                .ok_or(StoreError::NotFound(Entity::Project))?;
             Ok((p, true))
         })
     }
@@ -311,7 +311,7 @@ impl Store for SqliteStore {
     fn delete_project(&self, ws: &str, k: &str, now: i64) -> StoreResult<()> {
         self.write(|tx| {
             if get_project(tx, ws, k).map_err(backend)?.is_none() {
-                return Err(StoreError::NotFound("project"));
+                return Err(StoreError::NotFound(Entity::Project));
             }
             let repos: i64 = tx
                 .query_row(
@@ -321,10 +321,10 @@ impl Store for SqliteStore {
                 )
                 .map_err(backend)?;
             if repos > 0 {
-                return Err(StoreError::Conflict(
-                    "project_not_empty",
-                    format!("project {k} still holds {repos} repositories"),
-                ));
+                return Err(StoreError::Conflict(Conflict::ProjectNotEmpty {
+                    project: k.to_string(),
+                    repositories: repos,
+                }));
             }
             tx.execute(
                 "DELETE FROM projects WHERE ws_key = ?1 AND key_key = ?2",
@@ -350,10 +350,10 @@ impl Store for SqliteStore {
     ) -> StoreResult<(Repository, bool)> {
         self.write(|tx| {
             if get_workspace(tx, ws).map_err(backend)?.is_none() {
-                return Err(StoreError::NotFound("workspace"));
+                return Err(StoreError::NotFound(Entity::Workspace));
             }
             if get_project(tx, ws, project).map_err(backend)?.is_none() {
-                return Err(StoreError::NotFound("project"));
+                return Err(StoreError::NotFound(Entity::Project));
             }
             let existed = get_repository(tx, ws, slug).map_err(backend)?.is_some();
             tx.execute(
@@ -365,7 +365,7 @@ impl Store for SqliteStore {
             .map_err(backend)?;
             let r = get_repository(tx, ws, slug)
                 .map_err(backend)?
-                .ok_or(StoreError::NotFound("repository"))?;
+                .ok_or(StoreError::NotFound(Entity::Repository))?;
             Ok((r, !existed))
         })
     }
@@ -402,7 +402,7 @@ impl Store for SqliteStore {
                 )
                 .map_err(backend)?;
             if n == 0 {
-                return Err(StoreError::NotFound("repository"));
+                return Err(StoreError::NotFound(Entity::Repository));
             }
             tx.execute(
                 "UPDATE tokens SET deactivated_at = ?3 WHERE ws_key = ?1 AND kind = 'repository'
@@ -424,23 +424,23 @@ impl Store for SqliteStore {
     ) -> StoreResult<Repository> {
         self.write(|tx| {
             if get_repository(tx, ws, slug).map_err(backend)?.is_none() {
-                return Err(StoreError::NotFound("repository"));
+                return Err(StoreError::NotFound(Entity::Repository));
             }
             if get_workspace(tx, to_ws).map_err(backend)?.is_none() {
-                return Err(StoreError::NotFound("workspace"));
+                return Err(StoreError::NotFound(Entity::Workspace));
             }
             if get_project(tx, to_ws, to_project)
                 .map_err(backend)?
                 .is_none()
             {
-                return Err(StoreError::NotFound("project"));
+                return Err(StoreError::NotFound(Entity::Project));
             }
             let same_workspace = key(ws) == key(to_ws);
             if !same_workspace && get_repository(tx, to_ws, slug).map_err(backend)?.is_some() {
-                return Err(StoreError::Conflict(
-                    "repository_exists",
-                    format!("{to_ws} already has a repository {slug}"),
-                ));
+                return Err(StoreError::Conflict(Conflict::RepositoryExists {
+                    workspace: to_ws.to_string(),
+                    slug: slug.to_string(),
+                }));
             }
             tx.execute(
                 "UPDATE repositories SET ws_key = ?3, project_key = ?4
@@ -458,7 +458,7 @@ impl Store for SqliteStore {
             }
             get_repository(tx, to_ws, slug)
                 .map_err(backend)?
-                .ok_or(StoreError::NotFound("repository"))
+                .ok_or(StoreError::NotFound(Entity::Repository))
         })
     }
 
@@ -502,7 +502,7 @@ impl Store for SqliteStore {
             .map_err(backend)?;
             get_token(tx, id)
                 .map_err(backend)?
-                .ok_or(StoreError::NotFound("token"))
+                .ok_or(StoreError::NotFound(Entity::Token))
         })
     }
 
@@ -520,7 +520,7 @@ impl Store for SqliteStore {
                 )
                 .map_err(backend)?;
             if n == 0 {
-                return Err(StoreError::NotFound("token"));
+                return Err(StoreError::NotFound(Entity::Token));
             }
             let rec = insert_token(tx, &new)?;
             tx.execute(
@@ -673,7 +673,7 @@ fn insert_token(tx: &rusqlite::Transaction<'_>, t: &NewToken) -> StoreResult<Tok
     .map_err(backend)?;
     get_token(tx, &t.id)
         .map_err(backend)?
-        .ok_or(StoreError::NotFound("token"))
+        .ok_or(StoreError::NotFound(Entity::Token))
 }
 
 #[cfg(test)]
