@@ -5,7 +5,11 @@
 
 pub mod notify;
 pub mod postgres;
+mod rules;
+pub mod sql;
 pub mod sqlite;
+
+pub use rules::SqlStore;
 
 use crate::token::SecretHash;
 use serde::Serialize;

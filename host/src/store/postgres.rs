@@ -7,24 +7,29 @@
 //! small runtime of its own and blocks on it, stepping out of a caller's worker first with
 //! `block_in_place`.
 //!
-//! Semantics follow the SQLite store exactly: the same tables (text compared with the "C"
-//! collation, so orderings match SQLite's binary ones), names matched by lower-cased keys, every
-//! write one transaction that also bumps the change counter, and writers serialised (one
-//! transaction-scoped advisory lock) as SQLite's single writer serialises them. Commits use
-//! `synchronous_commit=on`, set on each connection, so a token is on disk before it is answered.
+//! The rules are `rules.rs`, shared with SQLite; this file holds PostgreSQL's schema,
+//! connections and change counter. Text is compared with the "C" collation, so orderings match
+//! SQLite's binary ones; every write that can alter a check bumps the counter and notifies other
+//! hosts in its transaction; writers are serialised by one transaction-scoped advisory lock, as
+//! SQLite's single writer serialises them. Commits use `synchronous_commit=on`, set on each
+//! connection, so a token is on disk before it is answered.
 
 use super::notify::{ChangeFeed, CHANNEL};
+use super::rules::SqlStore;
+use super::sql::{numbered_as_dollars, Backend, Cell, Cells, Param, Tx, Write};
 use super::*;
-use deadpool_postgres::{GenericClient, Transaction};
-use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
-use std::future::Future;
+use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod};
 use std::sync::Arc;
-use tokio_postgres::{types::ToSql, Row};
+use std::time::{Duration, Instant};
+use tokio::runtime::Runtime;
+use tokio_postgres::types::{ToSql, Type};
 
 /// The advisory lock every writer takes: the number is arbitrary, fixed, and ours.
 const WRITE_LOCK: i64 = 0x5c09_e6a7_e000_0001;
 /// Taken while migrating, so that hosts starting together migrate once.
 const MIGRATE_LOCK: i64 = 0x5c09_e6a7_e000_0002;
+/// How often a host waiting for its database says so.
+const WAIT_REPORT: Duration = Duration::from_secs(10);
 
 const MIGRATIONS: &[&str] = &[
     // 1: resources, tokens, settings.
@@ -52,6 +57,22 @@ const MIGRATIONS: &[&str] = &[
     "CREATE TABLE generation (one BOOLEAN PRIMARY KEY DEFAULT TRUE CHECK (one),
                               value BIGINT NOT NULL);
      INSERT INTO generation (value) VALUES (0);",
+    // 3: the schema enforces what it can; a row that breaks a rule fails the migration, which
+    // then changes nothing.
+    "ALTER TABLE workspaces
+        ADD CONSTRAINT workspaces_plan CHECK (plan IN ('free', 'standard', 'premium')),
+        ADD CONSTRAINT workspaces_max_lifetime CHECK (max_lifetime_days BETWEEN 0 AND 4294967295);
+     ALTER TABLE projects ADD CONSTRAINT projects_workspace
+        FOREIGN KEY (ws_key) REFERENCES workspaces (slug_key);
+     ALTER TABLE repositories ADD CONSTRAINT repositories_project_fk
+        FOREIGN KEY (ws_key, project_key) REFERENCES projects (ws_key, key_key);
+     ALTER TABLE tokens
+        ADD CONSTRAINT tokens_kind CHECK (kind IN ('repository', 'project', 'workspace')),
+        ADD CONSTRAINT tokens_bound CHECK ((kind = 'workspace') = (bound IS NULL)
+                                           AND (bound IS NULL) = (bound_key IS NULL)),
+        ADD CONSTRAINT tokens_hash CHECK (octet_length(hash) = 32),
+        ADD CONSTRAINT tokens_scopes CHECK (jsonb_typeof(scopes::jsonb) = 'array'
+                                            AND jsonb_array_length(scopes::jsonb) > 0);",
 ];
 
 /// Classifies a failure: the database not answering (unreachable, restarting, out of
@@ -91,27 +112,6 @@ fn failure(message: &str) -> StoreError {
     StoreError::Backend(message.to_string())
 }
 
-fn key(s: &str) -> String {
-    s.to_ascii_lowercase()
-}
-
-pub struct PostgresStore {
-    pool: Pool,
-    feed: Arc<ChangeFeed>,
-    cfg: tokio_postgres::Config,
-    /// `Option` only so that `Drop` can take it: a runtime dropped inside another runtime's
-    /// worker (the server's shutdown path) must be shut down in the background.
-    rt: Option<tokio::runtime::Runtime>,
-}
-
-impl Drop for PostgresStore {
-    fn drop(&mut self) {
-        if let Some(rt) = self.rt.take() {
-            rt.shutdown_background();
-        }
-    }
-}
-
 /// The connection string with any password replaced, for logs and error messages.
 pub fn redact(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
@@ -146,245 +146,74 @@ fn redact_query_password(tail: &str) -> String {
     format!("{path}?{}", query.join("&"))
 }
 
-const TOKEN_COLUMNS: &str = "id, name, kind, workspace, bound, scopes, created_at, expires_at, \
-     revoked_at, deactivated_at, last_accessed_at, rotated_from";
 
-fn token_from_row(row: &Row) -> StoreResult<TokenRecord> {
-    let kind: String = row.try_get(2).map_err(backend)?;
-    let workspace: String = row.try_get(3).map_err(backend)?;
-    let bound: Option<String> = row.try_get(4).map_err(backend)?;
-    let resource = match (TokenKind::parse(&kind), bound) {
-        (Some(TokenKind::Project), Some(project)) => Resource::Project { workspace, project },
-        (Some(TokenKind::Repository), Some(repository)) => Resource::Repository {
-            workspace,
-            repository,
-        },
-        _ => Resource::Workspace { workspace },
-    };
-    let scopes: String = row.try_get(5).map_err(backend)?;
-    Ok(TokenRecord {
-        id: row.try_get(0).map_err(backend)?,
-        name: row.try_get(1).map_err(backend)?,
-        resource,
-        scopes: serde_json::from_str(&scopes).unwrap_or_default(),
-        created_at: row.try_get(6).map_err(backend)?,
-        expires_at: row.try_get(7).map_err(backend)?,
-        revoked_at: row.try_get(8).map_err(backend)?,
-        deactivated_at: row.try_get(9).map_err(backend)?,
-        last_accessed_at: row.try_get(10).map_err(backend)?,
-        rotated_from: row.try_get(11).map_err(backend)?,
-    })
+/// The PostgreSQL backend: a pool on a runtime of its own, and the change feed.
+pub struct Postgres {
+    pool: Pool,
+    feed: Arc<ChangeFeed>,
+    cfg: tokio_postgres::Config,
+    /// `Option` only so that `Drop` can take it: a runtime dropped inside another runtime's
+    /// worker (the server's shutdown path) must be shut down in the background.
+    rt: Option<Runtime>,
 }
 
-fn workspace_from_row(row: &Row) -> StoreResult<Workspace> {
-    let plan: String = row.try_get(1).map_err(backend)?;
-    let days: i64 = row.try_get(2).map_err(backend)?;
-    Ok(Workspace {
-        slug: row.try_get(0).map_err(backend)?,
-        plan: Plan::parse(&plan).unwrap_or(Plan::Free),
-        token_policy: TokenPolicy {
-            max_lifetime_days: u32::try_from(days).map_err(backend)?,
-            allow_no_expiry: row.try_get(3).map_err(backend)?,
-        },
-    })
-}
+/// The shared store.
+pub type PostgresStore = SqlStore<Postgres>;
 
-fn repository_from_row(r: &Row) -> StoreResult<Repository> {
-    Ok(Repository {
-        workspace: r.try_get(0).map_err(backend)?,
-        slug: r.try_get(1).map_err(backend)?,
-        project: r.try_get(2).map_err(backend)?,
-    })
-}
-
-async fn opt_row(
-    c: &impl GenericClient,
-    sql: &str,
-    params: &[&(dyn ToSql + Sync)],
-) -> StoreResult<Option<Row>> {
-    c.query_opt(sql, params).await.map_err(backend)
-}
-
-async fn get_workspace(c: &impl GenericClient, slug: &str) -> StoreResult<Option<Workspace>> {
-    opt_row(
-        c,
-        "SELECT slug, plan, max_lifetime_days, allow_no_expiry FROM workspaces WHERE slug_key = $1",
-        &[&key(slug)],
-    )
-    .await?
-    .map(|r| workspace_from_row(&r))
-    .transpose()
-}
-
-async fn get_project(c: &impl GenericClient, ws: &str, k: &str) -> StoreResult<Option<Project>> {
-    let row = opt_row(
-        c,
-        "SELECT w.slug, p.key FROM projects p JOIN workspaces w ON w.slug_key = p.ws_key
-         WHERE p.ws_key = $1 AND p.key_key = $2",
-        &[&key(ws), &key(k)],
-    )
-    .await?;
-    row.map(|r| {
-        Ok(Project {
-            workspace: r.try_get(0).map_err(backend)?,
-            key: r.try_get(1).map_err(backend)?,
-        })
-    })
-    .transpose()
-}
-
-const REPOSITORY_SELECT: &str = "SELECT w.slug, r.slug, p.key FROM repositories r
-     JOIN workspaces w ON w.slug_key = r.ws_key
-     JOIN projects p ON p.ws_key = r.ws_key AND p.key_key = r.project_key";
-
-async fn get_repository(
-    c: &impl GenericClient,
-    ws: &str,
-    slug: &str,
-) -> StoreResult<Option<Repository>> {
-    opt_row(
-        c,
-        &format!("{REPOSITORY_SELECT} WHERE r.ws_key = $1 AND r.slug_key = $2"),
-        &[&key(ws), &key(slug)],
-    )
-    .await?
-    .map(|r| repository_from_row(&r))
-    .transpose()
-}
-
-async fn get_token(c: &impl GenericClient, id: &str) -> StoreResult<Option<TokenRecord>> {
-    opt_row(
-        c,
-        &format!("SELECT {TOKEN_COLUMNS} FROM tokens WHERE id = $1"),
-        &[&id],
-    )
-    .await?
-    .map(|r| token_from_row(&r))
-    .transpose()
-}
-
-async fn exec(
-    c: &impl GenericClient,
-    sql: &str,
-    params: &[&(dyn ToSql + Sync)],
-) -> StoreResult<u64> {
-    c.execute(sql, params).await.map_err(backend)
-}
-
-/// Opens a write transaction: the writers' lock first, so that a read-then-write inside it sees
-/// no interleaved commit (what SQLite's `BEGIN IMMEDIATE` gives the embedded store).
-async fn begin_write(c: &mut deadpool_postgres::Object) -> StoreResult<Transaction<'_>> {
-    let tx = c.transaction().await.map_err(backend)?;
-    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&WRITE_LOCK])
-        .await
-        .map_err(backend)?;
-    Ok(tx)
-}
-
-/// Bumps the change counter, tells every listening host (delivered on commit only), and
-/// commits: every write that can alter a check ends here.
-async fn commit_bumped(tx: Transaction<'_>) -> StoreResult<()> {
-    let generation: i64 = tx
-        .query_one(
-            "UPDATE generation SET value = value + 1 RETURNING value",
-            &[],
-        )
-        .await
-        .and_then(|r| r.try_get(0))
-        .map_err(backend)?;
-    tx.execute(
-        "SELECT pg_notify($1, $2)",
-        &[&CHANNEL, &generation.to_string()],
-    )
-    .await
-    .map_err(backend)?;
-    tx.commit().await.map_err(backend)
-}
-
-fn resource_keys(r: &Resource) -> (String, &'static str, Option<String>) {
-    match r {
-        Resource::Workspace { workspace } => (key(workspace), "workspace", None),
-        Resource::Project { workspace, project } => (key(workspace), "project", Some(key(project))),
-        Resource::Repository {
-            workspace,
-            repository,
-        } => (key(workspace), "repository", Some(key(repository))),
-    }
-}
-
-async fn insert_token(tx: &Transaction<'_>, t: &NewToken) -> StoreResult<TokenRecord> {
-    let (ws_key, kind, bound_key) = resource_keys(&t.resource);
-    let bound = match &t.resource {
-        Resource::Workspace { .. } => None,
-        Resource::Project { project, .. } => Some(project.clone()),
-        Resource::Repository { repository, .. } => Some(repository.clone()),
-    };
-    let scopes = serde_json::to_string(&t.scopes).map_err(backend)?;
-    exec(
-        tx,
-        "INSERT INTO tokens (id, hash, name, kind, workspace, ws_key, bound, bound_key, scopes,
-                             created_at, expires_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-        &[
-            &t.id,
-            &&t.hash[..],
-            &t.name,
-            &kind,
-            &t.resource.workspace(),
-            &ws_key,
-            &bound,
-            &bound_key,
-            &scopes,
-            &t.created_at,
-            &t.expires_at,
-        ],
-    )
-    .await?;
-    get_token(tx, &t.id)
-        .await?
-        .ok_or(StoreError::NotFound(Entity::Token))
-}
-
-async fn migrate(pool: &Pool) -> StoreResult<()> {
-    let mut c = pool.get().await.map_err(backend)?;
-    let tx = c.transaction().await.map_err(backend)?;
-    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATE_LOCK])
-        .await
-        .map_err(backend)?;
-    tx.batch_execute("CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL)")
-        .await
-        .map_err(backend)?;
-    let version: i64 = match tx
-        .query_opt("SELECT version FROM schema_version", &[])
-        .await
-        .map_err(backend)?
-    {
-        Some(r) => r.try_get(0).map_err(backend)?,
-        None => {
-            exec(&tx, "INSERT INTO schema_version (version) VALUES (0)", &[]).await?;
-            0
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        if let Some(rt) = self.rt.take() {
+            rt.shutdown_background();
         }
-    };
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
-        tx.batch_execute(sql).await.map_err(backend)?;
-        let v = (i + 1) as i64;
-        exec(&tx, "UPDATE schema_version SET version = $1", &[&v]).await?;
     }
-    tx.commit().await.map_err(backend)
 }
 
 impl PostgresStore {
-    /// Connects (the URL is `postgres://` or `postgresql://`) and brings the schema up to date.
+    /// Connects (the URL is `postgres://` or `postgresql://`) and brings the schema up to date;
+    /// fails at once if the database does not answer.
     pub fn open(url: &str) -> StoreResult<Self> {
+        Self::open_waiting(url, Some(Duration::ZERO))
+    }
+
+    /// As `open`, but while the database does not answer (down, restarting, unreachable) keeps
+    /// trying for `wait`, or for ever when `None`: a host started before its database serves
+    /// once the database is up. Any other failure (a refused password, a failed migration)
+    /// returns at once.
+    pub fn open_waiting(url: &str, wait: Option<Duration>) -> StoreResult<Self> {
+        let store = SqlStore {
+            backend: Postgres::new(url)?,
+        };
+        let started = Instant::now();
+        let mut reported: Option<Instant> = None;
+        loop {
+            match store.backend.migrate() {
+                Ok(()) => return Ok(store),
+                Err(StoreError::Unavailable(e))
+                    if wait.is_none_or(|limit| started.elapsed() < limit) =>
+                {
+                    if reported.is_none_or(|at| at.elapsed() >= WAIT_REPORT) {
+                        tracing::warn!(error = %e, db = %redact(url), "waiting for the store");
+                        reported = Some(Instant::now());
+                    }
+                    std::thread::sleep(Duration::from_millis(250));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+impl Postgres {
+    fn new(url: &str) -> StoreResult<Self> {
         let mut cfg: tokio_postgres::Config = url.parse().map_err(backend)?;
         // Durable commits whatever the server's or the database's default says.
         cfg.options("-c synchronous_commit=on");
         // Notice a vanished server (not just a closed socket) and give up connecting quickly,
         // so that the staleness window, not TCP's timeouts, bounds an outage.
         cfg.keepalives(true);
-        cfg.keepalives_idle(std::time::Duration::from_secs(5));
+        cfg.keepalives_idle(Duration::from_secs(5));
         if cfg.get_connect_timeout().is_none() {
-            cfg.connect_timeout(std::time::Duration::from_secs(2));
+            cfg.connect_timeout(Duration::from_secs(2));
         }
         if cfg.get_application_name().is_none() {
             cfg.application_name("scopegate");
@@ -408,561 +237,224 @@ impl PostgresStore {
             Pool::builder(mgr)
                 .max_size(16)
                 .runtime(deadpool_postgres::Runtime::Tokio1)
-                .wait_timeout(Some(std::time::Duration::from_secs(10)))
-                .create_timeout(Some(std::time::Duration::from_secs(5)))
+                .wait_timeout(Some(Duration::from_secs(10)))
+                .create_timeout(Some(Duration::from_secs(5)))
                 .build()
                 .map_err(backend)?
         };
-        let store = PostgresStore {
+        Ok(Postgres {
             pool,
             feed: Arc::default(),
             cfg,
             rt: Some(rt),
-        };
-        let pool = store.pool.clone();
-        store.run(async move { migrate(&pool).await })?;
-        Ok(store)
+        })
     }
 
-    /// Runs one unit of work on the store's runtime and waits for it.
-    fn run<T: Send, F>(&self, fut: F) -> StoreResult<T>
-    where
-        F: Future<Output = StoreResult<T>> + Send,
-    {
-        let rt = self.rt.as_ref().expect("runtime present until drop");
+    /// Runs `f` with the store's runtime, off any caller's async worker.
+    fn blocking<T: Send>(
+        &self,
+        f: impl FnOnce(&Runtime) -> StoreResult<T> + Send,
+    ) -> StoreResult<T> {
+        let Some(rt) = self.rt.as_ref() else {
+            return Err(failure("the store is shut down"));
+        };
         match tokio::runtime::Handle::try_current() {
             // On a caller's async worker (or its blocking pool): step out of its context first.
             Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
-                tokio::task::block_in_place(|| rt.block_on(fut))
+                tokio::task::block_in_place(|| f(rt))
             }
             Ok(_) => std::thread::scope(|s| {
-                s.spawn(|| rt.block_on(fut))
+                s.spawn(|| f(rt))
                     .join()
                     .unwrap_or_else(|_| Err(failure("store task panicked")))
             }),
-            Err(_) => rt.block_on(fut),
+            Err(_) => f(rt),
         }
     }
 
-    async fn client(&self) -> StoreResult<deadpool_postgres::Object> {
-        self.pool.get().await.map_err(backend)
+    fn migrate(&self) -> StoreResult<()> {
+        self.blocking(|rt| {
+            let mut c = rt.block_on(self.pool.get()).map_err(backend)?;
+            let tx = rt.block_on(c.transaction()).map_err(backend)?;
+            let mut t = PgTx { rt, client: &tx };
+            t.execute("SELECT pg_advisory_xact_lock(?1)", &[Param::Int(MIGRATE_LOCK)])?;
+            rt.block_on(
+                tx.batch_execute("CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL)"),
+            )
+            .map_err(backend)?;
+            let version = match t.query_opt("SELECT version FROM schema_version", &[])? {
+                Some(mut row) => row.int("version").map_err(StoreError::Backend)?,
+                None => {
+                    t.execute("INSERT INTO schema_version (version) VALUES (0)", &[])?;
+                    0
+                }
+            };
+            for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+                rt.block_on(tx.batch_execute(sql)).map_err(|e| {
+                    StoreError::Backend(format!("migration {} failed, nothing changed: {e}", i + 1))
+                })?;
+                t.execute(
+                    "UPDATE schema_version SET version = ?1",
+                    &[Param::Int((i + 1) as i64)],
+                )?;
+            }
+            rt.block_on(tx.commit()).map_err(backend)
+        })
     }
 }
 
-impl Store for PostgresStore {
-    fn put_workspace(
-        &self,
-        slug: &str,
-        plan: Plan,
-        policy: TokenPolicy,
-        now: i64,
-    ) -> StoreResult<(Workspace, bool)> {
-        self.run(async {
-            let mut c = self.client().await?;
-            let tx = begin_write(&mut c).await?;
-            let existed = get_workspace(&tx, slug).await?.is_some();
-            let days = i64::from(policy.max_lifetime_days);
-            exec(
-                &tx,
-                "INSERT INTO workspaces (slug_key, slug, plan, max_lifetime_days, allow_no_expiry, created_at)
-                 VALUES ($1, $2, $3, $4, $5, $6)
-                 ON CONFLICT (slug_key) DO UPDATE SET plan = excluded.plan,
-                   max_lifetime_days = excluded.max_lifetime_days,
-                   allow_no_expiry = excluded.allow_no_expiry",
-                &[&key(slug), &slug, &plan.as_str(), &days, &policy.allow_no_expiry, &now],
-            )
-            .await?;
-            let ws = get_workspace(&tx, slug)
-                .await?
-                .ok_or(StoreError::NotFound(Entity::Workspace))?;
-            commit_bumped(tx).await?;
-            Ok((ws, !existed))
-        })
-    }
+/// A pooled connection or a transaction on it, driven from synchronous code.
+struct PgTx<'a, C> {
+    rt: &'a Runtime,
+    client: &'a C,
+}
 
-    fn get_workspace(&self, slug: &str) -> StoreResult<Option<Workspace>> {
-        self.run(async { get_workspace(&self.client().await?, slug).await })
-    }
+type Values<'a> = Vec<Box<dyn ToSql + Sync + Send + 'a>>;
 
-    fn list_workspaces(&self) -> StoreResult<Vec<Workspace>> {
-        self.run(async {
-            let c = self.client().await?;
-            let rows = c
-                .query(
-                    "SELECT slug, plan, max_lifetime_days, allow_no_expiry FROM workspaces
-                     ORDER BY slug_key",
-                    &[],
-                )
-                .await
-                .map_err(backend)?;
-            rows.iter().map(workspace_from_row).collect()
-        })
-    }
-
-    fn delete_workspace(&self, slug: &str, now: i64) -> StoreResult<()> {
-        self.run(async {
-            let mut c = self.client().await?;
-            let tx = begin_write(&mut c).await?;
-            let k = key(slug);
-            let n = exec(&tx, "DELETE FROM workspaces WHERE slug_key = $1", &[&k]).await?;
-            if n == 0 {
-                return Err(StoreError::NotFound(Entity::Workspace));
+fn values<'a>(params: &[Param<'a>]) -> Values<'a> {
+    params
+        .iter()
+        .map(|p| -> Box<dyn ToSql + Sync + Send + 'a> {
+            match *p {
+                Param::Text(s) => Box::new(s),
+                Param::NullableText(s) => Box::new(s),
+                Param::Int(i) => Box::new(i),
+                Param::NullableInt(i) => Box::new(i),
+                Param::Bool(b) => Box::new(b),
+                Param::Blob(b) => Box::new(b),
             }
-            exec(&tx, "DELETE FROM projects WHERE ws_key = $1", &[&k]).await?;
-            exec(&tx, "DELETE FROM repositories WHERE ws_key = $1", &[&k]).await?;
-            exec(
-                &tx,
-                "UPDATE tokens SET deactivated_at = $2 WHERE ws_key = $1 AND deactivated_at IS NULL",
-                &[&k, &now],
-            )
-            .await?;
-            commit_bumped(tx).await
+        })
+        .collect()
+}
+
+fn cells(row: &tokio_postgres::Row) -> StoreResult<Cells> {
+    let cell = |i: usize| -> Result<Cell, tokio_postgres::Error> {
+        let ty = row.columns()[i].type_();
+        Ok(if *ty == Type::INT8 {
+            row.try_get::<_, Option<i64>>(i)?.map_or(Cell::Null, Cell::Int)
+        } else if *ty == Type::INT4 {
+            row.try_get::<_, Option<i32>>(i)?
+                .map_or(Cell::Null, |v| Cell::Int(i64::from(v)))
+        } else if *ty == Type::TEXT || *ty == Type::VARCHAR {
+            row.try_get::<_, Option<String>>(i)?.map_or(Cell::Null, Cell::Text)
+        } else if *ty == Type::BYTEA {
+            row.try_get::<_, Option<Vec<u8>>>(i)?.map_or(Cell::Null, Cell::Blob)
+        } else if *ty == Type::BOOL {
+            row.try_get::<_, Option<bool>>(i)?.map_or(Cell::Null, Cell::Bool)
+        } else {
+            Cell::Other("a value of a type the schema does not use")
+        })
+    };
+    let cells = (0..row.len())
+        .map(cell)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(backend)?;
+    Ok(Cells::new(cells))
+}
+
+impl<C: GenericClient> Tx for PgTx<'_, C> {
+    fn execute(&mut self, sql: &str, params: &[Param<'_>]) -> StoreResult<u64> {
+        let sql = numbered_as_dollars(sql);
+        let values = values(params);
+        let refs: Vec<&(dyn ToSql + Sync)> = values.iter().map(|v| v.as_ref() as _).collect();
+        self.rt.block_on(async {
+            let st = self.client.prepare_cached(&sql).await.map_err(backend)?;
+            self.client.execute(&st, &refs).await.map_err(backend)
         })
     }
 
-    fn put_project(&self, ws: &str, k: &str, now: i64) -> StoreResult<(Project, bool)> {
-        self.run(async {
-            let mut c = self.client().await?;
-            let tx = begin_write(&mut c).await?;
-            if get_workspace(&tx, ws).await?.is_none() {
-                return Err(StoreError::NotFound(Entity::Workspace));
-            }
-            if let Some(p) = get_project(&tx, ws, k).await? {
-                commit_bumped(tx).await?;
-                return Ok((p, false));
-            }
-            exec(
-                &tx,
-                "INSERT INTO projects (ws_key, key_key, key, created_at) VALUES ($1, $2, $3, $4)",
-                &[&key(ws), &key(k), &k, &now],
-            )
-            .await?;
-            let p = get_project(&tx, ws, k)
-                .await?
-                .ok_or(StoreError::NotFound(Entity::Project))?;
-            commit_bumped(tx).await?;
-            Ok((p, true))
-        })
-    }
-
-    fn get_project(&self, ws: &str, k: &str) -> StoreResult<Option<Project>> {
-        self.run(async { get_project(&self.client().await?, ws, k).await })
-    }
-
-    fn list_projects(&self, ws: &str) -> StoreResult<Vec<Project>> {
-        self.run(async {
-            let c = self.client().await?;
-            let rows = c
-                .query(
-                    "SELECT w.slug, p.key FROM projects p JOIN workspaces w ON w.slug_key = p.ws_key
-                     WHERE p.ws_key = $1 ORDER BY p.key_key",
-                    &[&key(ws)],
-                )
-                .await
-                .map_err(backend)?;
-            rows.iter()
-                .map(|r| {
-                    Ok(Project {
-                        workspace: r.try_get(0).map_err(backend)?,
-                        key: r.try_get(1).map_err(backend)?,
-                    })
-                })
-                .collect()
-        })
-    }
-
-    fn delete_project(&self, ws: &str, k: &str, now: i64) -> StoreResult<()> {
-        self.run(async {
-            let mut c = self.client().await?;
-            let tx = begin_write(&mut c).await?;
-            if get_project(&tx, ws, k).await?.is_none() {
-                return Err(StoreError::NotFound(Entity::Project));
-            }
-            let repos: i64 = tx
-                .query_one(
-                    "SELECT count(*) FROM repositories WHERE ws_key = $1 AND project_key = $2",
-                    &[&key(ws), &key(k)],
-                )
-                .await
-                .and_then(|r| r.try_get(0))
-                .map_err(backend)?;
-            if repos > 0 {
-                return Err(StoreError::Conflict(Conflict::ProjectNotEmpty {
-                    project: k.to_string(),
-                    repositories: repos,
-                }));
-            }
-            exec(
-                &tx,
-                "DELETE FROM projects WHERE ws_key = $1 AND key_key = $2",
-                &[&key(ws), &key(k)],
-            )
-            .await?;
-            exec(
-                &tx,
-                "UPDATE tokens SET deactivated_at = $3 WHERE ws_key = $1 AND kind = 'project'
-                   AND bound_key = $2 AND deactivated_at IS NULL",
-                &[&key(ws), &key(k), &now],
-            )
-            .await?;
-            commit_bumped(tx).await
-        })
-    }
-
-    fn put_repository(
-        &self,
-        ws: &str,
-        slug: &str,
-        project: &str,
-        now: i64,
-    ) -> StoreResult<(Repository, bool)> {
-        self.run(async {
-            let mut c = self.client().await?;
-            let tx = begin_write(&mut c).await?;
-            if get_workspace(&tx, ws).await?.is_none() {
-                return Err(StoreError::NotFound(Entity::Workspace));
-            }
-            if get_project(&tx, ws, project).await?.is_none() {
-                return Err(StoreError::NotFound(Entity::Project));
-            }
-            let existed = get_repository(&tx, ws, slug).await?.is_some();
-            exec(
-                &tx,
-                "INSERT INTO repositories (ws_key, slug_key, slug, project_key, created_at)
-                 VALUES ($1, $2, $3, $4, $5)
-                 ON CONFLICT (ws_key, slug_key) DO UPDATE SET project_key = excluded.project_key",
-                &[&key(ws), &key(slug), &slug, &key(project), &now],
-            )
-            .await?;
-            let r = get_repository(&tx, ws, slug)
-                .await?
-                .ok_or(StoreError::NotFound(Entity::Repository))?;
-            commit_bumped(tx).await?;
-            Ok((r, !existed))
-        })
-    }
-
-    fn get_repository(&self, ws: &str, slug: &str) -> StoreResult<Option<Repository>> {
-        self.run(async { get_repository(&self.client().await?, ws, slug).await })
-    }
-
-    fn list_repositories(&self, ws: &str) -> StoreResult<Vec<Repository>> {
-        self.run(async {
-            let c = self.client().await?;
-            let rows = c
-                .query(
-                    &format!("{REPOSITORY_SELECT} WHERE r.ws_key = $1 ORDER BY r.slug_key"),
-                    &[&key(ws)],
-                )
-                .await
-                .map_err(backend)?;
-            rows.iter().map(repository_from_row).collect()
-        })
-    }
-
-    fn delete_repository(&self, ws: &str, slug: &str, now: i64) -> StoreResult<()> {
-        self.run(async {
-            let mut c = self.client().await?;
-            let tx = begin_write(&mut c).await?;
-            let n = exec(
-                &tx,
-                "DELETE FROM repositories WHERE ws_key = $1 AND slug_key = $2",
-                &[&key(ws), &key(slug)],
-            )
-            .await?;
-            if n == 0 {
-                return Err(StoreError::NotFound(Entity::Repository));
-            }
-            exec(
-                &tx,
-                "UPDATE tokens SET deactivated_at = $3 WHERE ws_key = $1 AND kind = 'repository'
-                   AND bound_key = $2 AND deactivated_at IS NULL",
-                &[&key(ws), &key(slug), &now],
-            )
-            .await?;
-            commit_bumped(tx).await
-        })
-    }
-
-    fn transfer_repository(
-        &self,
-        ws: &str,
-        slug: &str,
-        to_ws: &str,
-        to_project: &str,
-        now: i64,
-    ) -> StoreResult<Repository> {
-        self.run(async {
-            let mut c = self.client().await?;
-            let tx = begin_write(&mut c).await?;
-            if get_repository(&tx, ws, slug).await?.is_none() {
-                return Err(StoreError::NotFound(Entity::Repository));
-            }
-            if get_workspace(&tx, to_ws).await?.is_none() {
-                return Err(StoreError::NotFound(Entity::Workspace));
-            }
-            if get_project(&tx, to_ws, to_project).await?.is_none() {
-                return Err(StoreError::NotFound(Entity::Project));
-            }
-            let same_workspace = key(ws) == key(to_ws);
-            if !same_workspace && get_repository(&tx, to_ws, slug).await?.is_some() {
-                return Err(StoreError::Conflict(Conflict::RepositoryExists {
-                    workspace: to_ws.to_string(),
-                    slug: slug.to_string(),
-                }));
-            }
-            exec(
-                &tx,
-                "UPDATE repositories SET ws_key = $3, project_key = $4
-                 WHERE ws_key = $1 AND slug_key = $2",
-                &[&key(ws), &key(slug), &key(to_ws), &key(to_project)],
-            )
-            .await?;
-            if !same_workspace {
-                exec(
-                    &tx,
-                    "UPDATE tokens SET revoked_at = $3 WHERE ws_key = $1 AND kind = 'repository'
-                       AND bound_key = $2 AND revoked_at IS NULL",
-                    &[&key(ws), &key(slug), &now],
-                )
-                .await?;
-            }
-            let r = get_repository(&tx, to_ws, slug)
-                .await?
-                .ok_or(StoreError::NotFound(Entity::Repository))?;
-            commit_bumped(tx).await?;
-            Ok(r)
-        })
-    }
-
-    fn insert_token(&self, t: NewToken) -> StoreResult<TokenRecord> {
-        self.run(async {
-            let mut c = self.client().await?;
-            let tx = begin_write(&mut c).await?;
-            let rec = insert_token(&tx, &t).await?;
-            commit_bumped(tx).await?;
-            Ok(rec)
-        })
-    }
-
-    fn list_tokens(&self, resource: &Resource) -> StoreResult<Vec<TokenRecord>> {
-        let (ws, kind, bound) = resource_keys(resource);
-        let bound = bound.unwrap_or_default();
-        self.run(async {
-            let c = self.client().await?;
-            let rows = c
-                .query(
-                    &format!(
-                        "SELECT {TOKEN_COLUMNS} FROM tokens WHERE ws_key = $1 AND kind = $2
-                           AND coalesce(bound_key, '') = $3 ORDER BY created_at DESC, id"
-                    ),
-                    &[&ws, &kind, &bound],
-                )
-                .await
-                .map_err(backend)?;
-            rows.iter().map(token_from_row).collect()
-        })
-    }
-
-    fn get_token(&self, id: &str) -> StoreResult<Option<TokenRecord>> {
-        self.run(async { get_token(&self.client().await?, id).await })
-    }
-
-    fn token_by_hash(&self, hash: &SecretHash) -> StoreResult<Option<TokenRecord>> {
-        self.run(async {
-            let c = self.client().await?;
-            let st = c
-                .prepare_cached(&format!(
-                    "SELECT {TOKEN_COLUMNS} FROM tokens WHERE hash = $1"
-                ))
-                .await
-                .map_err(backend)?;
-            c.query_opt(&st, &[&&hash[..]])
-                .await
-                .map_err(backend)?
-                .map(|r| token_from_row(&r))
-                .transpose()
-        })
-    }
-
-    fn revoke_token(&self, id: &str, now: i64) -> StoreResult<TokenRecord> {
-        self.run(async {
-            let mut c = self.client().await?;
-            let tx = begin_write(&mut c).await?;
-            exec(
-                &tx,
-                "UPDATE tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL",
-                &[&id, &now],
-            )
-            .await?;
-            let rec = get_token(&tx, id)
-                .await?
-                .ok_or(StoreError::NotFound(Entity::Token))?;
-            commit_bumped(tx).await?;
-            Ok(rec)
-        })
-    }
-
-    fn rotate_token(
-        &self,
-        old_id: &str,
-        old_expires_at: Option<i64>,
-        new: NewToken,
-    ) -> StoreResult<TokenRecord> {
-        self.run(async {
-            let mut c = self.client().await?;
-            let tx = begin_write(&mut c).await?;
-            let n = exec(
-                &tx,
-                "UPDATE tokens SET expires_at = $2 WHERE id = $1",
-                &[&old_id, &old_expires_at],
-            )
-            .await?;
-            if n == 0 {
-                return Err(StoreError::NotFound(Entity::Token));
-            }
-            let rec = insert_token(&tx, &new).await?;
-            exec(
-                &tx,
-                "UPDATE tokens SET rotated_from = $2 WHERE id = $1",
-                &[&new.id, &old_id],
-            )
-            .await?;
-            commit_bumped(tx).await?;
-            Ok(TokenRecord {
-                rotated_from: Some(old_id.to_string()),
-                ..rec
-            })
-        })
-    }
-
-    fn record_access(&self, accesses: &[(String, i64)]) -> StoreResult<()> {
-        if accesses.is_empty() {
-            return Ok(());
-        }
-        // No writers' lock: GREATEST makes concurrent batches from several hosts commute.
-        self.run(async {
-            let mut c = self.client().await?;
-            let tx = c.transaction().await.map_err(backend)?;
-            let st = tx
-                .prepare_cached(
-                    "UPDATE tokens SET last_accessed_at = GREATEST(coalesce(last_accessed_at, 0), $2)
-                     WHERE id = $1",
-                )
-                .await
-                .map_err(backend)?;
-            // In id order, so that two hosts flushing overlapping batches cannot deadlock.
-            let mut sorted: Vec<&(String, i64)> = accesses.iter().collect();
-            sorted.sort();
-            for (id, at) in sorted {
-                tx.execute(&st, &[id, at]).await.map_err(backend)?;
-            }
-            tx.commit().await.map_err(backend)
-        })
-    }
-
-    fn admin_key_hash(&self) -> StoreResult<Option<SecretHash>> {
-        let v: Option<Vec<u8>> = self.run(async {
-            let c = self.client().await?;
-            opt_row(
-                &c,
-                "SELECT value FROM settings WHERE name = 'admin_key_sha256'",
-                &[],
-            )
-            .await?
-            .map(|r| r.try_get(0).map_err(backend))
-            .transpose()
+    fn query(&mut self, sql: &str, params: &[Param<'_>]) -> StoreResult<Vec<Cells>> {
+        let sql = numbered_as_dollars(sql);
+        let values = values(params);
+        let refs: Vec<&(dyn ToSql + Sync)> = values.iter().map(|v| v.as_ref() as _).collect();
+        let rows = self.rt.block_on(async {
+            let st = self.client.prepare_cached(&sql).await.map_err(backend)?;
+            self.client.query(&st, &refs).await.map_err(backend)
         })?;
-        Ok(v.and_then(|v| v.try_into().ok()))
+        rows.iter().map(cells).collect()
+    }
+}
+
+impl Backend for Postgres {
+    const GENERATION: &'static str = "SELECT value FROM generation";
+
+    fn write<T: Send>(
+        &self,
+        kind: Write,
+        f: impl FnOnce(&mut dyn Tx) -> StoreResult<T> + Send,
+    ) -> StoreResult<T> {
+        self.blocking(|rt| {
+            let mut c = rt.block_on(self.pool.get()).map_err(backend)?;
+            let tx = rt.block_on(c.transaction()).map_err(backend)?;
+            let mut t = PgTx { rt, client: &tx };
+            if kind != Write::Commuting {
+                // The writers' lock first, so that a read-then-write inside the transaction
+                // sees no interleaved commit (what SQLite's `BEGIN IMMEDIATE` gives).
+                t.execute("SELECT pg_advisory_xact_lock(?1)", &[Param::Int(WRITE_LOCK)])?;
+            }
+            let out = f(&mut t)?;
+            if kind == Write::Change {
+                // The new counter to every listening host, delivered on commit only.
+                let mut row = t
+                    .query_opt("UPDATE generation SET value = value + 1 RETURNING value", &[])?
+                    .ok_or_else(|| failure("no change counter"))?;
+                let generation = row.int("value").map_err(StoreError::Backend)?;
+                t.execute(
+                    "SELECT pg_notify(?1, ?2)",
+                    &[Param::Text(CHANNEL), Param::Text(&generation.to_string())],
+                )?;
+            }
+            rt.block_on(tx.commit()).map_err(backend)?;
+            Ok(out)
+        })
     }
 
-    fn set_admin_key_hash(&self, hash: &SecretHash) -> StoreResult<()> {
-        self.run(async {
-            let mut c = self.client().await?;
-            let tx = begin_write(&mut c).await?;
-            exec(
-                &tx,
-                "INSERT INTO settings (name, value) VALUES ('admin_key_sha256', $1)
-                 ON CONFLICT (name) DO UPDATE SET value = excluded.value",
-                &[&&hash[..]],
-            )
-            .await?;
-            tx.commit().await.map_err(backend)
+    fn read<T: Send>(
+        &self,
+        f: impl FnOnce(&mut dyn Tx) -> StoreResult<T> + Send,
+    ) -> StoreResult<T> {
+        self.blocking(|rt| {
+            let c = rt.block_on(self.pool.get()).map_err(backend)?;
+            f(&mut PgTx { rt, client: &c })
+        })
+    }
+
+    fn snapshot<T: Send>(
+        &self,
+        f: impl FnOnce(&mut dyn Tx) -> StoreResult<T> + Send,
+    ) -> StoreResult<T> {
+        self.blocking(|rt| {
+            let mut c = rt.block_on(self.pool.get()).map_err(backend)?;
+            let tx = rt
+                .block_on(
+                    c.build_transaction()
+                        .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+                        .read_only(true)
+                        .start(),
+                )
+                .map_err(backend)?;
+            let out = f(&mut PgTx { rt, client: &tx })?;
+            rt.block_on(tx.commit()).map_err(backend)?;
+            Ok(out)
         })
     }
 
     fn change_marker(&self) -> StoreResult<i64> {
         // Only long-running callers ask for the marker: they get the feed, the CLI never does.
-        let rt = self.rt.as_ref().expect("runtime present until drop");
+        let Some(rt) = self.rt.as_ref() else {
+            return Err(failure("the store is shut down"));
+        };
         self.feed.start(rt.handle(), self.cfg.clone());
         if let Some(g) = self.feed.current() {
             return Ok(g);
         }
-        let g = self.run(async {
-            let c = self.client().await?;
-            let st = c
-                .prepare_cached("SELECT value FROM generation")
-                .await
-                .map_err(backend)?;
-            c.query_one(&st, &[])
-                .await
-                .and_then(|r| r.try_get(0))
-                .map_err(backend)
+        let g = self.read(|tx| {
+            let mut row = tx
+                .query_opt(Self::GENERATION, &[])?
+                .ok_or_else(|| failure("no change counter"))?;
+            row.int("value").map_err(StoreError::Backend)
         })?;
         Ok(self.feed.resynced(g))
-    }
-
-    fn check_state(&self) -> StoreResult<CheckState> {
-        self.run(async {
-            let mut c = self.client().await?;
-            // One snapshot: the counter, tokens and repositories describe the same commit.
-            let tx = c
-                .build_transaction()
-                .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
-                .read_only(true)
-                .start()
-                .await
-                .map_err(backend)?;
-            let generation: i64 = tx
-                .query_one("SELECT value FROM generation", &[])
-                .await
-                .and_then(|r| r.try_get(0))
-                .map_err(backend)?;
-            let rows = tx
-                .query(
-                    &format!("SELECT {TOKEN_COLUMNS}, hash FROM tokens ORDER BY created_at, id"),
-                    &[],
-                )
-                .await
-                .map_err(backend)?;
-            let tokens = rows
-                .iter()
-                .map(|row| {
-                    let hash: Vec<u8> = row.try_get(12).map_err(backend)?;
-                    let hash: SecretHash = hash
-                        .try_into()
-                        .map_err(|_| failure("a stored hash is not 32 bytes"))?;
-                    Ok((hash, token_from_row(row)?))
-                })
-                .collect::<StoreResult<Vec<_>>>()?;
-            let rows = tx
-                .query(
-                    &format!("{REPOSITORY_SELECT} ORDER BY r.ws_key, r.slug_key"),
-                    &[],
-                )
-                .await
-                .map_err(backend)?;
-            let repositories = rows
-                .iter()
-                .map(repository_from_row)
-                .collect::<StoreResult<Vec<_>>>()?;
-            tx.commit().await.map_err(backend)?;
-            Ok(CheckState {
-                generation,
-                tokens,
-                repositories,
-            })
-        })
     }
 }
 
