@@ -52,9 +52,11 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     let info = policy.info();
     tracing::info!(path = %info.path, sha256 = %info.sha256, abi_version = info.abi_version,
                    operations = ?info.operations, "policy module loaded");
-    let store = opts
-        .db
-        .open()
+    // A service waits for its database (logging while it does) rather than exiting: started
+    // together, the host may be up first.
+    let db = opts.db.clone();
+    let store = tokio::task::spawn_blocking(move || db.open_waiting(None))
+        .await?
         .map_err(|e| anyhow::anyhow!("{}: {e}", opts.db))?;
     let svc = Arc::new(
         Service::new(store, Some(policy.clone())).with_forwarded_headers(opts.forwarded_headers),

@@ -34,11 +34,23 @@ impl DbTarget {
         }
     }
 
-    /// Opens (and migrates) the store.
+    /// Opens (and migrates) the store; fails at once if its database does not answer.
     pub fn open(&self) -> StoreResult<std::sync::Arc<dyn Store>> {
+        self.open_waiting(Some(std::time::Duration::ZERO))
+    }
+
+    /// Opens (and migrates) the store, waiting while a shared database does not answer, for
+    /// `wait` or (`None`) until it does: a service started before its database serves once
+    /// the database is up. An embedded file never waits.
+    pub fn open_waiting(
+        &self,
+        wait: Option<std::time::Duration>,
+    ) -> StoreResult<std::sync::Arc<dyn Store>> {
         Ok(match self {
             DbTarget::Sqlite(path) => std::sync::Arc::new(sqlite::SqliteStore::open(path)?),
-            DbTarget::Postgres(url) => std::sync::Arc::new(postgres::PostgresStore::open(url)?),
+            DbTarget::Postgres(url) => {
+                std::sync::Arc::new(postgres::PostgresStore::open_waiting(url, wait)?)
+            }
         })
     }
 }
