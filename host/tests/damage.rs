@@ -182,7 +182,10 @@ fn every_check_on_a_damaged_row_is_denied() {
 
     // A workspace whose plan is no plan: its settings can't be read, so nothing is issued
     // under them.
-    damage(&s.db, "UPDATE workspaces SET plan = 'gold' WHERE slug_key = 'acme'");
+    damage(
+        &s.db,
+        "UPDATE workspaces SET plan = 'gold' WHERE slug_key = 'acme'",
+    );
     let r = s.admin("GET", "/workspaces/acme", None);
     assert_eq!(r.status, 500, "{}", r.text);
     assert_eq!(r.reason(), "store_corrupt");

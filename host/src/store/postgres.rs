@@ -30,6 +30,10 @@ const WRITE_LOCK: i64 = 0x5c09_e6a7_e000_0001;
 const MIGRATE_LOCK: i64 = 0x5c09_e6a7_e000_0002;
 /// How often a host waiting for its database says so.
 const WAIT_REPORT: Duration = Duration::from_secs(10);
+/// Longest wait for any one answer of the database. A server that stops answering (a network
+/// that drops packets silently, a hung server) is then `Unavailable` in bounded time: a check
+/// is denied instead of hanging, and the connection is dropped rather than reused.
+const ANSWER_TIMEOUT: Duration = Duration::from_secs(5);
 
 const MIGRATIONS: &[&str] = &[
     // 1: resources, tokens, settings.
@@ -146,7 +150,6 @@ fn redact_query_password(tail: &str) -> String {
     format!("{path}?{}", query.join("&"))
 }
 
-
 /// The PostgreSQL backend: a pool on a runtime of its own, and the change feed.
 pub struct Postgres {
     pool: Pool,
@@ -212,6 +215,10 @@ impl Postgres {
         // so that the staleness window, not TCP's timeouts, bounds an outage.
         cfg.keepalives(true);
         cfg.keepalives_idle(Duration::from_secs(5));
+        cfg.keepalives_interval(Duration::from_secs(1));
+        cfg.keepalives_retries(3);
+        // Data the server never acknowledges ends the connection, as an unanswered probe does.
+        cfg.tcp_user_timeout(ANSWER_TIMEOUT);
         if cfg.get_connect_timeout().is_none() {
             cfg.connect_timeout(Duration::from_secs(2));
         }
@@ -274,31 +281,50 @@ impl Postgres {
 
     fn migrate(&self) -> StoreResult<()> {
         self.blocking(|rt| {
-            let mut c = rt.block_on(self.pool.get()).map_err(backend)?;
-            let tx = rt.block_on(c.transaction()).map_err(backend)?;
-            let mut t = PgTx { rt, client: &tx };
-            t.execute("SELECT pg_advisory_xact_lock(?1)", &[Param::Int(MIGRATE_LOCK)])?;
-            rt.block_on(
-                tx.batch_execute("CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL)"),
-            )
-            .map_err(backend)?;
-            let version = match t.query_opt("SELECT version FROM schema_version", &[])? {
-                Some(mut row) => row.int("version").map_err(StoreError::Backend)?,
-                None => {
-                    t.execute("INSERT INTO schema_version (version) VALUES (0)", &[])?;
-                    0
-                }
-            };
-            for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
-                rt.block_on(tx.batch_execute(sql)).map_err(|e| {
-                    StoreError::Backend(format!("migration {} failed, nothing changed: {e}", i + 1))
-                })?;
+            let broken = std::cell::Cell::new(false);
+            let mut c = within(rt, &broken, self.pool.get())?;
+            let out = (|| {
+                let tx = within(rt, &broken, c.transaction())?;
+                let mut t = PgTx {
+                    rt,
+                    client: &tx,
+                    broken: &broken,
+                };
                 t.execute(
-                    "UPDATE schema_version SET version = ?1",
-                    &[Param::Int((i + 1) as i64)],
+                    "SELECT pg_advisory_xact_lock(?1)",
+                    &[Param::Int(MIGRATE_LOCK)],
                 )?;
-            }
-            rt.block_on(tx.commit()).map_err(backend)
+                within(
+                    rt,
+                    &broken,
+                    tx.batch_execute(
+                        "CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL)",
+                    ),
+                )?;
+                let version = match t.query_opt("SELECT version FROM schema_version", &[])? {
+                    Some(mut row) => row.int("version").map_err(StoreError::Backend)?,
+                    None => {
+                        t.execute("INSERT INTO schema_version (version) VALUES (0)", &[])?;
+                        0
+                    }
+                };
+                for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+                    // No answer timeout: a migration may rebuild a large table.
+                    rt.block_on(tx.batch_execute(sql)).map_err(|e| {
+                        StoreError::Backend(format!(
+                            "migration {} failed, nothing changed: {e}",
+                            i + 1
+                        ))
+                    })?;
+                    t.execute(
+                        "UPDATE schema_version SET version = ?1",
+                        &[Param::Int((i + 1) as i64)],
+                    )?;
+                }
+                within(rt, &broken, tx.commit())
+            })();
+            release(c, &broken);
+            out
         })
     }
 }
@@ -307,6 +333,32 @@ impl Postgres {
 struct PgTx<'a, C> {
     rt: &'a Runtime,
     client: &'a C,
+    /// Set when an answer did not come in time: the connection is then dropped, not pooled.
+    broken: &'a std::cell::Cell<bool>,
+}
+
+/// Waits for one answer of the database, for at most [`ANSWER_TIMEOUT`].
+fn within<T, E: std::error::Error + 'static>(
+    rt: &Runtime,
+    broken: &std::cell::Cell<bool>,
+    answer: impl std::future::Future<Output = Result<T, E>>,
+) -> StoreResult<T> {
+    match rt.block_on(tokio::time::timeout(ANSWER_TIMEOUT, answer)) {
+        Ok(r) => r.map_err(backend),
+        Err(_) => {
+            broken.set(true);
+            Err(StoreError::Unavailable(format!(
+                "the database did not answer within {ANSWER_TIMEOUT:?}"
+            )))
+        }
+    }
+}
+
+/// Returns a connection to the pool, or drops it if an answer on it timed out.
+fn release(client: deadpool_postgres::Object, broken: &std::cell::Cell<bool>) {
+    if broken.get() {
+        drop(deadpool_postgres::Object::take(client));
+    }
 }
 
 type Values<'a> = Vec<Box<dyn ToSql + Sync + Send + 'a>>;
@@ -331,16 +383,20 @@ fn cells(row: &tokio_postgres::Row) -> StoreResult<Cells> {
     let cell = |i: usize| -> Result<Cell, tokio_postgres::Error> {
         let ty = row.columns()[i].type_();
         Ok(if *ty == Type::INT8 {
-            row.try_get::<_, Option<i64>>(i)?.map_or(Cell::Null, Cell::Int)
+            row.try_get::<_, Option<i64>>(i)?
+                .map_or(Cell::Null, Cell::Int)
         } else if *ty == Type::INT4 {
             row.try_get::<_, Option<i32>>(i)?
                 .map_or(Cell::Null, |v| Cell::Int(i64::from(v)))
         } else if *ty == Type::TEXT || *ty == Type::VARCHAR {
-            row.try_get::<_, Option<String>>(i)?.map_or(Cell::Null, Cell::Text)
+            row.try_get::<_, Option<String>>(i)?
+                .map_or(Cell::Null, Cell::Text)
         } else if *ty == Type::BYTEA {
-            row.try_get::<_, Option<Vec<u8>>>(i)?.map_or(Cell::Null, Cell::Blob)
+            row.try_get::<_, Option<Vec<u8>>>(i)?
+                .map_or(Cell::Null, Cell::Blob)
         } else if *ty == Type::BOOL {
-            row.try_get::<_, Option<bool>>(i)?.map_or(Cell::Null, Cell::Bool)
+            row.try_get::<_, Option<bool>>(i)?
+                .map_or(Cell::Null, Cell::Bool)
         } else {
             Cell::Other("a value of a type the schema does not use")
         })
@@ -357,9 +413,9 @@ impl<C: GenericClient> Tx for PgTx<'_, C> {
         let sql = numbered_as_dollars(sql);
         let values = values(params);
         let refs: Vec<&(dyn ToSql + Sync)> = values.iter().map(|v| v.as_ref() as _).collect();
-        self.rt.block_on(async {
-            let st = self.client.prepare_cached(&sql).await.map_err(backend)?;
-            self.client.execute(&st, &refs).await.map_err(backend)
+        within(self.rt, self.broken, async {
+            let st = self.client.prepare_cached(&sql).await?;
+            self.client.execute(&st, &refs).await
         })
     }
 
@@ -367,9 +423,9 @@ impl<C: GenericClient> Tx for PgTx<'_, C> {
         let sql = numbered_as_dollars(sql);
         let values = values(params);
         let refs: Vec<&(dyn ToSql + Sync)> = values.iter().map(|v| v.as_ref() as _).collect();
-        let rows = self.rt.block_on(async {
-            let st = self.client.prepare_cached(&sql).await.map_err(backend)?;
-            self.client.query(&st, &refs).await.map_err(backend)
+        let rows = within(self.rt, self.broken, async {
+            let st = self.client.prepare_cached(&sql).await?;
+            self.client.query(&st, &refs).await
         })?;
         rows.iter().map(cells).collect()
     }
@@ -384,28 +440,43 @@ impl Backend for Postgres {
         f: impl FnOnce(&mut dyn Tx) -> StoreResult<T> + Send,
     ) -> StoreResult<T> {
         self.blocking(|rt| {
-            let mut c = rt.block_on(self.pool.get()).map_err(backend)?;
-            let tx = rt.block_on(c.transaction()).map_err(backend)?;
-            let mut t = PgTx { rt, client: &tx };
-            if kind != Write::Commuting {
-                // The writers' lock first, so that a read-then-write inside the transaction
-                // sees no interleaved commit (what SQLite's `BEGIN IMMEDIATE` gives).
-                t.execute("SELECT pg_advisory_xact_lock(?1)", &[Param::Int(WRITE_LOCK)])?;
-            }
-            let out = f(&mut t)?;
-            if kind == Write::Change {
-                // The new counter to every listening host, delivered on commit only.
-                let mut row = t
-                    .query_opt("UPDATE generation SET value = value + 1 RETURNING value", &[])?
-                    .ok_or_else(|| failure("no change counter"))?;
-                let generation = row.int("value").map_err(StoreError::Backend)?;
-                t.execute(
-                    "SELECT pg_notify(?1, ?2)",
-                    &[Param::Text(CHANNEL), Param::Text(&generation.to_string())],
-                )?;
-            }
-            rt.block_on(tx.commit()).map_err(backend)?;
-            Ok(out)
+            let broken = std::cell::Cell::new(false);
+            let mut c = within(rt, &broken, self.pool.get())?;
+            let out = (|| {
+                let tx = within(rt, &broken, c.transaction())?;
+                let mut t = PgTx {
+                    rt,
+                    client: &tx,
+                    broken: &broken,
+                };
+                if kind != Write::Commuting {
+                    // The writers' lock first, so that a read-then-write inside the transaction
+                    // sees no interleaved commit (what SQLite's `BEGIN IMMEDIATE` gives).
+                    t.execute(
+                        "SELECT pg_advisory_xact_lock(?1)",
+                        &[Param::Int(WRITE_LOCK)],
+                    )?;
+                }
+                let out = f(&mut t)?;
+                if kind == Write::Change {
+                    // The new counter to every listening host, delivered on commit only.
+                    let mut row = t
+                        .query_opt(
+                            "UPDATE generation SET value = value + 1 RETURNING value",
+                            &[],
+                        )?
+                        .ok_or_else(|| failure("no change counter"))?;
+                    let generation = row.int("value").map_err(StoreError::Backend)?;
+                    t.execute(
+                        "SELECT pg_notify(?1, ?2)",
+                        &[Param::Text(CHANNEL), Param::Text(&generation.to_string())],
+                    )?;
+                }
+                within(rt, &broken, tx.commit())?;
+                Ok(out)
+            })();
+            release(c, &broken);
+            out
         })
     }
 
@@ -414,8 +485,15 @@ impl Backend for Postgres {
         f: impl FnOnce(&mut dyn Tx) -> StoreResult<T> + Send,
     ) -> StoreResult<T> {
         self.blocking(|rt| {
-            let c = rt.block_on(self.pool.get()).map_err(backend)?;
-            f(&mut PgTx { rt, client: &c })
+            let broken = std::cell::Cell::new(false);
+            let c = within(rt, &broken, self.pool.get())?;
+            let out = f(&mut PgTx {
+                rt,
+                client: &c,
+                broken: &broken,
+            });
+            release(c, &broken);
+            out
         })
     }
 
@@ -424,18 +502,27 @@ impl Backend for Postgres {
         f: impl FnOnce(&mut dyn Tx) -> StoreResult<T> + Send,
     ) -> StoreResult<T> {
         self.blocking(|rt| {
-            let mut c = rt.block_on(self.pool.get()).map_err(backend)?;
-            let tx = rt
-                .block_on(
+            let broken = std::cell::Cell::new(false);
+            let mut c = within(rt, &broken, self.pool.get())?;
+            let out = (|| {
+                let tx = within(
+                    rt,
+                    &broken,
                     c.build_transaction()
                         .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
                         .read_only(true)
                         .start(),
-                )
-                .map_err(backend)?;
-            let out = f(&mut PgTx { rt, client: &tx })?;
-            rt.block_on(tx.commit()).map_err(backend)?;
-            Ok(out)
+                )?;
+                let out = f(&mut PgTx {
+                    rt,
+                    client: &tx,
+                    broken: &broken,
+                })?;
+                within(rt, &broken, tx.commit())?;
+                Ok(out)
+            })();
+            release(c, &broken);
+            out
         })
     }
 

@@ -440,7 +440,11 @@ impl<B: Backend> Store for SqlStore<B> {
                 tx.execute(
                     "UPDATE tokens SET revoked_at = ?3 WHERE ws_key = ?1 AND kind = 'repository'
                        AND bound_key = ?2 AND revoked_at IS NULL",
-                    &[Param::Text(&ws_key), Param::Text(&slug_key), Param::Int(now)],
+                    &[
+                        Param::Text(&ws_key),
+                        Param::Text(&slug_key),
+                        Param::Int(now),
+                    ],
                 )?;
             }
             require(get_repository(tx, to_ws, slug)?, Entity::Repository)

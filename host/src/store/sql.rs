@@ -197,10 +197,16 @@ mod tests {
             Cell::Other("a float"),
         ]);
         assert_eq!(row.text("a").unwrap_err(), "a is an integer, not text");
-        assert_eq!(row.nullable_int("b").unwrap_err(), "b is text, not an integer or null");
+        assert_eq!(
+            row.nullable_int("b").unwrap_err(),
+            "b is text, not an integer or null"
+        );
         assert_eq!(row.bool("c").unwrap_err(), "c is an integer, not a boolean");
         assert_eq!(row.int("d").unwrap_err(), "d is null, not an integer");
-        assert_eq!(row.nullable_text("e").unwrap_err(), "e is a float, not text or null");
+        assert_eq!(
+            row.nullable_text("e").unwrap_err(),
+            "e is a float, not text or null"
+        );
         assert_eq!(row.text("f").unwrap_err(), "the row has no column f");
     }
 
