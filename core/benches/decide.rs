@@ -2,6 +2,9 @@
 //! (longest templates, greedy `{path}` over many segments, backtracking to a parameter, a miss).
 //! `cargo bench -p scopegate-core --bench decide`.
 
+// Test code: a benchmark that cannot serialise its answer should stop loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use scopegate_core::{authorize_json, route};
 

@@ -4,6 +4,9 @@
 //!
 //! Needs the built module (`cargo xtask wasm`).
 
+// Test code: a benchmark whose setup fails should stop loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use criterion::{criterion_group, criterion_main, Criterion};
 use scopegate_host::runtime::{PolicyEngine, PolicyHandle, RuntimeConfig};
 use scopegate_host::service::{claims_json, IssueRequest, ResourceRef, Service};

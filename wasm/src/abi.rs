@@ -53,7 +53,10 @@ fn json<T: Serialize>(answer: &T) -> Vec<u8> {
     }
 }
 
+// The crate's one `unsafe`: the raw ABI hands out and frees linear-memory buffers, reads the
+// caller's input from a pointer and length, and exports unmangled symbols (`#[no_mangle]` counts).
 #[cfg(target_arch = "wasm32")]
+#[allow(unsafe_code)]
 mod exports {
     use std::alloc::{alloc, dealloc, Layout};
 
