@@ -4,9 +4,10 @@
 use crate::clock;
 use crate::error::ApiError;
 use crate::forwarded::ForwardedHeaders;
+use crate::http::views::{CreatedView, TokenView};
 use crate::runtime::RuntimeConfig;
 use crate::server::{open_policy, ServeOptions};
-use crate::service::{CreatedView, IssueRequest, ResourceRef, Service, TokenView};
+use crate::service::{IssueRequest, ResourceRef, Service};
 use crate::store::{DbTarget, Plan, TokenPolicy};
 use clap::{Args, Parser, Subcommand};
 use serde::Serialize;

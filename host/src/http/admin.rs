@@ -1,9 +1,10 @@
 //! The admin API of SPEC §9 under `/admin/v1`, behind the admin key.
 
+use super::views::{CreatedView, TokenView};
 use super::{blocking, App, JsonBody, P};
 use crate::clock;
 use crate::error::ApiError;
-use crate::service::{CreatedView, IssueRequest, ResourceRef, TokenView};
+use crate::service::{IssueRequest, ResourceRef};
 use crate::store::{Plan, TokenPolicy};
 use axum::extract::{Request, State};
 use axum::http::{header, StatusCode};

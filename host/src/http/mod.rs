@@ -4,6 +4,7 @@ pub mod admin;
 pub mod check;
 pub mod guard;
 pub mod listen;
+pub mod views;
 
 use crate::error::ApiError;
 use crate::service::Service;
