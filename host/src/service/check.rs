@@ -91,7 +91,7 @@ impl Service {
         match self.ask(&policy, headers, now) {
             Ok(outcome) => Ok(outcome),
             Err(e) => {
-                tracing::error!(reason = %e.reason, error = %e.message, "check failed; denying");
+                tracing::error!(reason = e.code(), error = %e, "check failed; denying");
                 let answer = CheckAnswer::read(policy.failure_answer())?;
                 Ok(CheckOutcome {
                     answer: Arc::new(answer),
@@ -135,7 +135,7 @@ impl Service {
         let found = match self.find(lookup) {
             Ok(found) => found,
             Err(e) => {
-                tracing::warn!(error = %e.message, "the store failed a check's lookup; denying");
+                tracing::warn!(error = %e, "the store failed a check's lookup; denying");
                 let answer = policy.check_answer(br#"{"failure":"store_unavailable"}"#)?;
                 return Ok(CheckOutcome {
                     answer: Arc::new(CheckAnswer::read(&answer)?),

@@ -107,9 +107,7 @@ impl Service {
 
     /// The module in force; the CLI opens the store without one for commands that need none.
     pub fn policy(&self) -> Result<&Arc<PolicyHandle>, ApiError> {
-        self.policy
-            .as_ref()
-            .ok_or_else(|| ApiError::new(500, "policy_unavailable", "no policy module is loaded"))
+        self.policy.as_ref().ok_or(ApiError::PolicyUnavailable)
     }
 
     /// Drop every cached answer: called after each change this process commits.
@@ -127,9 +125,8 @@ impl Service {
         }
         let input = json!({"kind": kind, "random": token::random_part()}).to_string();
         let out = self.policy()?.current().seal(input.as_bytes())?;
-        let unreadable = || ApiError::new(500, "policy_failure", "the module sealed no secret");
-        let sealed: Sealed = serde_json::from_slice(&out).map_err(|_| unreadable())?;
-        let hash = token::from_hex(&sealed.sha256).ok_or_else(unreadable)?;
+        let sealed: Sealed = serde_json::from_slice(&out).map_err(|_| ApiError::SealAnswer)?;
+        let hash = token::from_hex(&sealed.sha256).ok_or(ApiError::SealAnswer)?;
         Ok((sealed.secret, hash))
     }
 }

@@ -2,7 +2,7 @@
 
 use super::Service;
 use crate::clock;
-use crate::error::ApiError;
+use crate::error::{ApiError, NameKind};
 use crate::store::{Plan, Project, Repository, TokenPolicy, Workspace};
 
 /// A resource named in a URL or on the command line, not yet resolved against the store.
@@ -13,26 +13,30 @@ pub enum ResourceRef {
     Repository(String, String),
 }
 
-fn valid_name(s: &str, what: &str, allow: impl Fn(u8) -> bool) -> Result<(), ApiError> {
+fn valid_name(s: &str, kind: NameKind, allow: impl Fn(u8) -> bool) -> Result<(), ApiError> {
     let ok = !s.is_empty() && s.len() <= 100 && s != "." && s != ".." && s.bytes().all(allow);
     if ok {
         Ok(())
     } else {
-        Err(ApiError::bad_request(
-            &format!("invalid_{what}"),
-            format!("{what} {s:?} is not a valid name (1-100 of A-Z a-z 0-9 - _ .)"),
-        ))
+        Err(ApiError::InvalidName {
+            kind,
+            name: s.to_string(),
+        })
     }
 }
 
-pub fn check_slug(s: &str, what: &str) -> Result<(), ApiError> {
-    valid_name(s, what, |b| {
+/// A workspace or repository slug: 1-100 of `A-Z a-z 0-9 - _ .`, neither `.` nor `..`.
+pub fn check_slug(s: &str, kind: NameKind) -> Result<(), ApiError> {
+    valid_name(s, kind, |b| {
         b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.'
     })
 }
 
+/// A project key: 1-100 of `A-Z a-z 0-9 _`.
 pub fn check_key(s: &str) -> Result<(), ApiError> {
-    valid_name(s, "project_key", |b| b.is_ascii_alphanumeric() || b == b'_')
+    valid_name(s, NameKind::ProjectKey, |b| {
+        b.is_ascii_alphanumeric() || b == b'_'
+    })
 }
 
 impl Service {
@@ -42,7 +46,7 @@ impl Service {
         plan: Plan,
         policy: TokenPolicy,
     ) -> Result<(Workspace, bool), ApiError> {
-        check_slug(slug, "workspace")?;
+        check_slug(slug, NameKind::Workspace)?;
         let out = self.store.put_workspace(slug, plan, policy, clock::now())?;
         self.changed();
         Ok(out)
@@ -73,7 +77,7 @@ impl Service {
         slug: &str,
         project: &str,
     ) -> Result<(Repository, bool), ApiError> {
-        check_slug(slug, "repository")?;
+        check_slug(slug, NameKind::Repository)?;
         let out = self.store.put_repository(ws, slug, project, clock::now());
         self.changed();
         Ok(out?)

@@ -3,8 +3,8 @@
 
 use super::{push_json_str, ResourceRef, Service};
 use crate::clock;
-use crate::error::ApiError;
-use crate::store::{NewToken, Resource, TokenRecord, Workspace};
+use crate::error::{ApiError, IssueReason};
+use crate::store::{Entity, NewToken, Resource, TokenRecord, Workspace};
 use crate::token;
 use serde::Deserialize;
 use serde_json::json;
@@ -80,7 +80,7 @@ impl Service {
         let ws = self
             .store
             .get_workspace(ws_name)?
-            .ok_or_else(|| ApiError::not_found("workspace"))?;
+            .ok_or(ApiError::NotFound(Entity::Workspace))?;
         let resource = match r {
             ResourceRef::Workspace(_) => Resource::Workspace {
                 workspace: ws.slug.clone(),
@@ -89,7 +89,7 @@ impl Service {
                 let p = self
                     .store
                     .get_project(w, k)?
-                    .ok_or_else(|| ApiError::not_found("project"))?;
+                    .ok_or(ApiError::NotFound(Entity::Project))?;
                 Resource::Project {
                     workspace: p.workspace,
                     project: p.key,
@@ -99,7 +99,7 @@ impl Service {
                 let r = self
                     .store
                     .get_repository(w, s)?
-                    .ok_or_else(|| ApiError::not_found("repository"))?;
+                    .ok_or(ApiError::NotFound(Entity::Repository))?;
                 Resource::Repository {
                     workspace: r.workspace,
                     repository: r.slug,
@@ -141,20 +141,24 @@ impl Service {
             .policy()?
             .current()
             .check_issue(input.to_string().as_bytes())?;
-        let answer: IssueAnswer = serde_json::from_slice(&out).map_err(|e| {
-            tracing::error!(error = %e, "policy module: unreadable check_issue answer");
-            ApiError::new(500, "policy_failure", "the policy module answered badly")
-        })?;
+        let answer: IssueAnswer = serde_json::from_slice(&out).map_err(ApiError::IssueAnswer)?;
         if answer.ok {
             return Ok(());
         }
-        let reason = answer.reason.unwrap_or_else(|| "issue_refused".into());
-        let status = if reason == "bad_input" { 400 } else { 422 };
-        Err(ApiError::new(
-            status,
+        let reason = match answer.reason.as_deref() {
+            None => IssueReason::Refused,
+            Some(code) => IssueReason::parse(code).unwrap_or_else(|| {
+                tracing::warn!(
+                    reason = code,
+                    "the module refused an issue for a reason this host does not know"
+                );
+                IssueReason::Refused
+            }),
+        };
+        Err(ApiError::IssueRefused {
             reason,
-            answer.message.unwrap_or_default(),
-        ))
+            message: answer.message.unwrap_or_default(),
+        })
     }
 
     fn normalise_scopes(scopes: &[String]) -> Vec<String> {
@@ -193,7 +197,7 @@ impl Service {
         self.flush_accesses();
         self.store
             .get_token(id)?
-            .ok_or_else(|| ApiError::not_found("token"))
+            .ok_or(ApiError::NotFound(Entity::Token))
     }
 
     pub fn revoke_token(&self, id: &str) -> Result<TokenRecord, ApiError> {
@@ -210,20 +214,12 @@ impl Service {
         let old = self
             .store
             .get_token(id)?
-            .ok_or_else(|| ApiError::not_found("token"))?;
+            .ok_or(ApiError::NotFound(Entity::Token))?;
         if old.is_revoked() {
-            return Err(ApiError::new(
-                409,
-                "token_revoked",
-                "a revoked token cannot be rotated",
-            ));
+            return Err(ApiError::TokenRevoked);
         }
         if old.expires_at.is_some_and(|e| now >= e) {
-            return Err(ApiError::new(
-                409,
-                "token_expired",
-                "an expired token cannot be rotated",
-            ));
+            return Err(ApiError::TokenExpired);
         }
         let r = match &old.resource {
             Resource::Workspace { workspace } => ResourceRef::Workspace(workspace.clone()),
