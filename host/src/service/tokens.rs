@@ -269,7 +269,8 @@ mod tests {
 
     /// The token object the host writes is the §5 object of the record, keys in §5's order.
     #[test]
-    fn claims_are_the_records_token_object_in_contract_order() {
+    fn claims_are_the_records_token_object_in_contract_order(
+    ) -> Result<(), Box<dyn std::error::Error>> {
         let name = "we\"ird\\na\u{e9}me";
         let resources = [
             Resource::Workspace {
@@ -323,13 +324,17 @@ mod tests {
                 Resource::Workspace { .. } => {}
             }
             order.extend(["scopes", "expires_at", "revoked"]);
-            let read: serde_json::Value = serde_json::from_str(&text).unwrap();
+            let read: serde_json::Value = serde_json::from_str(&text)?;
             assert_eq!(read, expected, "{text}");
-            let at: Vec<usize> = order
+            let at = order
                 .iter()
-                .map(|k| text.find(&format!("\"{k}\":")).unwrap())
-                .collect();
+                .map(|k| {
+                    text.find(&format!("\"{k}\":"))
+                        .ok_or_else(|| format!("no {k} in {text}"))
+                })
+                .collect::<Result<Vec<usize>, String>>()?;
             assert!(at.windows(2).all(|w| w[0] < w[1]), "{text}");
         }
+        Ok(())
     }
 }
