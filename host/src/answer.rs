@@ -40,7 +40,7 @@ pub struct Lookup {
 }
 
 fn unreadable(what: &str, e: impl std::fmt::Display) -> ApiError {
-    ApiError::new(500, "policy_failure", format!("unreadable {what}: {e}"))
+    ApiError::PolicyAnswer(format!("unreadable {what}: {e}"))
 }
 
 /// An answer's fields as bytes: the body is written out as bytes, and each header value is
@@ -430,7 +430,7 @@ mod tests {
         ] {
             let e = Step::read(bad).unwrap_err();
             assert_eq!(
-                e.reason,
+                e.code(),
                 "policy_failure",
                 "{}",
                 String::from_utf8_lossy(bad)

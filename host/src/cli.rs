@@ -4,10 +4,11 @@
 use crate::clock;
 use crate::error::ApiError;
 use crate::forwarded::ForwardedHeaders;
+use crate::http::views::{CreatedView, TokenView};
 use crate::runtime::RuntimeConfig;
 use crate::server::{open_policy, ServeOptions};
-use crate::service::{CreatedView, IssueRequest, ResourceRef, Service, TokenView};
-use crate::store::{DbTarget, Plan, TokenPolicy};
+use crate::service::{IssueRequest, ResourceRef, Service};
+use crate::store::{DbTarget, Entity, Plan, TokenPolicy};
 use clap::{Args, Parser, Subcommand};
 use serde::Serialize;
 use serde_json::json;
@@ -340,12 +341,9 @@ fn parse_expiry(s: &Option<String>) -> Result<Option<i64>, ApiError> {
     match s {
         None => Ok(None),
         Some(s) if s == "none" || s == "null" => Ok(None),
-        Some(s) => clock::parse_rfc3339(s).map(Some).ok_or_else(|| {
-            ApiError::bad_request(
-                "invalid_body",
-                format!("{s:?} is not an RFC 3339 date-time"),
-            )
-        }),
+        Some(s) => clock::parse_rfc3339(s)
+            .map(Some)
+            .ok_or_else(|| ApiError::InvalidBody(format!("{s:?} is not an RFC 3339 date-time"))),
     }
 }
 
@@ -436,16 +434,19 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
     };
     match result {
         Ok(code) => Ok(code),
+        // The one place the CLI answers an error, and so where it is logged.
         Err(e) => {
+            e.log();
+            let (message, reason) = (e.message(), e.code());
             if json {
                 eprintln!(
                     "{}",
-                    json!({"type": "error", "error": {"message": e.message, "reason": e.reason}})
+                    json!({"type": "error", "error": {"message": message, "reason": reason}})
                 );
             } else {
-                eprintln!("error: {} ({})", e.message, e.reason);
+                eprintln!("error: {message} ({reason})");
             }
-            Ok(match e.status {
+            Ok(match e.status() {
                 404 => 4,
                 409 => 5,
                 422 => 6,
@@ -464,13 +465,12 @@ fn workspace(svc: &Service, cmd: &WorkspaceCmd, json: bool) -> Result<i32, ApiEr
             allow_no_expiry,
         } => {
             let plan = Plan::parse(plan).ok_or_else(|| {
-                ApiError::bad_request("invalid_body", "plan must be free, standard or premium")
+                ApiError::InvalidBody("plan must be free, standard or premium".into())
             })?;
             let days = max_lifetime_days.unwrap_or(365);
             if ![90, 180, 365].contains(&days) {
-                return Err(ApiError::bad_request(
-                    "invalid_body",
-                    "max lifetime must be 90, 180 or 365 days",
+                return Err(ApiError::InvalidBody(
+                    "max lifetime must be 90, 180 or 365 days".into(),
                 ));
             }
             let policy = TokenPolicy {
@@ -510,7 +510,7 @@ fn workspace(svc: &Service, cmd: &WorkspaceCmd, json: bool) -> Result<i32, ApiEr
             let w = svc
                 .store
                 .get_workspace(slug)?
-                .ok_or_else(|| ApiError::not_found("workspace"))?;
+                .ok_or(ApiError::NotFound(Entity::Workspace))?;
             let projects = svc.store.list_projects(slug)?;
             let repos = svc.store.list_repositories(slug)?;
             let v = json!({"workspace": w, "projects": projects, "repositories": repos});
@@ -634,7 +634,7 @@ fn check(svc: &Service, a: &CheckArgs, json: bool) -> Result<i32, ApiError> {
             let mut s = String::new();
             std::io::stdin()
                 .read_line(&mut s)
-                .map_err(|e| ApiError::bad_request("invalid_input", e.to_string()))?;
+                .map_err(ApiError::InvalidInput)?;
             Some(s.trim().to_string())
         }
         Some(t) => Some(t.to_string()),

@@ -1,78 +1,374 @@
-//! Errors shown to API and CLI users, each with a stable reason code.
+//! Errors shown to API and CLI users: one variant per way a request can fail, each with a stable
+//! reason code ([`ApiError::code`]), an HTTP status ([`ApiError::status`]) and the message users
+//! read ([`ApiError::message`]). `Display` is the diagnostic for the service log: it may name the
+//! underlying failure, which the message of a server-side failure never does.
+//!
+//! Nothing here logs. Where an error is answered (the HTTP error writer, the CLI) it is logged
+//! once, by [`ApiError::log`].
 
 use crate::runtime::{CallError, LoadError};
-use crate::store::StoreError;
+use crate::store::{Entity, StoreError};
 
-#[derive(Debug, Clone)]
-pub struct ApiError {
-    pub status: u16,
-    pub reason: String,
-    pub message: String,
+/// The names a resource takes, each with its own rules (and its own `invalid_…` code).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NameKind {
+    Workspace,
+    Repository,
+    ProjectKey,
+}
+
+impl NameKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NameKind::Workspace => "workspace",
+            NameKind::Repository => "repository",
+            NameKind::ProjectKey => "project_key",
+        }
+    }
+}
+
+/// Why the module refused to issue a token (§6), as its `check_issue` answer names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IssueReason {
+    BadInput,
+    NameInvalid,
+    NoScopes,
+    UnknownScope,
+    ScopeNotAllowedForKind,
+    PlanRequired,
+    ExpiryRequired,
+    ExpiryInPast,
+    ExpiryTooFar,
+    /// A refusal that names no reason this host knows.
+    Refused,
+}
+
+impl IssueReason {
+    /// The reason a module's answer names, if it is one of §6's.
+    pub fn parse(code: &str) -> Option<IssueReason> {
+        Some(match code {
+            "bad_input" => IssueReason::BadInput,
+            "name_invalid" => IssueReason::NameInvalid,
+            "no_scopes" => IssueReason::NoScopes,
+            "unknown_scope" => IssueReason::UnknownScope,
+            "scope_not_allowed_for_kind" => IssueReason::ScopeNotAllowedForKind,
+            "plan_required" => IssueReason::PlanRequired,
+            "expiry_required" => IssueReason::ExpiryRequired,
+            "expiry_in_past" => IssueReason::ExpiryInPast,
+            "expiry_too_far" => IssueReason::ExpiryTooFar,
+            _ => return None,
+        })
+    }
+
+    pub fn code(self) -> &'static str {
+        match self {
+            IssueReason::BadInput => "bad_input",
+            IssueReason::NameInvalid => "name_invalid",
+            IssueReason::NoScopes => "no_scopes",
+            IssueReason::UnknownScope => "unknown_scope",
+            IssueReason::ScopeNotAllowedForKind => "scope_not_allowed_for_kind",
+            IssueReason::PlanRequired => "plan_required",
+            IssueReason::ExpiryRequired => "expiry_required",
+            IssueReason::ExpiryInPast => "expiry_in_past",
+            IssueReason::ExpiryTooFar => "expiry_too_far",
+            IssueReason::Refused => "issue_refused",
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    // ---- the request --------------------------------------------------------------------------
+    #[error("no admin key presented")]
+    AdminKeyMissing,
+    #[error("the admin key presented is not valid")]
+    AdminKeyInvalid,
+    #[error("no such admin endpoint")]
+    NoSuchEndpoint,
+    #[error("method not allowed on this endpoint")]
+    MethodNotAllowed,
+    #[error("request body over {limit} bytes")]
+    BodyTooLarge { limit: usize },
+    #[error("the body is not valid JSON: {0}")]
+    InvalidJson(serde_json::Error),
+    #[error("invalid path parameters: {}", .0.body_text())]
+    InvalidPath(axum::extract::rejection::PathRejection),
+    /// A body field missing or of the wrong form; the text says which.
+    #[error("invalid body: {0}")]
+    InvalidBody(String),
+    /// The CLI could not read its input.
+    #[error("unreadable input: {0}")]
+    InvalidInput(std::io::Error),
+    #[error("{} {name:?} is not a valid name", .kind.as_str())]
+    InvalidName { kind: NameKind, name: String },
+
+    // ---- what the request names ---------------------------------------------------------------
+    #[error("{} not found", .0.as_str())]
+    NotFound(Entity),
+    #[error("a revoked token cannot be rotated")]
+    TokenRevoked,
+    #[error("an expired token cannot be rotated")]
+    TokenExpired,
+    /// The module refused to issue the token.
+    #[error("issue refused ({}): {message}", .reason.code())]
+    IssueRefused {
+        reason: IssueReason,
+        message: String,
+    },
+
+    // ---- the service --------------------------------------------------------------------------
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("no policy module is loaded")]
+    PolicyUnavailable,
+    #[error(transparent)]
+    PolicyCall(#[from] CallError),
+    /// A module refused at load or reload; the previous one (if any) stays in force.
+    #[error(transparent)]
+    PolicyLoad(#[from] LoadError),
+    /// A check answer the host cannot write out; the text says what was wrong.
+    #[error("policy module answer: {0}")]
+    PolicyAnswer(String),
+    #[error("unreadable check_issue answer: {0}")]
+    IssueAnswer(serde_json::Error),
+    #[error("the module sealed no secret")]
+    SealAnswer,
+    /// A blocking task of the admin API failed (panicked or was cancelled).
+    #[error("admin task failed: {0}")]
+    TaskFailed(tokio::task::JoinError),
 }
 
 impl ApiError {
-    pub fn new(status: u16, reason: impl Into<String>, message: impl Into<String>) -> Self {
-        ApiError {
-            status,
-            reason: reason.into(),
-            message: message.into(),
+    /// The stable reason code the API and the CLI answer with.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::AdminKeyMissing => "admin_key_missing",
+            ApiError::AdminKeyInvalid => "admin_key_invalid",
+            ApiError::NoSuchEndpoint => "not_found",
+            ApiError::MethodNotAllowed => "method_not_allowed",
+            ApiError::BodyTooLarge { .. } => "body_too_large",
+            ApiError::InvalidJson(_) => "invalid_json",
+            ApiError::InvalidPath(_) => "invalid_path",
+            ApiError::InvalidBody(_) => "invalid_body",
+            ApiError::InvalidInput(_) => "invalid_input",
+            ApiError::InvalidName { kind, .. } => match kind {
+                NameKind::Workspace => "invalid_workspace",
+                NameKind::Repository => "invalid_repository",
+                NameKind::ProjectKey => "invalid_project_key",
+            },
+            // The same codes as the store's, for the same absence.
+            ApiError::NotFound(what) => StoreError::NotFound(*what).code(),
+            ApiError::TokenRevoked => "token_revoked",
+            ApiError::TokenExpired => "token_expired",
+            ApiError::IssueRefused { reason, .. } => reason.code(),
+            ApiError::Store(e) => e.code(),
+            ApiError::PolicyUnavailable => "policy_unavailable",
+            ApiError::PolicyCall(_)
+            | ApiError::PolicyAnswer(_)
+            | ApiError::IssueAnswer(_)
+            | ApiError::SealAnswer => "policy_failure",
+            ApiError::PolicyLoad(e) => e.code(),
+            ApiError::TaskFailed(_) => "internal",
         }
     }
-    pub fn bad_request(reason: &str, message: impl Into<String>) -> Self {
-        Self::new(400, reason, message)
-    }
-    pub fn not_found(what: &str) -> Self {
-        Self::new(
-            404,
-            format!("{what}_not_found"),
-            format!("{what} not found"),
-        )
-    }
-}
 
-impl std::fmt::Display for ApiError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} ({})", self.message, self.reason)
+    /// The HTTP status the API answers with (the CLI's exit status follows it).
+    pub fn status(&self) -> u16 {
+        match self {
+            ApiError::AdminKeyMissing | ApiError::AdminKeyInvalid => 401,
+            ApiError::NoSuchEndpoint | ApiError::NotFound(_) => 404,
+            ApiError::MethodNotAllowed => 405,
+            ApiError::BodyTooLarge { .. } => 413,
+            ApiError::InvalidJson(_)
+            | ApiError::InvalidPath(_)
+            | ApiError::InvalidBody(_)
+            | ApiError::InvalidInput(_)
+            | ApiError::InvalidName { .. } => 400,
+            ApiError::TokenRevoked | ApiError::TokenExpired => 409,
+            ApiError::IssueRefused {
+                reason: IssueReason::BadInput,
+                ..
+            } => 400,
+            ApiError::IssueRefused { .. } | ApiError::PolicyLoad(_) => 422,
+            ApiError::Store(e) => match e {
+                StoreError::NotFound(_) => 404,
+                StoreError::Conflict(_) => 409,
+                StoreError::Unavailable(_) => 503,
+                StoreError::Backend(_) | StoreError::Corrupt { .. } => 500,
+            },
+            ApiError::PolicyUnavailable
+            | ApiError::PolicyCall(_)
+            | ApiError::PolicyAnswer(_)
+            | ApiError::IssueAnswer(_)
+            | ApiError::SealAnswer
+            | ApiError::TaskFailed(_) => 500,
+        }
     }
-}
 
-impl std::error::Error for ApiError {}
-
-impl From<StoreError> for ApiError {
-    fn from(e: StoreError) -> Self {
-        let code = e.code();
-        match e {
-            StoreError::NotFound(what) => ApiError::not_found(what.as_str()),
-            StoreError::Conflict(c) => ApiError::new(409, code, c.to_string()),
-            StoreError::Unavailable(m) => {
-                tracing::warn!(error = %m, "store unavailable");
-                ApiError::new(
-                    503,
-                    code,
-                    "the store is unreachable; nothing was changed, retry later",
-                )
+    /// What users are told. A failure of the service itself points at the log, where
+    /// [`ApiError::log`] wrote what happened.
+    pub fn message(&self) -> String {
+        match self {
+            ApiError::AdminKeyMissing => {
+                "the admin API needs Authorization: Bearer <admin key>".into()
             }
-            e @ (StoreError::Backend(_) | StoreError::Corrupt { .. }) => {
-                tracing::error!(error = %e, "store failure");
-                ApiError::new(500, code, "the store failed; see the service log")
+            ApiError::AdminKeyInvalid => "the admin key is not valid".into(),
+            ApiError::NoSuchEndpoint => "no such admin endpoint".into(),
+            ApiError::MethodNotAllowed => "this method is not allowed on this endpoint".into(),
+            ApiError::BodyTooLarge { limit } => {
+                format!("request bodies are limited to {limit} bytes")
             }
+            ApiError::InvalidJson(e) => format!("the body is not valid JSON: {e}"),
+            ApiError::InvalidPath(e) => e.body_text(),
+            ApiError::InvalidBody(m) => m.clone(),
+            ApiError::InvalidInput(e) => e.to_string(),
+            ApiError::InvalidName { kind, name } => format!(
+                "{} {name:?} is not a valid name (1-100 of A-Z a-z 0-9 - _ .)",
+                kind.as_str()
+            ),
+            ApiError::NotFound(what) | ApiError::Store(StoreError::NotFound(what)) => {
+                format!("{} not found", what.as_str())
+            }
+            ApiError::TokenRevoked => "a revoked token cannot be rotated".into(),
+            ApiError::TokenExpired => "an expired token cannot be rotated".into(),
+            ApiError::IssueRefused { message, .. } => message.clone(),
+            ApiError::Store(StoreError::Conflict(c)) => c.to_string(),
+            ApiError::Store(StoreError::Unavailable(_)) => {
+                "the store is unreachable; nothing was changed, retry later".into()
+            }
+            ApiError::Store(StoreError::Backend(_) | StoreError::Corrupt { .. }) => {
+                "the store failed; see the service log".into()
+            }
+            ApiError::PolicyUnavailable => "no policy module is loaded".into(),
+            ApiError::PolicyCall(_) => "the policy module failed; see the service log".into(),
+            ApiError::PolicyLoad(e) => e.to_string(),
+            ApiError::PolicyAnswer(m) => m.clone(),
+            ApiError::IssueAnswer(_) => "the policy module answered badly".into(),
+            ApiError::SealAnswer => "the module sealed no secret".into(),
+            ApiError::TaskFailed(_) => "internal failure; see the service log".into(),
+        }
+    }
+
+    /// Log a failure of the service itself, once, where it is answered. A refused request is
+    /// the caller's to act on, and is not logged.
+    pub fn log(&self) {
+        match self {
+            ApiError::Store(StoreError::Unavailable(_)) => {
+                tracing::warn!(reason = self.code(), error = %self, "store unavailable");
+            }
+            e if e.status() >= 500 => {
+                tracing::error!(reason = self.code(), error = %self, "request failed");
+            }
+            _ => {}
         }
     }
 }
 
-impl From<CallError> for ApiError {
-    fn from(e: CallError) -> Self {
-        tracing::error!(error = %e, "policy module failure");
-        ApiError::new(
-            500,
-            "policy_failure",
-            "the policy module failed; see the service log",
-        )
-    }
-}
+#[cfg(test)]
+mod tests {
+    use super::{ApiError, IssueReason};
+    use crate::store::{Conflict, Entity, StoreError};
 
-impl From<LoadError> for ApiError {
-    fn from(e: LoadError) -> Self {
-        ApiError::new(422, e.code(), e.to_string())
+    #[test]
+    fn every_issue_reason_reads_back_from_its_code() {
+        for reason in [
+            IssueReason::BadInput,
+            IssueReason::NameInvalid,
+            IssueReason::NoScopes,
+            IssueReason::UnknownScope,
+            IssueReason::ScopeNotAllowedForKind,
+            IssueReason::PlanRequired,
+            IssueReason::ExpiryRequired,
+            IssueReason::ExpiryInPast,
+            IssueReason::ExpiryTooFar,
+        ] {
+            assert_eq!(IssueReason::parse(reason.code()), Some(reason));
+        }
+        assert_eq!(IssueReason::parse("issue_refused"), None);
+    }
+
+    /// The codes, statuses and messages the API answered before errors were typed.
+    #[test]
+    fn codes_statuses_and_messages_are_stable() {
+        let cases = [
+            (
+                ApiError::NotFound(Entity::Workspace),
+                "workspace_not_found",
+                404,
+                "workspace not found",
+            ),
+            (
+                ApiError::Store(StoreError::NotFound(Entity::Token)),
+                "token_not_found",
+                404,
+                "token not found",
+            ),
+            (
+                ApiError::Store(StoreError::Conflict(Conflict::RepositoryExists {
+                    workspace: "acme".into(),
+                    slug: "api".into(),
+                })),
+                "repository_exists",
+                409,
+                "acme already has a repository api",
+            ),
+            (
+                ApiError::Store(StoreError::Unavailable("refused".into())),
+                "store_unavailable",
+                503,
+                "the store is unreachable; nothing was changed, retry later",
+            ),
+            (
+                ApiError::Store(StoreError::Backend("disk I/O error".into())),
+                "store_failure",
+                500,
+                "the store failed; see the service log",
+            ),
+            (
+                ApiError::IssueRefused {
+                    reason: IssueReason::BadInput,
+                    message: "m".into(),
+                },
+                "bad_input",
+                400,
+                "m",
+            ),
+            (
+                ApiError::IssueRefused {
+                    reason: IssueReason::Refused,
+                    message: String::new(),
+                },
+                "issue_refused",
+                422,
+                "",
+            ),
+            (
+                ApiError::InvalidName {
+                    kind: super::NameKind::ProjectKey,
+                    name: "a b".into(),
+                },
+                "invalid_project_key",
+                400,
+                "project_key \"a b\" is not a valid name (1-100 of A-Z a-z 0-9 - _ .)",
+            ),
+            (
+                ApiError::BodyTooLarge { limit: 65536 },
+                "body_too_large",
+                413,
+                "request bodies are limited to 65536 bytes",
+            ),
+            (
+                ApiError::PolicyUnavailable,
+                "policy_unavailable",
+                500,
+                "no policy module is loaded",
+            ),
+        ];
+        for (e, code, status, message) in cases {
+            assert_eq!(
+                (e.code(), e.status(), e.message().as_str()),
+                (code, status, message)
+            );
+        }
     }
 }

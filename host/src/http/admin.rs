@@ -1,10 +1,11 @@
 //! The admin API of SPEC §9 under `/admin/v1`, behind the admin key.
 
+use super::views::{CreatedView, TokenView};
 use super::{blocking, App, JsonBody, P};
 use crate::clock;
 use crate::error::ApiError;
-use crate::service::{CreatedView, IssueRequest, ResourceRef, TokenView};
-use crate::store::{Plan, TokenPolicy};
+use crate::service::{IssueRequest, ResourceRef};
+use crate::store::{Entity, Plan, TokenPolicy};
 use axum::extract::{Request, State};
 use axum::http::{header, StatusCode};
 use axum::middleware::Next;
@@ -65,33 +66,22 @@ async fn require_admin(State(app): State<App>, req: Request, next: Next) -> Resp
         .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
         .map(|(_, key)| key.trim().to_string());
     match presented {
-        None => ApiError::new(
-            401,
-            "admin_key_missing",
-            "the admin API needs Authorization: Bearer <admin key>",
-        )
-        .into_response(),
-        Some(k) if !app.admin_key_matches(&k) => {
-            ApiError::new(401, "admin_key_invalid", "the admin key is not valid").into_response()
-        }
+        None => ApiError::AdminKeyMissing.into_response(),
+        Some(k) if !app.admin_key_matches(&k) => ApiError::AdminKeyInvalid.into_response(),
         Some(_) => next.run(req).await,
     }
 }
 
 async fn not_found() -> ApiError {
-    ApiError::new(404, "not_found", "no such admin endpoint")
+    ApiError::NoSuchEndpoint
 }
 
 async fn method_not_allowed() -> ApiError {
-    ApiError::new(
-        405,
-        "method_not_allowed",
-        "this method is not allowed on this endpoint",
-    )
+    ApiError::MethodNotAllowed
 }
 
 fn invalid(message: impl Into<String>) -> ApiError {
-    ApiError::bad_request("invalid_body", message)
+    ApiError::InvalidBody(message.into())
 }
 
 fn object(v: Value, allow_empty: bool) -> Result<Map<String, Value>, ApiError> {
@@ -142,7 +132,7 @@ async fn get_workspace(State(app): State<App>, P(ws): P<String>) -> Result<Respo
         let w = s
             .store
             .get_workspace(&ws)?
-            .ok_or_else(|| ApiError::not_found("workspace"))?;
+            .ok_or(ApiError::NotFound(Entity::Workspace))?;
         let projects = s.store.list_projects(&ws)?;
         let repositories = s.store.list_repositories(&ws)?;
         let mut v = workspace_json(&w);
@@ -364,7 +354,7 @@ async fn policy_reload(
     let info = blocking(&app, move |s| {
         s.policy()?.reload(pin).map_err(|e| {
             tracing::error!(error = %e, "policy reload refused; the previous module stays in force");
-            ApiError::from(e)
+            ApiError::PolicyLoad(e)
         })
     })
     .await?;

@@ -12,7 +12,10 @@ pub async fn check(State(app): State<App>, headers: HeaderMap) -> Response {
     let out = match app.check(headers.iter().map(|(n, v)| (n.as_str(), v.as_bytes()))) {
         Ok(out) => out,
         // No module is loaded, so none can word the answer; `serve` never starts without one.
-        Err(e) => return (StatusCode::FORBIDDEN, e.reason).into_response(),
+        Err(e) => {
+            e.log();
+            return (StatusCode::FORBIDDEN, e.code()).into_response();
+        }
     };
     let answer = &*out.answer;
     let mut response = Response::new(Body::from(answer.body.clone()));

@@ -4,6 +4,7 @@ pub mod admin;
 pub mod check;
 pub mod guard;
 pub mod listen;
+pub mod views;
 
 use crate::error::ApiError;
 use crate::service::Service;
@@ -23,19 +24,22 @@ pub const MAX_BODY: usize = 64 * 1024;
 
 pub type App = Arc<Service>;
 
+/// The one place the admin API answers an error, and so where it is logged.
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        self.log();
+        let status =
+            StatusCode::from_u16(self.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let body =
-            json!({"type": "error", "error": {"message": self.message, "reason": self.reason}});
+            json!({"type": "error", "error": {"message": self.message(), "reason": self.code()}});
         let mut resp = (status, Json(body)).into_response();
-        if self.status == 401 {
+        if matches!(self, ApiError::AdminKeyMissing | ApiError::AdminKeyInvalid) {
             resp.headers_mut().insert(
                 axum::http::header::WWW_AUTHENTICATE,
                 axum::http::HeaderValue::from_static("Bearer realm=\"scopegate admin\""),
             );
         }
-        if self.status == 413 {
+        if matches!(self, ApiError::BodyTooLarge { .. }) {
             // The unread rest of the body is still on the wire: tell the client this connection
             // is finished, so it does not send its next request down it.
             resp.headers_mut().insert(
@@ -57,19 +61,13 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
     async fn from_request(req: Request, _state: &S) -> Result<Self, ApiError> {
         let bytes = axum::body::to_bytes(req.into_body(), MAX_BODY)
             .await
-            .map_err(|_| {
-                ApiError::new(
-                    413,
-                    "body_too_large",
-                    format!("request bodies are limited to {MAX_BODY} bytes"),
-                )
-            })?;
+            .map_err(|_| ApiError::BodyTooLarge { limit: MAX_BODY })?;
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(JsonBody(Value::Null));
         }
-        serde_json::from_slice(&bytes).map(JsonBody).map_err(|e| {
-            ApiError::bad_request("invalid_json", format!("the body is not valid JSON: {e}"))
-        })
+        serde_json::from_slice(&bytes)
+            .map(JsonBody)
+            .map_err(ApiError::InvalidJson)
     }
 }
 
@@ -83,7 +81,7 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for P<T> {
         Path::<T>::from_request_parts(parts, state)
             .await
             .map(|Path(t)| P(t))
-            .map_err(|e| ApiError::bad_request("invalid_path", e.body_text()))
+            .map_err(ApiError::InvalidPath)
     }
 }
 
@@ -95,14 +93,7 @@ pub async fn blocking<T: Send + 'static>(
     let app = app.clone();
     tokio::task::spawn_blocking(move || f(&app))
         .await
-        .unwrap_or_else(|e| {
-            tracing::error!(error = %e, "admin task failed");
-            Err(ApiError::new(
-                500,
-                "internal",
-                "internal failure; see the service log",
-            ))
-        })
+        .unwrap_or_else(|e| Err(ApiError::TaskFailed(e)))
 }
 
 pub fn router(app: App, www: PathBuf) -> Router {

@@ -1,0 +1,97 @@
+//! The JSON shapes of tokens the admin API answers and the CLI prints (`--json`): views of the
+//! service's records, never the records themselves.
+
+use crate::clock;
+use crate::service::Created;
+use crate::store::{Resource, TokenKind, TokenRecord};
+use serde::Serialize;
+
+/// Metadata shown in lists and by `show`: never the secret.
+#[derive(Serialize, Debug, Clone)]
+pub struct TokenView {
+    pub id: String,
+    pub name: String,
+    pub kind: TokenKind,
+    pub workspace: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub project: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repository: Option<String>,
+    pub scopes: Vec<String>,
+    pub created_at: String,
+    pub expires_at: Option<String>,
+    pub last_accessed_at: Option<String>,
+    pub revoked_at: Option<String>,
+    pub state: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rotated_from: Option<String>,
+}
+
+impl TokenView {
+    pub fn of(r: &TokenRecord, now: i64) -> Self {
+        let (project, repository) = match &r.resource {
+            Resource::Workspace { .. } => (None, None),
+            Resource::Project { project, .. } => (Some(project.clone()), None),
+            Resource::Repository { repository, .. } => (None, Some(repository.clone())),
+        };
+        let state = if r.revoked_at.is_some() {
+            "revoked"
+        } else if r.deactivated_at.is_some() {
+            "deactivated"
+        } else if r.expires_at.is_some_and(|e| now >= e) {
+            "expired"
+        } else {
+            "active"
+        };
+        TokenView {
+            id: r.id.clone(),
+            name: r.name.clone(),
+            kind: r.resource.kind(),
+            workspace: r.resource.workspace().to_string(),
+            project,
+            repository,
+            scopes: r.scopes.clone(),
+            created_at: clock::to_rfc3339(r.created_at),
+            expires_at: r.expires_at.map(clock::to_rfc3339),
+            last_accessed_at: r.last_accessed_at.map(clock::to_rfc3339),
+            revoked_at: r.revoked_at.or(r.deactivated_at).map(clock::to_rfc3339),
+            state,
+            rotated_from: r.rotated_from.clone(),
+        }
+    }
+}
+
+/// The creation (or rotation) answer: the only place the secret ever appears.
+#[derive(Serialize)]
+pub struct CreatedView {
+    pub id: String,
+    pub token: String,
+    pub name: String,
+    pub kind: TokenKind,
+    pub workspace: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub project: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repository: Option<String>,
+    pub scopes: Vec<String>,
+    pub created_at: String,
+    pub expires_at: Option<String>,
+}
+
+impl CreatedView {
+    pub fn of(c: &Created) -> Self {
+        let v = TokenView::of(&c.record, c.record.created_at);
+        CreatedView {
+            id: v.id,
+            token: c.secret.clone(),
+            name: v.name,
+            kind: v.kind,
+            workspace: v.workspace,
+            project: v.project,
+            repository: v.repository,
+            scopes: v.scopes,
+            created_at: v.created_at,
+            expires_at: v.expires_at,
+        }
+    }
+}

@@ -1,0 +1,234 @@
+//! The `/check` decision: the module's two calls with the store lookups between them, the
+//! per-second memos of its answers, and the batched record of when each token was last used.
+
+use super::{claims_json, push_json_str, Service};
+use crate::answer::{CheckAnswer, Lookup, Step};
+use crate::cache::CachedToken;
+use crate::clock;
+use crate::error::ApiError;
+use crate::forwarded;
+use crate::runtime::Policy;
+use crate::token;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+
+/// The answer of `/check`: the module's, and the token it was for when it allowed.
+#[derive(Debug, Clone)]
+pub struct CheckOutcome {
+    pub answer: Arc<CheckAnswer>,
+    pub token_id: Option<Arc<str>>,
+}
+
+impl CheckOutcome {
+    pub fn status(&self) -> u16 {
+        self.answer.status.as_u16()
+    }
+
+    pub fn allowed(&self) -> bool {
+        self.answer.status == axum::http::StatusCode::OK
+    }
+
+    pub fn reason(&self) -> &str {
+        &self.answer.reason
+    }
+}
+
+/// What a check's lookups found.
+struct Found {
+    token: Option<Arc<CachedToken>>,
+    repository_project: Option<String>,
+}
+
+impl Service {
+    fn lookup(&self, hash: &token::SecretHash) -> Result<Option<Arc<CachedToken>>, ApiError> {
+        if let Some(t) = self.cache.get(hash).filter(|_| self.coherence.trusted()) {
+            return Ok(Some(t));
+        }
+        let generation = self.cache.generation();
+        let Some(rec) = self.store.token_by_hash(hash)? else {
+            return Ok(None);
+        };
+        let entry = Arc::new(CachedToken {
+            claims: claims_json(&rec),
+            id: rec.id.into(),
+        });
+        self.cache.insert(generation, *hash, entry.clone());
+        Ok(Some(entry))
+    }
+
+    fn repository_project(&self, ws: &str, repo: &str) -> Result<Option<String>, ApiError> {
+        if let Some(p) = self
+            .cache
+            .repo_project(ws, repo)
+            .filter(|_| self.coherence.trusted())
+        {
+            return Ok(p);
+        }
+        let generation = self.cache.generation();
+        let p = self.store.get_repository(ws, repo)?.map(|r| r.project);
+        self.cache.insert_repo(generation, ws, repo, p.clone());
+        Ok(p)
+    }
+
+    /// The `/check` answer for a request's headers, named in lower case as they arrived.
+    /// Every answer is the module's; a store that fails is a denial the module words, and a
+    /// module that fails is the denial it worded when it was loaded.
+    pub fn check<'h>(
+        &self,
+        headers: impl IntoIterator<Item = (&'h str, &'h [u8])>,
+    ) -> Result<CheckOutcome, ApiError> {
+        self.check_at(headers, clock::now())
+    }
+
+    /// `check` at the time `now`: the module's two calls with the lookups between them.
+    /// Only a missing module is an error.
+    pub fn check_at<'h>(
+        &self,
+        headers: impl IntoIterator<Item = (&'h str, &'h [u8])>,
+        now: i64,
+    ) -> Result<CheckOutcome, ApiError> {
+        let policy = self.policy()?.current();
+        match self.ask(&policy, headers, now) {
+            Ok(outcome) => Ok(outcome),
+            Err(e) => {
+                tracing::error!(reason = e.code(), error = %e, "check failed; denying");
+                let answer = CheckAnswer::read(policy.failure_answer())?;
+                Ok(CheckOutcome {
+                    answer: Arc::new(answer),
+                    token_id: None,
+                })
+            }
+        }
+    }
+
+    fn ask<'h>(
+        &self,
+        policy: &Policy,
+        headers: impl IntoIterator<Item = (&'h str, &'h [u8])>,
+        now: i64,
+    ) -> Result<CheckOutcome, ApiError> {
+        // Only the headers the module reads are handed over.
+        let input = forwarded::input(
+            self.forwarded_headers,
+            headers
+                .into_iter()
+                .filter(|(name, _)| policy.reads_header(name)),
+        );
+        let memo = self.memo_enabled.load(Relaxed);
+        let first = |_: &token::SecretHash| Step::read(&policy.check_request(input.as_bytes())?);
+        let step = if memo {
+            let key = token::hash(&input);
+            self.steps
+                .get_or_answer(true, policy.serial, now, key, first)?
+        } else {
+            Arc::new(first(&[0; 32])?)
+        };
+        let lookup = match &*step {
+            Step::Answer(answer) => {
+                return Ok(CheckOutcome {
+                    answer: answer.clone(),
+                    token_id: None,
+                })
+            }
+            Step::Lookup(lookup) => lookup,
+        };
+        let found = match self.find(lookup) {
+            Ok(found) => found,
+            Err(e) => {
+                tracing::warn!(error = %e, "the store failed a check's lookup; denying");
+                let answer = policy.check_answer(br#"{"failure":"store_unavailable"}"#)?;
+                return Ok(CheckOutcome {
+                    answer: Arc::new(CheckAnswer::read(&answer)?),
+                    token_id: None,
+                });
+            }
+        };
+        let mut input = String::with_capacity(lookup.request.len() + 256);
+        input.push_str(r#"{"request":"#);
+        input.push_str(&lookup.request);
+        input.push_str(r#","now":"#);
+        input.push_str(itoa::Buffer::new().format(now));
+        input.push_str(r#","token":"#);
+        match &found.token {
+            Some(t) => {
+                input.push_str(r#"{"id":"#);
+                push_json_str(&mut input, &t.id);
+                input.push_str(r#","claims":"#);
+                input.push_str(&t.claims);
+                input.push('}');
+            }
+            None => input.push_str("null"),
+        }
+        input.push_str(r#","repository_project":"#);
+        match &found.repository_project {
+            Some(p) => push_json_str(&mut input, p),
+            None => input.push_str("null"),
+        }
+        input.push('}');
+        let answer = self
+            .answers
+            .get_or_answer(memo, policy.serial, now, input, |input| {
+                CheckAnswer::read(&policy.check_answer(input.as_bytes())?)
+            })?;
+        let token_id = found.token.map(|t| t.id.clone());
+        let outcome = CheckOutcome { answer, token_id };
+        if let (true, Some(id)) = (outcome.allowed(), &outcome.token_id) {
+            let mut accesses = self.accesses.lock();
+            // Steady traffic updates an existing entry; only a token's first check in a flush
+            // period allocates.
+            match accesses.get_mut(&**id) {
+                Some(at) => *at = now,
+                None => {
+                    accesses.insert(id.to_string(), now);
+                }
+            }
+        }
+        Ok(outcome)
+    }
+
+    /// What a check's lookups find: the claims stored under the hash, and, for a token found,
+    /// the project of the repository the request targets.
+    fn find(&self, lookup: &Lookup) -> Result<Found, ApiError> {
+        let Some(token) = self.lookup(&lookup.sha256)? else {
+            return Ok(Found {
+                token: None,
+                repository_project: None,
+            });
+        };
+        let repository_project = match &lookup.repository {
+            Some((ws, repo)) => self.repository_project(ws, repo)?,
+            None => None,
+        };
+        Ok(Found {
+            token: Some(token),
+            repository_project,
+        })
+    }
+
+    /// Switch the per-second memos of the module's answers (on by default); benchmarks measure
+    /// both paths.
+    pub fn set_decision_memo(&self, on: bool) {
+        self.memo_enabled.store(on, Relaxed);
+        self.answers.clear();
+        self.steps.clear();
+    }
+
+    /// Write the batched `last_accessed_at` values.
+    pub fn flush_accesses(&self) {
+        let batch: Vec<(String, i64)> = std::mem::take(&mut *self.accesses.lock())
+            .into_iter()
+            .collect();
+        if batch.is_empty() {
+            return;
+        }
+        if let Err(e) = self.store.record_access(&batch) {
+            tracing::warn!(error = %e, "could not record token accesses; keeping them for later");
+            // Put them back (keeping the later time) so that an outage loses none.
+            let mut pending = self.accesses.lock();
+            for (id, at) in batch {
+                let t = pending.entry(id).or_insert(at);
+                *t = (*t).max(at);
+            }
+        }
+    }
+}

@@ -1,0 +1,105 @@
+//! Workspaces, projects and repositories: their lifecycle, and the names they may take.
+
+use super::Service;
+use crate::clock;
+use crate::error::{ApiError, NameKind};
+use crate::store::{Plan, Project, Repository, TokenPolicy, Workspace};
+
+/// A resource named in a URL or on the command line, not yet resolved against the store.
+#[derive(Clone, Debug)]
+pub enum ResourceRef {
+    Workspace(String),
+    Project(String, String),
+    Repository(String, String),
+}
+
+fn valid_name(s: &str, kind: NameKind, allow: impl Fn(u8) -> bool) -> Result<(), ApiError> {
+    let ok = !s.is_empty() && s.len() <= 100 && s != "." && s != ".." && s.bytes().all(allow);
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::InvalidName {
+            kind,
+            name: s.to_string(),
+        })
+    }
+}
+
+/// A workspace or repository slug: 1-100 of `A-Z a-z 0-9 - _ .`, neither `.` nor `..`.
+pub fn check_slug(s: &str, kind: NameKind) -> Result<(), ApiError> {
+    valid_name(s, kind, |b| {
+        b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.'
+    })
+}
+
+/// A project key: 1-100 of `A-Z a-z 0-9 _`.
+pub fn check_key(s: &str) -> Result<(), ApiError> {
+    valid_name(s, NameKind::ProjectKey, |b| {
+        b.is_ascii_alphanumeric() || b == b'_'
+    })
+}
+
+impl Service {
+    pub fn put_workspace(
+        &self,
+        slug: &str,
+        plan: Plan,
+        policy: TokenPolicy,
+    ) -> Result<(Workspace, bool), ApiError> {
+        check_slug(slug, NameKind::Workspace)?;
+        let out = self.store.put_workspace(slug, plan, policy, clock::now())?;
+        self.changed();
+        Ok(out)
+    }
+
+    pub fn delete_workspace(&self, slug: &str) -> Result<(), ApiError> {
+        let out = self.store.delete_workspace(slug, clock::now());
+        self.changed();
+        Ok(out?)
+    }
+
+    pub fn put_project(&self, ws: &str, key: &str) -> Result<(Project, bool), ApiError> {
+        check_key(key)?;
+        let out = self.store.put_project(ws, key, clock::now())?;
+        self.changed();
+        Ok(out)
+    }
+
+    pub fn delete_project(&self, ws: &str, key: &str) -> Result<(), ApiError> {
+        let out = self.store.delete_project(ws, key, clock::now());
+        self.changed();
+        Ok(out?)
+    }
+
+    pub fn put_repository(
+        &self,
+        ws: &str,
+        slug: &str,
+        project: &str,
+    ) -> Result<(Repository, bool), ApiError> {
+        check_slug(slug, NameKind::Repository)?;
+        let out = self.store.put_repository(ws, slug, project, clock::now());
+        self.changed();
+        Ok(out?)
+    }
+
+    pub fn delete_repository(&self, ws: &str, slug: &str) -> Result<(), ApiError> {
+        let out = self.store.delete_repository(ws, slug, clock::now());
+        self.changed();
+        Ok(out?)
+    }
+
+    pub fn transfer_repository(
+        &self,
+        ws: &str,
+        slug: &str,
+        to_ws: &str,
+        to_project: &str,
+    ) -> Result<Repository, ApiError> {
+        let out = self
+            .store
+            .transfer_repository(ws, slug, to_ws, to_project, clock::now());
+        self.changed();
+        Ok(out?)
+    }
+}
