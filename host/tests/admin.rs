@@ -1,5 +1,8 @@
 //! The admin API of SPEC §9 over real HTTP.
 
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 use common::*;
 use serde_json::{json, Value};

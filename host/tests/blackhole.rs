@@ -6,6 +6,9 @@
 //! PostgreSQL only. The host reaches the database through a proxy in this test that can stall
 //! both directions: bytes are held, not lost, as TCP holds them across a partition.
 
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 use common::*;
 use std::io::{ErrorKind, Read, Write};

@@ -1,5 +1,8 @@
 //! The same lifecycle through the CLI, on the local store, and beside a running server.
 
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 use common::*;
 use serde_json::Value;

@@ -1,6 +1,9 @@
 //! Parallel clients creating, revoking and checking: no lost token, no allow after a revocation
 //! answer.
 
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 use common::*;
 use parking_lot::Mutex;

@@ -5,6 +5,9 @@
 //! row is not read as a workspace token. The admin API answers `store_corrupt`; undamaged
 //! tokens keep working.
 
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 use common::*;
 use serde_json::json;

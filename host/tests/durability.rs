@@ -1,5 +1,8 @@
 //! Answered creations and revocations survive SIGKILL.
 
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 use common::*;
 use serde_json::json;

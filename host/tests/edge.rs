@@ -1,6 +1,11 @@
 //! The edge: `GET /admin/v1/edge/snapshot` and the Node worker of `examples/edge/`, which loads
 //! the same module through its glue and must answer every request exactly as the host's `/check`.
 
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+// libc: the worker's process group is killed whole.
+#![allow(unsafe_code)]
+
 mod common;
 mod front;
 

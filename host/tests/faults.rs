@@ -1,5 +1,8 @@
 //! Faulty policy modules leave the service up with the policy it had.
 
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 use common::*;
 use serde_json::json;

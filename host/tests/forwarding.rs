@@ -2,6 +2,9 @@
 //! headers, repeats, overrides, bytes that are not UTF-8, and heads the HTTP layer refuses.
 //! Through `/check` of a real server, byte for byte over TCP, in each `--forwarded-headers` mode.
 
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 use common::*;
 

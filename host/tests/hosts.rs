@@ -2,6 +2,9 @@
 //! PostgreSQL the change reaches them by LISTEN/NOTIFY; on SQLite (hosts sharing one file on one
 //! machine) by the change counter they poll.
 
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 use common::*;
 use serde_json::json;

@@ -2,6 +2,9 @@
 //! http-backend or the API upstream sees a request (the configuration of nginx's `auth_request`
 //! documentation, nothing more), and the real git client clones, fetches and pushes through it.
 
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 mod front;
 

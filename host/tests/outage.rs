@@ -4,6 +4,9 @@
 //! PostgreSQL only (it is the store that can be away while the host runs): under SQLite this
 //! binary passes without running anything, the PostgreSQL pass of the suite runs it.
 
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 use common::*;
 use serde_json::json;

@@ -2,6 +2,9 @@
 //! of exiting. PostgreSQL only (SQLite is a file, never down); its own binary, because it stops
 //! the test binary's database server.
 
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 use common::*;
 use std::time::{Duration, Instant};

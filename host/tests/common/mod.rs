@@ -1,5 +1,8 @@
 //! Shared test support: the built policy module, fake modules written in WAT, a real `scopegate`
 //! process on a free 127.0.0.1 port, and a real HTTP client.
+
+// libc: whether the tests run as root, a process group killed, a hook at exit.
+#![allow(unsafe_code)]
 #![allow(dead_code)]
 
 use serde_json::{json, Value};

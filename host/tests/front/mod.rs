@@ -4,6 +4,9 @@
 //! script that records what reaches it; a small recording API upstream; and the git client.
 //! Every process runs in its own process group and the whole group is killed on drop, so a
 //! failing test leaves nothing behind.
+
+// libc: the front servers' process groups are killed whole.
+#![allow(unsafe_code)]
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader, Read, Write};
