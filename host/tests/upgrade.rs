@@ -19,6 +19,9 @@
 //!
 //! The same test runs on SQLite and, with `SCOPEGATE_TEST_DB=postgres`, on PostgreSQL.
 
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 use common::*;
 use scopegate_host::store::{DbTarget, Resource};

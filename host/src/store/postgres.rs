@@ -343,7 +343,8 @@ fn within<T, E: std::error::Error + 'static>(
     broken: &std::cell::Cell<bool>,
     answer: impl std::future::Future<Output = Result<T, E>>,
 ) -> StoreResult<T> {
-    match rt.block_on(tokio::time::timeout(ANSWER_TIMEOUT, answer)) {
+    // The timer is made inside the runtime: a caller (the CLI) may have none of its own.
+    match rt.block_on(async { tokio::time::timeout(ANSWER_TIMEOUT, answer).await }) {
         Ok(r) => r.map_err(backend),
         Err(_) => {
             broken.set(true);
