@@ -189,6 +189,9 @@ impl ApiError {
                 reason: IssueReason::BadInput,
                 ..
             } => 400,
+            // The file in place is not the one the caller pinned: a conflict with the host's
+            // state, not a malformed request.
+            ApiError::PolicyLoad(LoadError::DigestMismatch { .. }) => 409,
             ApiError::IssueRefused { .. } | ApiError::PolicyLoad(_) => 422,
             ApiError::Store(e) => match e {
                 StoreError::NotFound(_) => 404,

@@ -627,7 +627,7 @@ fn self_test(p: &Policy) -> Result<(), LoadError> {
 }
 
 /// Information about the module in force.
-#[derive(Clone, Debug, serde::Serialize)]
+#[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct PolicyInfo {
     pub path: String,
     pub sha256: String,

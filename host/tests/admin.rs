@@ -70,6 +70,25 @@ fn resources_lifecycle_and_client_errors() {
             .body("{not json"),
     );
     assert_eq!((r.status, r.reason().as_str()), (400, "invalid_json"));
+    // A key given twice, or one the body does not have (a misspelt policy field), is refused
+    // rather than read one way or dropped.
+    for body in [
+        r#"{"plan": "free", "plan": "premium"}"#,
+        r#"{"plan": "free", "allow-no-expiry": true}"#,
+    ] {
+        let r = s.raw(
+            s.http
+                .put(s.url("/admin/v1/workspaces/x"))
+                .bearer_auth(ADMIN_KEY)
+                .body(body),
+        );
+        assert_eq!(
+            (r.status, r.reason().as_str()),
+            (400, "invalid_body"),
+            "{body}"
+        );
+    }
+    assert_eq!(s.admin("GET", "/workspaces/x", None).status, 404);
     let r = s.raw(
         s.http
             .put(s.url("/admin/v1/workspaces/x"))

@@ -1,60 +1,55 @@
-//! The admin API of SPEC §9 under `/admin/v1`, behind the admin key.
+//! The admin API of SPEC §9 under `/admin/v1`, behind the admin key. Each handler carries its
+//! own OpenAPI description (`#[utoipa::path]`), and [`routes`] registers the handler and its
+//! description together, so the served document ([`super::openapi`]) is the router's own.
 
-use super::views::{CreatedView, TokenView};
-use super::{blocking, App, JsonBody, P};
+use super::bodies::{
+    IssueBody, ProjectBody, ProjectPath, ReloadBody, RepositoryBody, RepositoryPath, RotateBody,
+    TokenPath, TransferBody, WorkspaceBody, WorkspacePath,
+};
+use super::views::{CreatedView, ErrorView, TokenList, TokenView, WorkspaceDetail, WorkspaceList};
+use super::{blocking, openapi, App, Checked, JsonBody, P};
 use crate::clock;
-use crate::error::ApiError;
-use crate::service::{IssueRequest, ResourceRef};
-use crate::store::{Entity, Plan, TokenPolicy};
+use crate::error::{ApiError, NameKind};
+use crate::service::{check_key, check_slug, IssueRequest, ResourceRef};
+use crate::store::{Entity, Project, Repository, TokenPolicy, Workspace};
 use axum::extract::{Request, State};
 use axum::http::{header, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
+use axum::routing::get;
 use axum::{Json, Router};
-use serde_json::{json, Map, Value};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub fn router(app: App) -> Router<App> {
-    Router::new()
-        .route("/workspaces", get(list_workspaces))
-        .route(
-            "/workspaces/{ws}",
-            put(put_workspace)
-                .delete(delete_workspace)
-                .get(get_workspace),
-        )
-        .route(
-            "/workspaces/{ws}/projects/{key}",
-            put(put_project).delete(delete_project),
-        )
-        .route(
-            "/workspaces/{ws}/repositories/{slug}",
-            put(put_repository).delete(delete_repository),
-        )
-        .route(
-            "/workspaces/{ws}/repositories/{slug}/transfer",
-            post(transfer_repository),
-        )
-        .route(
-            "/workspaces/{ws}/access-tokens",
-            post(create_ws_token).get(list_ws_tokens),
-        )
-        .route(
-            "/workspaces/{ws}/projects/{key}/access-tokens",
-            post(create_project_token).get(list_project_tokens),
-        )
-        .route(
-            "/workspaces/{ws}/repositories/{slug}/access-tokens",
-            post(create_repo_token).get(list_repo_tokens),
-        )
-        .route("/access-tokens/{id}", get(show_token).delete(revoke_token))
-        .route("/access-tokens/{id}/rotate", post(rotate_token))
-        .route("/edge/snapshot", get(edge_snapshot))
-        .route("/policy", get(policy_info))
-        .route("/policy/reload", post(policy_reload))
+/// The tag every admin operation carries in the document.
+const ADMIN: &str = "admin";
+
+/// Every admin route with its description, not yet behind the key (see [`guarded`]).
+pub fn routes() -> OpenApiRouter<App> {
+    OpenApiRouter::new()
+        .routes(routes!(list_workspaces))
+        .routes(routes!(get_workspace, put_workspace, delete_workspace))
+        .routes(routes!(put_project, delete_project))
+        .routes(routes!(put_repository, delete_repository))
+        .routes(routes!(transfer_repository))
+        .routes(routes!(create_ws_token, list_ws_tokens))
+        .routes(routes!(create_project_token, list_project_tokens))
+        .routes(routes!(create_repo_token, list_repo_tokens))
+        .routes(routes!(show_token, revoke_token))
+        .routes(routes!(rotate_token))
+        .routes(routes!(edge_snapshot))
+        .routes(routes!(policy_info))
+        .routes(routes!(policy_reload))
+}
+
+/// The admin routes behind the admin key; the document itself is open to all (it holds nothing
+/// a reader of the repository does not have).
+pub fn guarded(admin: Router<App>, app: App) -> Router<App> {
+    admin
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(app, require_admin))
+        .route("/openapi.json", get(openapi::serve))
 }
 
 async fn require_admin(State(app): State<App>, req: Request, next: Next) -> Response {
@@ -80,38 +75,39 @@ async fn method_not_allowed() -> ApiError {
     ApiError::MethodNotAllowed
 }
 
-fn invalid(message: impl Into<String>) -> ApiError {
-    ApiError::InvalidBody(message.into())
-}
-
-fn object(v: Value, allow_empty: bool) -> Result<Map<String, Value>, ApiError> {
-    match v {
-        Value::Object(m) => Ok(m),
-        Value::Null if allow_empty => Ok(Map::new()),
-        _ => Err(invalid("the body must be a JSON object")),
+impl Checked for WorkspacePath {
+    fn check(&self) -> Result<(), ApiError> {
+        check_slug(&self.ws.0, NameKind::Workspace)
     }
 }
 
-fn required_str(m: &Map<String, Value>, field: &str) -> Result<String, ApiError> {
-    match m.get(field) {
-        Some(Value::String(s)) => Ok(s.clone()),
-        Some(_) => Err(invalid(format!("{field} must be a string"))),
-        None => Err(invalid(format!("{field} is required"))),
+impl Checked for ProjectPath {
+    fn check(&self) -> Result<(), ApiError> {
+        check_slug(&self.ws.0, NameKind::Workspace)?;
+        check_key(&self.key.0)
     }
 }
 
-fn expires_at(m: &Map<String, Value>) -> Result<Option<i64>, ApiError> {
-    match m.get("expires_at") {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => clock::parse_rfc3339(s)
-            .map(Some)
-            .ok_or_else(|| invalid(format!("expires_at {s:?} is not an RFC 3339 date-time"))),
-        Some(_) => Err(invalid("expires_at must be an RFC 3339 string or null")),
+impl Checked for RepositoryPath {
+    fn check(&self) -> Result<(), ApiError> {
+        check_slug(&self.ws.0, NameKind::Workspace)?;
+        check_slug(&self.slug.0, NameKind::Repository)
     }
 }
 
-fn workspace_json(ws: &crate::store::Workspace) -> Value {
-    json!(ws)
+impl Checked for TokenPath {
+    fn check(&self) -> Result<(), ApiError> {
+        Ok(())
+    }
+}
+
+fn expires_at(s: Option<String>) -> Result<Option<i64>, ApiError> {
+    s.map(|s| {
+        clock::parse_rfc3339(&s).ok_or_else(|| {
+            ApiError::InvalidBody(format!("expires_at {s:?} is not an RFC 3339 date-time"))
+        })
+    })
+    .transpose()
 }
 
 fn created_status(created: bool) -> StatusCode {
@@ -122,242 +118,307 @@ fn created_status(created: bool) -> StatusCode {
     }
 }
 
-async fn list_workspaces(State(app): State<App>) -> Result<Response, ApiError> {
-    let list = blocking(&app, |s| Ok(s.store.list_workspaces()?)).await?;
-    Ok(Json(json!({"size": list.len(), "values": list})).into_response())
+/// List the workspaces.
+#[utoipa::path(get, path = "/workspaces", tag = ADMIN,
+    responses((status = 200, description = "the workspaces", body = WorkspaceList)))]
+async fn list_workspaces(State(app): State<App>) -> Result<Json<WorkspaceList>, ApiError> {
+    let values = blocking(&app, |s| Ok(s.store.list_workspaces()?)).await?;
+    Ok(Json(WorkspaceList {
+        size: values.len(),
+        values,
+    }))
 }
 
-async fn get_workspace(State(app): State<App>, P(ws): P<String>) -> Result<Response, ApiError> {
+/// A workspace with its projects and repositories.
+#[utoipa::path(get, path = "/workspaces/{ws}", tag = ADMIN, params(WorkspacePath),
+    responses((status = 200, description = "the workspace", body = WorkspaceDetail)))]
+async fn get_workspace(
+    State(app): State<App>,
+    P(path): P<WorkspacePath>,
+) -> Result<Json<WorkspaceDetail>, ApiError> {
     let out = blocking(&app, move |s| {
-        let w = s
+        let workspace = s
             .store
-            .get_workspace(&ws)?
+            .get_workspace(&path.ws.0)?
             .ok_or(ApiError::NotFound(Entity::Workspace))?;
-        let projects = s.store.list_projects(&ws)?;
-        let repositories = s.store.list_repositories(&ws)?;
-        let mut v = workspace_json(&w);
-        v["projects"] = json!(projects);
-        v["repositories"] = json!(repositories);
-        Ok(v)
+        Ok(WorkspaceDetail {
+            projects: s.store.list_projects(&path.ws.0)?,
+            repositories: s.store.list_repositories(&path.ws.0)?,
+            workspace,
+        })
     })
     .await?;
-    Ok(Json(out).into_response())
+    Ok(Json(out))
 }
 
+/// Create a workspace, or set its plan and token policy.
+#[utoipa::path(put, path = "/workspaces/{ws}", tag = ADMIN, params(WorkspacePath),
+    request_body = WorkspaceBody,
+    responses((status = 201, description = "created", body = Workspace),
+              (status = 200, description = "updated", body = Workspace)))]
 async fn put_workspace(
     State(app): State<App>,
-    P(ws): P<String>,
-    JsonBody(body): JsonBody,
+    P(path): P<WorkspacePath>,
+    JsonBody(body): JsonBody<WorkspaceBody>,
 ) -> Result<Response, ApiError> {
-    let m = object(body, false)?;
-    let plan = required_str(&m, "plan")?;
-    let plan = Plan::parse(&plan).ok_or_else(|| {
-        invalid(format!(
-            "plan {plan:?} is not one of free, standard, premium"
-        ))
-    })?;
-    let mut policy = TokenPolicy::default();
-    match m.get("max_lifetime_days") {
-        None | Some(Value::Null) => {}
-        Some(Value::Number(n)) if matches!(n.as_u64(), Some(90 | 180 | 365)) => {
-            policy.max_lifetime_days = n.as_u64().unwrap_or(365) as u32
-        }
-        Some(_) => return Err(invalid("max_lifetime_days must be 90, 180 or 365")),
-    }
-    match m.get("allow_no_expiry") {
-        None | Some(Value::Null) => {}
-        Some(Value::Bool(b)) => policy.allow_no_expiry = *b,
-        Some(_) => return Err(invalid("allow_no_expiry must be a boolean")),
-    }
-    let (w, created) = blocking(&app, move |s| s.put_workspace(&ws, plan, policy)).await?;
-    Ok((created_status(created), Json(workspace_json(&w))).into_response())
-}
-
-async fn delete_workspace(
-    State(app): State<App>,
-    P(ws): P<String>,
-) -> Result<StatusCode, ApiError> {
-    blocking(&app, move |s| s.delete_workspace(&ws)).await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-async fn put_project(
-    State(app): State<App>,
-    P((ws, key)): P<(String, String)>,
-    JsonBody(body): JsonBody,
-) -> Result<Response, ApiError> {
-    object(body, true)?;
-    let (p, created) = blocking(&app, move |s| s.put_project(&ws, &key)).await?;
-    Ok((created_status(created), Json(json!(p))).into_response())
-}
-
-async fn delete_project(
-    State(app): State<App>,
-    P((ws, key)): P<(String, String)>,
-) -> Result<StatusCode, ApiError> {
-    blocking(&app, move |s| s.delete_project(&ws, &key)).await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-async fn put_repository(
-    State(app): State<App>,
-    P((ws, slug)): P<(String, String)>,
-    JsonBody(body): JsonBody,
-) -> Result<Response, ApiError> {
-    let m = object(body, false)?;
-    let project = required_str(&m, "project")?;
-    let (r, created) = blocking(&app, move |s| s.put_repository(&ws, &slug, &project)).await?;
-    Ok((created_status(created), Json(json!(r))).into_response())
-}
-
-async fn delete_repository(
-    State(app): State<App>,
-    P((ws, slug)): P<(String, String)>,
-) -> Result<StatusCode, ApiError> {
-    blocking(&app, move |s| s.delete_repository(&ws, &slug)).await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-async fn transfer_repository(
-    State(app): State<App>,
-    P((ws, slug)): P<(String, String)>,
-    JsonBody(body): JsonBody,
-) -> Result<Response, ApiError> {
-    let m = object(body, false)?;
-    let to_ws = required_str(&m, "workspace")?;
-    let to_project = required_str(&m, "project")?;
-    let r = blocking(&app, move |s| {
-        s.transfer_repository(&ws, &slug, &to_ws, &to_project)
+    let defaults = TokenPolicy::default();
+    let policy = TokenPolicy {
+        max_lifetime_days: body
+            .max_lifetime_days
+            .map_or(defaults.max_lifetime_days, |d| d.0),
+        allow_no_expiry: body.allow_no_expiry.unwrap_or(defaults.allow_no_expiry),
+    };
+    let (w, created) = blocking(&app, move |s| {
+        s.put_workspace(&path.ws.0, body.plan, policy)
     })
     .await?;
-    Ok(Json(json!(r)).into_response())
+    Ok((created_status(created), Json(w)).into_response())
 }
 
-fn issue_request(body: Value) -> Result<IssueRequest, ApiError> {
-    let m = object(body, false)?;
-    let name = required_str(&m, "name")?;
-    let scopes = match m.get("scopes") {
-        Some(Value::Array(a)) => a
-            .iter()
-            .map(|v| v.as_str().map(str::to_string))
-            .collect::<Option<Vec<_>>>()
-            .ok_or_else(|| invalid("scopes must be an array of strings"))?,
-        Some(_) => return Err(invalid("scopes must be an array of strings")),
-        None => return Err(invalid("scopes is required")),
-    };
-    Ok(IssueRequest {
-        name,
-        scopes,
-        expires_at: expires_at(&m)?,
+/// Delete a workspace; its tokens are deactivated.
+#[utoipa::path(delete, path = "/workspaces/{ws}", tag = ADMIN, params(WorkspacePath),
+    responses((status = 204, description = "deleted")))]
+async fn delete_workspace(
+    State(app): State<App>,
+    P(path): P<WorkspacePath>,
+) -> Result<StatusCode, ApiError> {
+    blocking(&app, move |s| s.delete_workspace(&path.ws.0)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Create a project.
+#[utoipa::path(put, path = "/workspaces/{ws}/projects/{key}", tag = ADMIN, params(ProjectPath),
+    request_body(content = Option<ProjectBody>, description = "no fields; may be left out"),
+    responses((status = 201, description = "created", body = Project),
+              (status = 200, description = "already there", body = Project)))]
+async fn put_project(
+    State(app): State<App>,
+    P(path): P<ProjectPath>,
+    JsonBody(ProjectBody {}): JsonBody<ProjectBody>,
+) -> Result<Response, ApiError> {
+    let (p, created) = blocking(&app, move |s| s.put_project(&path.ws.0, &path.key.0)).await?;
+    Ok((created_status(created), Json(p)).into_response())
+}
+
+/// Delete a project (refused while it holds repositories); its tokens are deactivated.
+#[utoipa::path(delete, path = "/workspaces/{ws}/projects/{key}", tag = ADMIN,
+    params(ProjectPath), responses((status = 204, description = "deleted"),
+        (status = 409, description = "the project still holds repositories", body = ErrorView)))]
+async fn delete_project(
+    State(app): State<App>,
+    P(path): P<ProjectPath>,
+) -> Result<StatusCode, ApiError> {
+    blocking(&app, move |s| s.delete_project(&path.ws.0, &path.key.0)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Create a repository, or move it to another project of its workspace.
+#[utoipa::path(put, path = "/workspaces/{ws}/repositories/{slug}", tag = ADMIN,
+    params(RepositoryPath), request_body = RepositoryBody,
+    responses((status = 201, description = "created", body = Repository),
+              (status = 200, description = "updated", body = Repository)))]
+async fn put_repository(
+    State(app): State<App>,
+    P(path): P<RepositoryPath>,
+    JsonBody(body): JsonBody<RepositoryBody>,
+) -> Result<Response, ApiError> {
+    let (r, created) = blocking(&app, move |s| {
+        s.put_repository(&path.ws.0, &path.slug.0, &body.project.0)
     })
+    .await?;
+    Ok((created_status(created), Json(r)).into_response())
 }
 
-async fn create(app: App, r: ResourceRef, body: Value) -> Result<Response, ApiError> {
-    let req = issue_request(body)?;
+/// Delete a repository; its tokens are deactivated.
+#[utoipa::path(delete, path = "/workspaces/{ws}/repositories/{slug}", tag = ADMIN,
+    params(RepositoryPath), responses((status = 204, description = "deleted")))]
+async fn delete_repository(
+    State(app): State<App>,
+    P(path): P<RepositoryPath>,
+) -> Result<StatusCode, ApiError> {
+    blocking(&app, move |s| s.delete_repository(&path.ws.0, &path.slug.0)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Move a repository to another workspace; its tokens are revoked.
+#[utoipa::path(post, path = "/workspaces/{ws}/repositories/{slug}/transfer", tag = ADMIN,
+    params(RepositoryPath), request_body = TransferBody,
+    responses((status = 200, description = "moved", body = Repository),
+              (status = 409, description = "the workspace it goes to has a repository of that name", body = ErrorView)))]
+async fn transfer_repository(
+    State(app): State<App>,
+    P(path): P<RepositoryPath>,
+    JsonBody(body): JsonBody<TransferBody>,
+) -> Result<Json<Repository>, ApiError> {
+    let r = blocking(&app, move |s| {
+        s.transfer_repository(&path.ws.0, &path.slug.0, &body.workspace.0, &body.project.0)
+    })
+    .await?;
+    Ok(Json(r))
+}
+
+async fn create(app: App, r: ResourceRef, body: IssueBody) -> Result<Response, ApiError> {
+    let req = IssueRequest {
+        name: body.name,
+        scopes: body.scopes,
+        expires_at: expires_at(body.expires_at)?,
+    };
     let created = blocking(&app, move |s| s.create_token(&r, req)).await?;
     Ok((StatusCode::CREATED, Json(CreatedView::of(&created))).into_response())
 }
 
-async fn list(app: App, r: ResourceRef) -> Result<Response, ApiError> {
+async fn list(app: App, r: ResourceRef) -> Result<Json<TokenList>, ApiError> {
     let now = clock::now();
     let list = blocking(&app, move |s| s.list_tokens(&r)).await?;
-    let values: Vec<TokenView> = list.iter().map(|t| TokenView::of(t, now)).collect();
-    Ok(
-        Json(json!({"size": values.len(), "page": 1, "pagelen": values.len(), "values": values}))
-            .into_response(),
-    )
+    Ok(Json(TokenList::of(
+        list.iter().map(|t| TokenView::of(t, now)).collect(),
+    )))
 }
 
+/// Issue a workspace access token; the secret is in this answer only.
+#[utoipa::path(post, path = "/workspaces/{ws}/access-tokens", tag = ADMIN,
+    params(WorkspacePath), request_body = IssueBody,
+    responses((status = 201, description = "issued; the secret is in this answer only", body = CreatedView),
+              (status = 422, description = "the policy module refused to issue it (SPEC §6 reasons)", body = ErrorView)))]
 async fn create_ws_token(
     State(app): State<App>,
-    P(ws): P<String>,
-    JsonBody(body): JsonBody,
+    P(path): P<WorkspacePath>,
+    JsonBody(body): JsonBody<IssueBody>,
 ) -> Result<Response, ApiError> {
-    create(app, ResourceRef::Workspace(ws), body).await
+    create(app, ResourceRef::Workspace(path.ws.0), body).await
 }
 
-async fn list_ws_tokens(State(app): State<App>, P(ws): P<String>) -> Result<Response, ApiError> {
-    list(app, ResourceRef::Workspace(ws)).await
+/// The workspace's own access tokens (metadata only).
+#[utoipa::path(get, path = "/workspaces/{ws}/access-tokens", tag = ADMIN,
+    params(WorkspacePath), responses((status = 200, description = "the tokens, metadata only", body = TokenList)))]
+async fn list_ws_tokens(
+    State(app): State<App>,
+    P(path): P<WorkspacePath>,
+) -> Result<Json<TokenList>, ApiError> {
+    list(app, ResourceRef::Workspace(path.ws.0)).await
 }
 
+/// Issue a project access token; the secret is in this answer only.
+#[utoipa::path(post, path = "/workspaces/{ws}/projects/{key}/access-tokens", tag = ADMIN,
+    params(ProjectPath), request_body = IssueBody,
+    responses((status = 201, description = "issued; the secret is in this answer only", body = CreatedView),
+              (status = 422, description = "the policy module refused to issue it (SPEC §6 reasons)", body = ErrorView)))]
 async fn create_project_token(
     State(app): State<App>,
-    P((ws, key)): P<(String, String)>,
-    JsonBody(body): JsonBody,
+    P(path): P<ProjectPath>,
+    JsonBody(body): JsonBody<IssueBody>,
 ) -> Result<Response, ApiError> {
-    create(app, ResourceRef::Project(ws, key), body).await
+    create(app, ResourceRef::Project(path.ws.0, path.key.0), body).await
 }
 
+/// The project's access tokens (metadata only).
+#[utoipa::path(get, path = "/workspaces/{ws}/projects/{key}/access-tokens", tag = ADMIN,
+    params(ProjectPath), responses((status = 200, description = "the tokens, metadata only", body = TokenList)))]
 async fn list_project_tokens(
     State(app): State<App>,
-    P((ws, key)): P<(String, String)>,
-) -> Result<Response, ApiError> {
-    list(app, ResourceRef::Project(ws, key)).await
+    P(path): P<ProjectPath>,
+) -> Result<Json<TokenList>, ApiError> {
+    list(app, ResourceRef::Project(path.ws.0, path.key.0)).await
 }
 
+/// Issue a repository access token; the secret is in this answer only.
+#[utoipa::path(post, path = "/workspaces/{ws}/repositories/{slug}/access-tokens", tag = ADMIN,
+    params(RepositoryPath), request_body = IssueBody,
+    responses((status = 201, description = "issued; the secret is in this answer only", body = CreatedView),
+              (status = 422, description = "the policy module refused to issue it (SPEC §6 reasons)", body = ErrorView)))]
 async fn create_repo_token(
     State(app): State<App>,
-    P((ws, slug)): P<(String, String)>,
-    JsonBody(body): JsonBody,
+    P(path): P<RepositoryPath>,
+    JsonBody(body): JsonBody<IssueBody>,
 ) -> Result<Response, ApiError> {
-    create(app, ResourceRef::Repository(ws, slug), body).await
+    create(app, ResourceRef::Repository(path.ws.0, path.slug.0), body).await
 }
 
+/// The repository's access tokens (metadata only).
+#[utoipa::path(get, path = "/workspaces/{ws}/repositories/{slug}/access-tokens", tag = ADMIN,
+    params(RepositoryPath), responses((status = 200, description = "the tokens, metadata only", body = TokenList)))]
 async fn list_repo_tokens(
     State(app): State<App>,
-    P((ws, slug)): P<(String, String)>,
-) -> Result<Response, ApiError> {
-    list(app, ResourceRef::Repository(ws, slug)).await
+    P(path): P<RepositoryPath>,
+) -> Result<Json<TokenList>, ApiError> {
+    list(app, ResourceRef::Repository(path.ws.0, path.slug.0)).await
 }
 
-async fn show_token(State(app): State<App>, P(id): P<String>) -> Result<Response, ApiError> {
-    let rec = blocking(&app, move |s| s.get_token(&id)).await?;
-    Ok(Json(TokenView::of(&rec, clock::now())).into_response())
+/// One token's metadata, whatever its state (a revoked token stays on record).
+#[utoipa::path(get, path = "/access-tokens/{id}", tag = ADMIN, params(TokenPath),
+    responses((status = 200, description = "the token", body = TokenView)))]
+async fn show_token(
+    State(app): State<App>,
+    P(path): P<TokenPath>,
+) -> Result<Json<TokenView>, ApiError> {
+    let rec = blocking(&app, move |s| s.get_token(&path.id)).await?;
+    Ok(Json(TokenView::of(&rec, clock::now())))
 }
 
-async fn revoke_token(State(app): State<App>, P(id): P<String>) -> Result<StatusCode, ApiError> {
-    blocking(&app, move |s| s.revoke_token(&id)).await?;
+/// Revoke a token (idempotent). It stays on record, answered as revoked.
+#[utoipa::path(delete, path = "/access-tokens/{id}", tag = ADMIN, params(TokenPath),
+    responses((status = 204, description = "revoked")))]
+async fn revoke_token(
+    State(app): State<App>,
+    P(path): P<TokenPath>,
+) -> Result<StatusCode, ApiError> {
+    blocking(&app, move |s| s.revoke_token(&path.id)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Replace a token by a new one with the same name and scopes.
+///
+/// The old token keeps at most 30 minutes (its `expires_at` shows it).
+#[utoipa::path(post, path = "/access-tokens/{id}/rotate", tag = ADMIN, params(TokenPath),
+    request_body(content = Option<RotateBody>, description = "may be left out: no expiry"),
+    responses((status = 201, description = "issued; the secret is in this answer only", body = CreatedView),
+              (status = 409, description = "the token is revoked or expired", body = ErrorView),
+              (status = 422, description = "the policy module refused to issue it (SPEC §6 reasons)", body = ErrorView)))]
 async fn rotate_token(
     State(app): State<App>,
-    P(id): P<String>,
-    JsonBody(body): JsonBody,
+    P(path): P<TokenPath>,
+    JsonBody(body): JsonBody<RotateBody>,
 ) -> Result<Response, ApiError> {
-    let m = object(body, true)?;
-    let expires = expires_at(&m)?;
-    let created = blocking(&app, move |s| s.rotate_token(&id, expires)).await?;
+    let expires = expires_at(body.expires_at)?;
+    let created = blocking(&app, move |s| s.rotate_token(&path.id, expires)).await?;
     Ok((StatusCode::CREATED, Json(CreatedView::of(&created))).into_response())
 }
 
+/// What an edge runtime needs to answer checks on its own (SPEC §8).
+#[utoipa::path(get, path = "/edge/snapshot", tag = ADMIN,
+    responses((status = 200, description = "the snapshot", body = Object)))]
 async fn edge_snapshot(State(app): State<App>) -> Result<Response, ApiError> {
     let snapshot = blocking(&app, crate::edge::snapshot).await?;
     // Fresh on every fetch: a cached copy would keep a revoked token alive past its refresh.
     Ok(([(header::CACHE_CONTROL, "no-store")], Json(snapshot)).into_response())
 }
 
+/// The policy module in force.
+#[utoipa::path(get, path = "/policy", tag = ADMIN,
+    responses((status = 200, description = "the module in force", body = crate::runtime::PolicyInfo)))]
 async fn policy_info(State(app): State<App>) -> Result<Json<crate::runtime::PolicyInfo>, ApiError> {
     Ok(Json(app.policy()?.info()))
 }
 
+/// Load the policy module again from its file.
+///
+/// A module that fails to load leaves the previous one in force.
+#[utoipa::path(post, path = "/policy/reload", tag = ADMIN,
+    request_body(content = Option<ReloadBody>, description = "may be left out"),
+    responses((status = 200, description = "the module in force", body = crate::runtime::PolicyInfo),
+              (status = 409, description = "the module in place is not the one pinned", body = ErrorView),
+              (status = 422, description = "the module in place cannot be used", body = ErrorView)))]
 async fn policy_reload(
     State(app): State<App>,
-    JsonBody(body): JsonBody,
-) -> Result<Response, ApiError> {
-    let m = object(body, true)?;
-    let pin = match m.get("sha256") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) => Some(s.clone()),
-        Some(_) => return Err(invalid("sha256 must be a string")),
-    };
+    JsonBody(body): JsonBody<ReloadBody>,
+) -> Result<Json<crate::runtime::PolicyInfo>, ApiError> {
     let info = blocking(&app, move |s| {
-        s.policy()?.reload(pin).map_err(|e| {
+        s.policy()?.reload(body.sha256.map(|d| d.0)).map_err(|e| {
             tracing::error!(error = %e, "policy reload refused; the previous module stays in force");
             ApiError::PolicyLoad(e)
         })
     })
     .await?;
     tracing::info!(sha256 = %info.sha256, "policy module reloaded");
-    Ok(Json(info).into_response())
+    Ok(Json(info))
 }

@@ -7,6 +7,42 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
+/// Decide one forwarded request.
+///
+/// The front asks before it passes the request on, and passes the answer's status on (and, on
+/// an allow, the `X-Token-Id`, `X-Credential-Type` and `X-OAuth-Scopes` headers to its
+/// upstream). Every method is answered alike.
+#[utoipa::path(
+    method(get, put, post, delete, options, head, patch, trace),
+    path = "/check",
+    tag = "check",
+    params(
+        ("X-Original-Method" = Option<String>, Header,
+         description = "The original request's method (nginx configurations set X-Original-*)."),
+        ("X-Original-URI" = Option<String>, Header,
+         description = "The original request's path and query."),
+        ("X-Forwarded-Method" = Option<String>, Header,
+         description = "The original method, as Caddy and Traefik set it."),
+        ("X-Forwarded-Uri" = Option<String>, Header,
+         description = "The original path and query, as Caddy and Traefik set them."),
+    ),
+    security((), ("access_token" = []), ("access_token_basic" = [])),
+    responses(
+        (status = 200, description = "allowed", body = super::openapi::CheckAllow, headers(
+            ("X-Credential-Type" = String,
+             description = "repo_access_token, project_access_token or workspace_access_token"),
+            ("X-OAuth-Scopes" = String, description = "the token's effective scopes, sorted, joined by `, `"),
+            ("X-Accepted-OAuth-Scopes" = String, description = "the scopes the operation needs"),
+            ("X-Token-Id" = String, description = "the token's id, never its secret"),
+        )),
+        (status = 401, description = "no token, a malformed one, or one that is unknown, \
+                                      revoked or expired", body = super::openapi::CheckDenial,
+         headers(("WWW-Authenticate" = String,
+                  description = "Basic first for git smart HTTP, Bearer first otherwise; both are sent"))),
+        (status = 403, description = "the token does not reach this call, or the request is \
+                                      malformed", body = super::openapi::CheckDenial),
+    )
+)]
 pub async fn check(State(app): State<App>, headers: HeaderMap) -> Response {
     // Every header as it arrived, repeats included: which ones count is the module's to say.
     let out = match app.check(headers.iter().map(|(n, v)| (n.as_str(), v.as_bytes()))) {

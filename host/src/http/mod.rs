@@ -1,9 +1,11 @@
 //! The HTTP face of the service: `/check`, the admin API under `/admin/v1`, and the demo at `/`.
 
 pub mod admin;
+pub mod bodies;
 pub mod check;
 pub mod guard;
 pub mod listen;
+pub mod openapi;
 pub mod views;
 
 use crate::error::ApiError;
@@ -15,7 +17,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use axum::{Json, Router};
 use serde::de::DeserializeOwned;
-use serde_json::{json, Value};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -30,8 +31,13 @@ impl IntoResponse for ApiError {
         self.log();
         let status =
             StatusCode::from_u16(self.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let body =
-            json!({"type": "error", "error": {"message": self.message(), "reason": self.code()}});
+        let body = views::ErrorView {
+            r#type: views::ErrorType::Error,
+            error: views::ErrorDetail {
+                message: self.message(),
+                reason: self.code(),
+            },
+        };
         let mut resp = (status, Json(body)).into_response();
         if matches!(self, ApiError::AdminKeyMissing | ApiError::AdminKeyInvalid) {
             resp.headers_mut().insert(
@@ -51,37 +57,54 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// A JSON body, with our own error shape for every way it can be wrong. An empty body reads as
-/// `null`, so that bodies that only carry optional fields may be left out.
-pub struct JsonBody(pub Value);
+/// A JSON body read into its type, with our own error shape for every way it can be wrong: not
+/// JSON at all is `invalid_json`; JSON of the wrong shape (a missing, unknown, repeated or
+/// mistyped field) is `invalid_body`. An empty body, or `null`, reads as `{}`, so that bodies
+/// that only carry optional fields may be left out.
+pub struct JsonBody<T>(pub T);
 
-impl<S: Send + Sync> FromRequest<S> for JsonBody {
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, _state: &S) -> Result<Self, ApiError> {
         let bytes = axum::body::to_bytes(req.into_body(), MAX_BODY)
             .await
             .map_err(|_| ApiError::BodyTooLarge { limit: MAX_BODY })?;
-        if bytes.iter().all(u8::is_ascii_whitespace) {
-            return Ok(JsonBody(Value::Null));
-        }
-        serde_json::from_slice(&bytes)
-            .map(JsonBody)
-            .map_err(ApiError::InvalidJson)
+        let text: &[u8] =
+            if bytes.iter().all(u8::is_ascii_whitespace) || bytes.trim_ascii() == b"null" {
+                b"{}"
+            } else {
+                &bytes
+            };
+        serde_json::from_slice(text).map(JsonBody).map_err(|e| {
+            // serde_json words some shape errors as syntax errors (`[1]` for an object), so
+            // whether the text is JSON at all is asked of the text itself.
+            match serde_json::from_slice::<serde::de::IgnoredAny>(text) {
+                Ok(_) => ApiError::InvalidBody(e.to_string()),
+                Err(not_json) => ApiError::InvalidJson(not_json),
+            }
+        })
     }
 }
 
-/// Path parameters, with our own error shape.
+/// Path parameters that check their own names, so that every route refuses a name no resource
+/// can have (400) before it looks anything up.
+pub trait Checked {
+    fn check(&self) -> Result<(), ApiError>;
+}
+
+/// Path parameters, read and checked, with our own error shape.
 pub struct P<T>(pub T);
 
-impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for P<T> {
+impl<S: Send + Sync, T: DeserializeOwned + Checked + Send> FromRequestParts<S> for P<T> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
-        Path::<T>::from_request_parts(parts, state)
+        let Path(t) = Path::<T>::from_request_parts(parts, state)
             .await
-            .map(|Path(t)| P(t))
-            .map_err(ApiError::InvalidPath)
+            .map_err(ApiError::InvalidPath)?;
+        t.check()?;
+        Ok(P(t))
     }
 }
 
@@ -97,9 +120,10 @@ pub async fn blocking<T: Send + 'static>(
 }
 
 pub fn router(app: App, www: PathBuf) -> Router {
+    let (admin, _) = admin::routes().split_for_parts();
     Router::new()
         .route("/check", any(check::check))
-        .nest("/admin/v1", admin::router(app.clone()))
+        .nest("/admin/v1", admin::guarded(admin, app.clone()))
         .fallback_service(tower_http::services::ServeDir::new(www))
         .with_state(app)
 }

@@ -3,11 +3,12 @@
 
 use crate::clock;
 use crate::service::Created;
-use crate::store::{Resource, TokenKind, TokenRecord};
+use crate::store::{Project, Repository, Resource, TokenKind, TokenRecord, Workspace};
 use serde::Serialize;
+use utoipa::ToSchema;
 
 /// Metadata shown in lists and by `show`: never the secret.
-#[derive(Serialize, Debug, Clone)]
+#[derive(Serialize, Debug, Clone, ToSchema)]
 pub struct TokenView {
     pub id: String,
     pub name: String,
@@ -18,10 +19,15 @@ pub struct TokenView {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub repository: Option<String>,
     pub scopes: Vec<String>,
+    #[schema(format = DateTime)]
     pub created_at: String,
+    #[schema(format = DateTime)]
     pub expires_at: Option<String>,
+    #[schema(format = DateTime)]
     pub last_accessed_at: Option<String>,
+    #[schema(format = DateTime)]
     pub revoked_at: Option<String>,
+    #[schema(value_type = String, pattern = "^(active|expired|revoked|deactivated)$")]
     pub state: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rotated_from: Option<String>,
@@ -62,7 +68,7 @@ impl TokenView {
 }
 
 /// The creation (or rotation) answer: the only place the secret ever appears.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct CreatedView {
     pub id: String,
     pub token: String,
@@ -74,7 +80,9 @@ pub struct CreatedView {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub repository: Option<String>,
     pub scopes: Vec<String>,
+    #[schema(format = DateTime)]
     pub created_at: String,
+    #[schema(format = DateTime)]
     pub expires_at: Option<String>,
 }
 
@@ -94,4 +102,59 @@ impl CreatedView {
             expires_at: v.expires_at,
         }
     }
+}
+
+/// A page of tokens. Every token is on the one page until lists are paginated.
+#[derive(Serialize, ToSchema)]
+pub struct TokenList {
+    pub size: usize,
+    pub page: usize,
+    pub pagelen: usize,
+    pub values: Vec<TokenView>,
+}
+
+impl TokenList {
+    pub fn of(values: Vec<TokenView>) -> Self {
+        TokenList {
+            size: values.len(),
+            page: 1,
+            pagelen: values.len(),
+            values,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct WorkspaceList {
+    pub size: usize,
+    pub values: Vec<Workspace>,
+}
+
+/// A workspace with what it holds.
+#[derive(Serialize, ToSchema)]
+pub struct WorkspaceDetail {
+    #[serde(flatten)]
+    pub workspace: Workspace,
+    pub projects: Vec<Project>,
+    pub repositories: Vec<Repository>,
+}
+
+/// Every error the admin API answers: a stable `reason` to act on and a `message` to read.
+#[derive(Serialize, ToSchema)]
+pub struct ErrorView {
+    pub r#type: ErrorType,
+    pub error: ErrorDetail,
+}
+
+/// Always `error`: the type tag of Bitbucket's error bodies.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ErrorType {
+    Error,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ErrorDetail {
+    pub message: String,
+    pub reason: &'static str,
 }

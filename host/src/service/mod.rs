@@ -15,7 +15,7 @@ mod tokens;
 pub use crate::answer::CheckAnswer;
 pub use check::CheckOutcome;
 pub use coherence::DEFAULT_MAX_STALENESS;
-pub use resources::{check_key, check_slug, ResourceRef};
+pub use resources::{check_key, check_slug, ResourceRef, KEY_PATTERN, SLUG_PATTERN};
 pub use tokens::{claims_json, Created, IssueRequest, ROTATION_GRACE_SECS};
 
 use crate::answer::Step;

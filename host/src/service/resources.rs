@@ -25,6 +25,14 @@ fn valid_name(s: &str, kind: NameKind, allow: impl Fn(u8) -> bool) -> Result<(),
     }
 }
 
+/// [`check_slug`]'s rule as a regular expression, for the API's description of its parameters
+/// (a unit test holds the two to the same answers): any 1-100 of the characters, save `.` and
+/// `..`, spelled as the three ways such a name can begin.
+pub const SLUG_PATTERN: &str = r"^(?:[A-Za-z0-9_-][A-Za-z0-9._-]{0,99}|\.[A-Za-z0-9_-][A-Za-z0-9._-]{0,98}|\.\.[A-Za-z0-9._-]{1,98})$";
+
+/// [`check_key`]'s rule as a regular expression.
+pub const KEY_PATTERN: &str = r"^[A-Za-z0-9_]{1,100}$";
+
 /// A workspace or repository slug: 1-100 of `A-Z a-z 0-9 - _ .`, neither `.` nor `..`.
 pub fn check_slug(s: &str, kind: NameKind) -> Result<(), ApiError> {
     valid_name(s, kind, |b| {
@@ -101,5 +109,44 @@ impl Service {
             .transfer_repository(ws, slug, to_ws, to_project, clock::now());
         self.changed();
         Ok(out?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{check_key, check_slug, KEY_PATTERN, SLUG_PATTERN};
+    use crate::error::NameKind;
+    use proptest::prelude::*;
+
+    fn agree(name: &str) {
+        let slug = regex::Regex::new(SLUG_PATTERN).unwrap();
+        let key = regex::Regex::new(KEY_PATTERN).unwrap();
+        assert_eq!(
+            slug.is_match(name),
+            check_slug(name, NameKind::Workspace).is_ok(),
+            "slug {name:?}"
+        );
+        assert_eq!(key.is_match(name), check_key(name).is_ok(), "key {name:?}");
+    }
+
+    #[test]
+    fn the_patterns_answer_as_the_rules_do_at_the_edges() {
+        for name in [
+            "", ".", "..", "...", ".a", "..a", "a.", "a", "_", "-", "a b", "é", "a/b", "a\n",
+        ] {
+            agree(name);
+        }
+        for len in [99, 100, 101] {
+            agree(&"a".repeat(len));
+            agree(&format!(".{}", "a".repeat(len - 1)));
+            agree(&format!("..{}", "a".repeat(len - 2)));
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn the_patterns_answer_as_the_rules_do(name in "[A-Za-z0-9._ /-]{0,3}|[A-Za-z0-9._-]{95,105}") {
+            agree(&name);
+        }
     }
 }
