@@ -1,18 +1,29 @@
 use std::io::IsTerminal;
 
 use clap::Parser;
+use scopegate_host::cli::{Cli, Command, LogFormat};
+
+/// Logging starts once the arguments are read, since `serve --log-format` chooses its format;
+/// SCOPEGATE_LOG sets the filter whatever the format.
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SCOPEGATE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(filter);
+    match format {
+        // Colour codes only for a person at a terminal, not in log files and collectors.
+        LogFormat::Text => builder.with_ansi(std::io::stderr().is_terminal()).init(),
+        LogFormat::Json => builder.json().with_ansi(false).init(),
+    }
+}
 
 fn main() {
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        // Colour codes only for a person at a terminal, not in log files and collectors.
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("SCOPEGATE_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .init();
-    let cli = scopegate_host::cli::Cli::parse();
+    let cli = Cli::parse();
+    init_logging(match &cli.command {
+        Command::Serve(serve) => serve.log_format,
+        _ => LogFormat::Text,
+    });
     match scopegate_host::cli::run(cli) {
         Ok(code) => std::process::exit(code),
         Err(e) => {

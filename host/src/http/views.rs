@@ -3,7 +3,7 @@
 
 use crate::clock;
 use crate::service::Created;
-use crate::store::{Project, Repository, Resource, TokenKind, TokenRecord, Workspace};
+use crate::store::{Project, Repository, Resource, TokenKind, TokenRecord, TokenState, Workspace};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -27,8 +27,7 @@ pub struct TokenView {
     pub last_accessed_at: Option<String>,
     #[schema(format = DateTime)]
     pub revoked_at: Option<String>,
-    #[schema(value_type = String, pattern = "^(active|expired|revoked|deactivated)$")]
-    pub state: &'static str,
+    pub state: TokenState,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rotated_from: Option<String>,
 }
@@ -39,15 +38,6 @@ impl TokenView {
             Resource::Workspace { .. } => (None, None),
             Resource::Project { project, .. } => (Some(project.clone()), None),
             Resource::Repository { repository, .. } => (None, Some(repository.clone())),
-        };
-        let state = if r.revoked_at.is_some() {
-            "revoked"
-        } else if r.deactivated_at.is_some() {
-            "deactivated"
-        } else if r.expires_at.is_some_and(|e| now >= e) {
-            "expired"
-        } else {
-            "active"
         };
         TokenView {
             id: r.id.clone(),
@@ -61,7 +51,7 @@ impl TokenView {
             expires_at: r.expires_at.map(clock::to_rfc3339),
             last_accessed_at: r.last_accessed_at.map(clock::to_rfc3339),
             revoked_at: r.revoked_at.or(r.deactivated_at).map(clock::to_rfc3339),
-            state,
+            state: r.state(now),
             rotated_from: r.rotated_from.clone(),
         }
     }

@@ -4,7 +4,9 @@
 use super::{push_json_str, ResourceRef, Service};
 use crate::clock;
 use crate::error::{ApiError, IssueReason};
-use crate::store::{Entity, NewToken, Resource, TokenRecord, Workspace};
+use crate::store::{
+    Entity, NewToken, Resource, TokenOrder, TokenRecord, TokenSelection, TokenState, Workspace,
+};
 use crate::token;
 use serde::Deserialize;
 use serde_json::json;
@@ -70,16 +72,17 @@ pub fn claims_json(r: &TokenRecord) -> String {
     out
 }
 
+fn workspace_of(r: &ResourceRef) -> &str {
+    match r {
+        ResourceRef::Workspace(w) | ResourceRef::Project(w, _) | ResourceRef::Repository(w, _) => w,
+    }
+}
+
 impl Service {
     fn resolve(&self, r: &ResourceRef) -> Result<(Resource, Workspace), ApiError> {
-        let ws_name = match r {
-            ResourceRef::Workspace(w)
-            | ResourceRef::Project(w, _)
-            | ResourceRef::Repository(w, _) => w,
-        };
         let ws = self
             .store
-            .get_workspace(ws_name)?
+            .get_workspace(workspace_of(r))?
             .ok_or(ApiError::NotFound(Entity::Workspace))?;
         let resource = match r {
             ResourceRef::Workspace(_) => Resource::Workspace {
@@ -187,10 +190,51 @@ impl Service {
         Ok(Created { record, secret })
     }
 
+    /// The tokens of exactly this resource (its kind, bound to it), newest first: the admin
+    /// API's lists.
     pub fn list_tokens(&self, r: &ResourceRef) -> Result<Vec<TokenRecord>, ApiError> {
         let (resource, _) = self.resolve(r)?;
         self.flush_accesses();
-        Ok(self.store.list_tokens(&resource)?)
+        Ok(self
+            .store
+            .list_tokens(TokenSelection::Of(&resource), TokenOrder::NewestFirst)?)
+    }
+
+    /// The tokens within a resource, oldest first: for a workspace every token in it (workspace,
+    /// project and repository tokens), for a project or repository the tokens bound to it; only
+    /// those in `state` at `now` when given. The workspace must exist; the project or
+    /// repository need not, so that the deactivated tokens of a deleted one stay listable.
+    pub fn find_tokens(
+        &self,
+        within: &ResourceRef,
+        state: Option<TokenState>,
+        now: i64,
+    ) -> Result<Vec<TokenRecord>, ApiError> {
+        let bound = match within {
+            ResourceRef::Workspace(_) => None,
+            ResourceRef::Project(workspace, project) => Some(Resource::Project {
+                workspace: workspace.clone(),
+                project: project.clone(),
+            }),
+            ResourceRef::Repository(workspace, repository) => Some(Resource::Repository {
+                workspace: workspace.clone(),
+                repository: repository.clone(),
+            }),
+        };
+        let ws = self
+            .store
+            .get_workspace(workspace_of(within))?
+            .ok_or(ApiError::NotFound(Entity::Workspace))?;
+        let selection = match &bound {
+            None => TokenSelection::InWorkspace(&ws.slug),
+            Some(resource) => TokenSelection::Of(resource),
+        };
+        self.flush_accesses();
+        let mut tokens = self.store.list_tokens(selection, TokenOrder::OldestFirst)?;
+        if let Some(state) = state {
+            tokens.retain(|t| t.state(now) == state);
+        }
+        Ok(tokens)
     }
 
     pub fn get_token(&self, id: &str) -> Result<TokenRecord, ApiError> {

@@ -291,6 +291,63 @@ impl TokenRecord {
     pub fn is_revoked(&self) -> bool {
         self.revoked_at.is_some() || self.deactivated_at.is_some()
     }
+
+    /// Where the token stands at `now`: a revocation outranks a deactivation, and either
+    /// outranks an expiry, so each token has exactly one state.
+    pub fn state(&self, now: i64) -> TokenState {
+        if self.revoked_at.is_some() {
+            TokenState::Revoked
+        } else if self.deactivated_at.is_some() {
+            TokenState::Deactivated
+        } else if self.expires_at.is_some_and(|e| now >= e) {
+            TokenState::Expired
+        } else {
+            TokenState::Active
+        }
+    }
+}
+
+/// A token's state as lists and `show` name it (and `token list --state` selects).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, clap::ValueEnum, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum TokenState {
+    /// Neither expired, revoked nor deactivated.
+    Active,
+    /// Past its expiry.
+    Expired,
+    /// Revoked (directly, or by a transfer of its repository to another workspace).
+    Revoked,
+    /// Deactivated by the deletion of its resource.
+    Deactivated,
+}
+
+impl TokenState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenState::Active => "active",
+            TokenState::Expired => "expired",
+            TokenState::Revoked => "revoked",
+            TokenState::Deactivated => "deactivated",
+        }
+    }
+}
+
+/// Which tokens a listing holds.
+#[derive(Clone, Copy, Debug)]
+pub enum TokenSelection<'a> {
+    /// Every token of the workspace, whatever it is bound to.
+    InWorkspace(&'a str),
+    /// The tokens of exactly this resource: its kind, bound to it.
+    Of(&'a Resource),
+}
+
+/// The order of a listing; both are total (`id` breaks ties of `created_at`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TokenOrder {
+    /// `created_at`, then `id`.
+    OldestFirst,
+    /// `created_at` descending, then `id`: the admin API's lists.
+    NewestFirst,
 }
 
 /// Everything that decides a check, read at one instant: what an edge needs to answer alone.
@@ -357,8 +414,12 @@ pub trait Store: Send + Sync {
     ) -> StoreResult<Repository>;
 
     fn insert_token(&self, token: NewToken) -> StoreResult<TokenRecord>;
-    /// Tokens of exactly this resource (its kind), newest first.
-    fn list_tokens(&self, resource: &Resource) -> StoreResult<Vec<TokenRecord>>;
+    /// The selected tokens, in this order.
+    fn list_tokens(
+        &self,
+        selection: TokenSelection<'_>,
+        order: TokenOrder,
+    ) -> StoreResult<Vec<TokenRecord>>;
     fn get_token(&self, id: &str) -> StoreResult<Option<TokenRecord>>;
     fn token_by_hash(&self, hash: &SecretHash) -> StoreResult<Option<TokenRecord>>;
     /// Idempotent; NotFound for an unknown id.

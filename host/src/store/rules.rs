@@ -456,20 +456,35 @@ impl<B: Backend> Store for SqlStore<B> {
             .write(Write::Change, |tx| insert_token(tx, &token))
     }
 
-    fn list_tokens(&self, resource: &Resource) -> StoreResult<Vec<TokenRecord>> {
-        let (ws, kind, bound) = resource_keys(resource);
-        let bound = bound.unwrap_or_default();
+    fn list_tokens(
+        &self,
+        selection: TokenSelection<'_>,
+        order: TokenOrder,
+    ) -> StoreResult<Vec<TokenRecord>> {
+        let order = match order {
+            TokenOrder::OldestFirst => "created_at, id",
+            TokenOrder::NewestFirst => "created_at DESC, id",
+        };
+        let (ws, kind, bound) = match selection {
+            TokenSelection::InWorkspace(workspace) => (key(workspace), None, None),
+            TokenSelection::Of(resource) => {
+                let (ws, kind, bound) = resource_keys(resource);
+                (ws, Some(kind), Some(bound.unwrap_or_default()))
+            }
+        };
+        let mut params = vec![Param::Text(&ws)];
+        let mut sql = format!("SELECT {TOKEN_COLUMNS} FROM tokens WHERE ws_key = ?1");
+        if let (Some(kind), Some(bound)) = (kind, &bound) {
+            sql.push_str(" AND kind = ?2 AND coalesce(bound_key, '') = ?3");
+            params.extend([Param::Text(kind), Param::Text(bound)]);
+        }
+        sql.push_str(" ORDER BY ");
+        sql.push_str(order);
         self.backend.read(|tx| {
-            tx.query(
-                &format!(
-                    "SELECT {TOKEN_COLUMNS} FROM tokens WHERE ws_key = ?1 AND kind = ?2
-                       AND coalesce(bound_key, '') = ?3 ORDER BY created_at DESC, id"
-                ),
-                &[Param::Text(&ws), Param::Text(kind), Param::Text(&bound)],
-            )?
-            .into_iter()
-            .map(token_row)
-            .collect()
+            tx.query(&sql, &params)?
+                .into_iter()
+                .map(token_row)
+                .collect()
         })
     }
 
