@@ -1,4 +1,5 @@
-//! The HTTP face of the service: `/check`, the admin API under `/admin/v1`, and the demo at `/`.
+//! The HTTP face of the service: `/check`, the admin API under `/admin/v1`, `/metrics`, and the
+//! demo at `/`.
 
 pub mod admin;
 pub mod check;
@@ -8,11 +9,13 @@ pub mod views;
 
 use crate::error::ApiError;
 use crate::service::Service;
-use axum::extract::{FromRequest, FromRequestParts, Path, Request};
+use crate::metrics;
+use axum::extract::{FromRequest, FromRequestParts, MatchedPath, Path, Request};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::any;
+use axum::middleware::Next;
+use axum::routing::{any, get};
 use axum::{Json, Router};
 use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
@@ -96,10 +99,37 @@ pub async fn blocking<T: Send + 'static>(
         .unwrap_or_else(|e| Err(ApiError::TaskFailed(e)))
 }
 
+/// `GET /metrics`: unauthenticated, as Prometheus scrapes expect; it carries no token id, path
+/// or secret (see `metrics`).
+async fn metrics_text() -> Response {
+    (
+        [(axum::http::header::CONTENT_TYPE, metrics::CONTENT_TYPE)],
+        metrics::encode(),
+    )
+        .into_response()
+}
+
+/// Counts each admin request by the route template it matched, outside the admin key's check so
+/// that refused requests count too.
+async fn count_admin_request(req: Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(metrics::Route::unmatched, metrics::Route::matched);
+    let method = metrics::Method::of(req.method());
+    let response = next.run(req).await;
+    metrics::admin_request(route, method, response.status().as_u16());
+    response
+}
+
 pub fn router(app: App, www: PathBuf) -> Router {
     Router::new()
         .route("/check", any(check::check))
-        .nest("/admin/v1", admin::router(app.clone()))
+        .route("/metrics", get(metrics_text))
+        .nest(
+            "/admin/v1",
+            admin::router(app.clone()).layer(axum::middleware::from_fn(count_admin_request)),
+        )
         .fallback_service(tower_http::services::ServeDir::new(www))
         .with_state(app)
 }
