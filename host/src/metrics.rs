@@ -155,7 +155,11 @@ impl CredentialType {
     /// The type an `X-Credential-Type` value names; `none` for a value it does not know.
     pub fn of(header: Option<&[u8]>) -> CredentialType {
         header
-            .and_then(|v| CredentialType::ALL.into_iter().find(|t| t.name().as_bytes() == v))
+            .and_then(|v| {
+                CredentialType::ALL
+                    .into_iter()
+                    .find(|t| t.name().as_bytes() == v)
+            })
             .unwrap_or(CredentialType::None)
     }
 }
@@ -508,7 +512,11 @@ mod tests {
     #[test]
     fn credential_types_are_the_cores() {
         use scopegate_core::TokenKind;
-        for kind in [TokenKind::Repository, TokenKind::Project, TokenKind::Workspace] {
+        for kind in [
+            TokenKind::Repository,
+            TokenKind::Project,
+            TokenKind::Workspace,
+        ] {
             let name = scopegate_core::check::credential_type(kind);
             assert_eq!(CredentialType::of(Some(name.as_bytes())).name(), name);
         }
@@ -518,7 +526,11 @@ mod tests {
 
     #[test]
     fn the_text_is_openmetrics() {
-        check(Reason::Allowed, CredentialType::Repository, Duration::from_micros(7));
+        check(
+            Reason::Allowed,
+            CredentialType::Repository,
+            Duration::from_micros(7),
+        );
         let text = encode();
         assert!(text.ends_with("# EOF\n"), "{text}");
         assert!(text.contains(

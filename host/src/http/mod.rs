@@ -8,13 +8,13 @@ pub mod listen;
 pub mod views;
 
 use crate::error::ApiError;
-use crate::service::Service;
 use crate::metrics;
+use crate::service::Service;
 use axum::extract::{FromRequest, FromRequestParts, MatchedPath, Path, Request};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
 use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
 use axum::{Json, Router};
 use serde::de::DeserializeOwned;
