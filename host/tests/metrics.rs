@@ -101,6 +101,46 @@ fn scrape(s: &Server) -> Scrape {
     Scrape { families, samples }
 }
 
+/// Checks made `times` times, and the answer each gets.
+struct Made<'a> {
+    token: Option<&'a str>,
+    method: &'a str,
+    uri: &'a str,
+    status: u16,
+    reason: &'a str,
+    /// `X-Credential-Type`, or `none` without one.
+    credential_type: &'a str,
+    times: u32,
+}
+
+impl<'a> Made<'a> {
+    fn new(
+        token: Option<&'a str>,
+        method: &'a str,
+        uri: &'a str,
+        status: u16,
+        reason: &'a str,
+        times: u32,
+    ) -> Self {
+        Made {
+            token,
+            method,
+            uri,
+            status,
+            reason,
+            credential_type: "none",
+            times,
+        }
+    }
+
+    fn credential(self, credential_type: &'a str) -> Self {
+        Made {
+            credential_type,
+            ..self
+        }
+    }
+}
+
 /// `after - before` of one sample.
 fn delta(before: &Scrape, after: &Scrape, name: &str, labels: &[(&str, &str)]) -> f64 {
     after.get(name, labels) - before.get(name, labels)
@@ -133,59 +173,29 @@ fn counters_match_the_checks_and_admin_calls_made() {
         Some("counter")
     );
 
-    // (token, method, uri, status, reason, credential type), each made `n` times.
     let pulls = "/2.0/repositories/acme/api/pullrequests?state=OPEN";
-    let checks: [(Option<&str>, &str, &str, u16, &str, &str, u32); 6] = [
-        (
-            Some(&repo_tok),
-            "GET",
-            pulls,
-            200,
-            "allowed",
-            "repo_access_token",
-            3,
-        ),
-        (
-            Some(&ws_tok),
-            "GET",
-            "/2.0/repositories/acme/api",
-            200,
-            "allowed",
-            "workspace_access_token",
-            2,
-        ),
-        (None, "GET", pulls, 401, "token_missing", "none", 2),
-        (
-            Some(&unknown),
-            "GET",
-            pulls,
-            401,
-            "token_unknown",
-            "none",
-            2,
-        ),
-        (
-            Some("sgat_nope"),
-            "GET",
-            pulls,
-            401,
-            "token_malformed",
-            "none",
-            1,
-        ),
-        (
-            Some(&repo_tok),
-            "PUT",
-            "/2.0/repositories/acme/api",
-            403,
-            "scope_missing",
-            "none",
-            2,
-        ),
+    let repo = "/2.0/repositories/acme/api";
+    let checks = [
+        Made::new(Some(&repo_tok), "GET", pulls, 200, "allowed", 3).credential("repo_access_token"),
+        Made::new(Some(&ws_tok), "GET", repo, 200, "allowed", 2)
+            .credential("workspace_access_token"),
+        Made::new(None, "GET", pulls, 401, "token_missing", 2),
+        Made::new(Some(&unknown), "GET", pulls, 401, "token_unknown", 2),
+        Made::new(Some("sgat_nope"), "GET", pulls, 401, "token_malformed", 1),
+        Made::new(Some(&repo_tok), "PUT", repo, 403, "scope_missing", 2),
     ];
     let mut total = 0.0;
     let mut looked_up = 0.0;
-    for (token, method, uri, status, reason, credential_type, n) in checks {
+    for &Made {
+        token,
+        method,
+        uri,
+        status,
+        reason,
+        credential_type,
+        times: n,
+    } in &checks
+    {
         for _ in 0..n {
             let r = s.check(token, method, uri);
             assert_eq!(r.status, status, "{reason}: {}", r.text);
@@ -217,15 +227,16 @@ fn counters_match_the_checks_and_admin_calls_made() {
     assert_eq!(r.status, 401, "{}", r.text);
 
     let after = scrape(&s);
-    for (_, _, _, _, reason, credential_type, n) in checks {
+    for made in &checks {
+        let (reason, credential_type) = (made.reason, made.credential_type);
         let labels = [("reason", reason), ("credential_type", credential_type)];
         let counted = delta(&before, &after, "scopegate_checks_total", &labels);
-        let expected = checks
+        let expected: u32 = checks
             .iter()
-            .filter(|c| c.4 == reason && c.5 == credential_type)
-            .map(|c| f64::from(c.6))
-            .sum::<f64>();
-        assert_eq!(counted, expected, "{reason} {credential_type} ({n})");
+            .filter(|c| c.reason == reason && c.credential_type == credential_type)
+            .map(|c| c.times)
+            .sum();
+        assert_eq!(counted, f64::from(expected), "{reason} {credential_type}");
     }
     assert_eq!(delta(&before, &after, "scopegate_checks_total", &[]), total);
     let seconds = "scopegate_check_duration_seconds";
