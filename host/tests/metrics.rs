@@ -1,5 +1,6 @@
 //! `GET /metrics`: read by Prometheus's own parser (Python's `prometheus_client`), its counters
-//! against the checks and admin calls made, and no token id, path or secret in any label.
+//! against the checks, admin calls and module traps made, and no token id, path or secret in
+//! any label.
 
 // Test code: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -355,4 +356,41 @@ fn counters_match_the_checks_and_admin_calls_made() {
             assert!(!value.contains(part), "a label holds {part}: {value}");
         }
     }
+}
+
+#[test]
+fn a_module_that_traps_or_hangs_is_counted_per_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("fake.wasm");
+    // A stand-in module whose check_request loops for `LOOP` and exhausts memory for `HUGE`.
+    write_wat(&policy, &fake_policy_wat(2));
+    let mut opts = Options::new(dir.path(), policy);
+    opts.extra = vec!["--decision-memo".into(), "false".into()];
+    let s = start(dir.path(), opts);
+    let before = scrape(&s);
+    for uri in ["/2.0/repositories/acme/LOOP", "/2.0/repositories/acme/HUGE"] {
+        for _ in 0..2 {
+            let r = s.check(None, "GET", uri);
+            assert_eq!((r.status, r.reason().as_str()), (403, "policy_failure"));
+        }
+    }
+    let after = scrape(&s);
+    let request = [("entry", "sg_check_request")];
+    assert_eq!(
+        delta(&before, &after, "scopegate_module_traps_total", &request),
+        4.0
+    );
+    assert_eq!(
+        delta(&before, &after, "scopegate_module_calls_total", &request),
+        4.0
+    );
+    assert_eq!(
+        delta(&before, &after, "scopegate_module_traps_total", &[]),
+        4.0
+    );
+    let failed = [("reason", "policy_failure"), ("credential_type", "none")];
+    assert_eq!(
+        delta(&before, &after, "scopegate_checks_total", &failed),
+        4.0
+    );
 }
