@@ -9,6 +9,7 @@ pub mod edge;
 pub mod error;
 pub mod forwarded;
 pub mod http;
+pub mod metrics;
 pub mod runtime;
 pub mod server;
 pub mod service;

@@ -190,8 +190,7 @@ impl PolicyEngine {
         })?;
         slot.store.set_epoch_deadline(policy.deadline_ticks);
         let version = slot
-            .abi_version
-            .call(&mut slot.store, ())
+            .call_bare(Entry::AbiVersion, slot.abi_version.clone())
             .map_err(|e| LoadError::SelfTest(format!("sg_abi_version: {e:#}")))?;
         if version != ABI_VERSION {
             return Err(LoadError::AbiMismatch(version as i64));
@@ -235,14 +234,47 @@ struct Slot {
 /// Inputs up to this size reuse the instance's buffer; larger ones get one of their own.
 const KEPT_INPUT: usize = 64 * 1024;
 
-#[derive(Clone, Copy)]
-enum Entry {
+/// The module's entry points the host calls (its allocator aside).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Entry {
     Authorize,
     Route,
     CheckIssue,
     CheckRequest,
     CheckAnswer,
     Seal,
+    CheckHeaderNames,
+    AbiVersion,
+    Operations,
+}
+
+impl Entry {
+    pub const ALL: [Entry; 9] = [
+        Entry::Authorize,
+        Entry::Route,
+        Entry::CheckIssue,
+        Entry::CheckRequest,
+        Entry::CheckAnswer,
+        Entry::Seal,
+        Entry::CheckHeaderNames,
+        Entry::AbiVersion,
+        Entry::Operations,
+    ];
+
+    /// The export's name.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Entry::Authorize => "sg_authorize",
+            Entry::Route => "sg_route",
+            Entry::CheckIssue => "sg_check_issue",
+            Entry::CheckRequest => "sg_check_request",
+            Entry::CheckAnswer => "sg_check_answer",
+            Entry::Seal => "sg_seal",
+            Entry::CheckHeaderNames => "sg_check_header_names",
+            Entry::AbiVersion => "sg_abi_version",
+            Entry::Operations => "sg_operations",
+        }
+    }
 }
 
 /// One loaded, checked module.
@@ -310,6 +342,13 @@ impl Slot {
             Entry::CheckRequest => &self.check_request,
             Entry::CheckAnswer => &self.check_answer,
             Entry::Seal => &self.seal,
+            // These take no input; only the wrappers below call `invoke`, never with them.
+            Entry::CheckHeaderNames | Entry::AbiVersion | Entry::Operations => {
+                return Err(CallError::Unavailable(format!(
+                    "{} takes no input",
+                    entry.name()
+                )))
+            }
         };
         let packed = func.call(&mut self.store, (ptr, len)).map_err(classify)?;
         // The input buffer stays the caller's: it was allocated by the caller through sg_alloc.
@@ -319,6 +358,18 @@ impl Slot {
                 .map_err(classify)?;
         }
         self.read_result(packed)
+    }
+
+    /// A call into an export that takes no input, counted like every other.
+    fn call_bare<R: wasmtime::WasmResults>(
+        &mut self,
+        entry: Entry,
+        func: TypedFunc<(), R>,
+    ) -> wasmtime::Result<R> {
+        let result = func.call(&mut self.store, ());
+        // Any error of a call is a trap (an epoch deadline's included).
+        crate::metrics::module_call(entry, result.is_err());
+        result
     }
 
     /// The kept input buffer, grown to hold `len` bytes.
@@ -426,7 +477,12 @@ impl Policy {
 
     fn call(&self, entry: Entry, input: &[u8]) -> Result<Vec<u8>, CallError> {
         let mut slot = self.take()?;
-        match slot.invoke(entry, input, self.deadline_ticks) {
+        let result = slot.invoke(entry, input, self.deadline_ticks);
+        crate::metrics::module_call(
+            entry,
+            matches!(result, Err(CallError::Trap(_) | CallError::Timeout)),
+        );
+        match result {
             Ok(out) => {
                 self.give_back(slot);
                 Ok(out)
@@ -485,8 +541,8 @@ impl Policy {
         let mut slot = self.take().map_err(|e| fail(e.to_string()))?;
         slot.store.set_epoch_deadline(self.deadline_ticks);
         let f = slot.check_header_names.clone();
-        let packed = f
-            .call(&mut slot.store, ())
+        let packed = slot
+            .call_bare(Entry::CheckHeaderNames, f)
             .map_err(|e| fail(format!("{e:#}")))?;
         let out = slot.read_result(packed).map_err(|e| fail(e.to_string()))?;
         self.give_back(slot);
@@ -504,7 +560,7 @@ impl Policy {
         let mut slot = self.take().ok()?;
         let f = slot.operations.clone()?;
         slot.store.set_epoch_deadline(self.deadline_ticks);
-        let packed = f.call(&mut slot.store, ()).ok()?;
+        let packed = slot.call_bare(Entry::Operations, f).ok()?;
         let out = slot.read_result(packed).ok()?;
         self.give_back(slot);
         serde_json::from_slice::<Vec<serde_json::Value>>(&out)

@@ -26,6 +26,18 @@ fn until(limit: Duration, what: &str, mut done: impl FnMut() -> bool) -> Duratio
     }
 }
 
+/// One sample of `/metrics`, by its exact name and labels as the host writes them (the metrics
+/// test reads the whole text with Prometheus's parser); 0 before it is first written.
+fn sample(s: &Server, series: &str) -> f64 {
+    let text = s.raw(s.http.get(s.url("/metrics"))).text;
+    text.lines()
+        .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
+        .map_or(0.0, |v| v.parse().unwrap())
+}
+
+const UNAVAILABLE: &str = r#"scopegate_store_errors_total{code="store_unavailable"}"#;
+const RECONNECTS: &str = "scopegate_store_reconnects_total";
+
 #[test]
 fn a_store_outage_is_bounded_then_repaired() {
     if backend() != Backend::Postgres {
@@ -62,6 +74,8 @@ fn a_store_outage_is_bounded_then_repaired() {
     let tokens_before = token_ids();
     assert_eq!(tokens_before.len(), 2);
 
+    let unavailable_before = sample(&s, UNAVAILABLE);
+    let reconnects_before = sample(&s, RECONNECTS);
     pg().stop();
     let stopped = Instant::now();
     // Inside the window: the cached token still answers; anything needing the store is denied.
@@ -97,6 +111,13 @@ fn a_store_outage_is_bounded_then_repaired() {
         s.check(Some(&cached), "GET", REPO).status == 200
     });
     assert_eq!(s.check(Some(&uncached), "GET", REPO).status, 200);
+    // The outage shows in the metrics: the store's failures, and its change feed reconnecting.
+    assert!(sample(&s, UNAVAILABLE) > unavailable_before);
+    until(
+        Duration::from_secs(15),
+        "the change feed reconnects",
+        || sample(&s, RECONNECTS) > reconnects_before,
+    );
     // Nothing was lost or half-written: the refused creation left no token, nor the workspace.
     assert_eq!(token_ids(), tokens_before);
     assert_eq!(s.admin("GET", "/workspaces/beta", None).status, 404);

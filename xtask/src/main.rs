@@ -17,6 +17,7 @@ usage: cargo xtask <command>
   test         install what the tests need, build the module, run every test suite
   run [ARGS]   build the module and start `scopegate serve ARGS` (release build)
   bench        run the benchmarks and print their figures
+  openapi      write docs/openapi.json, the document the host serves at /admin/v1/openapi.json
 ";
 
 fn main() -> ExitCode {
@@ -26,6 +27,7 @@ fn main() -> ExitCode {
         Some("test") => suite::run_all(),
         Some("run") => serve(&args[1..]),
         Some("bench") => suite::bench(),
+        Some("openapi") => openapi(),
         Some("help" | "--help" | "-h") | None => {
             print!("{USAGE}");
             Ok(())
@@ -57,6 +59,34 @@ fn serve(args: &[String]) -> Result<()> {
     ]);
     command.args(args);
     run(&mut command)
+}
+
+/// The host prints its own document (`scopegate openapi`); the tests hold docs/ to it.
+fn openapi() -> Result<()> {
+    let mut command = cargo();
+    command.args([
+        "run",
+        "--quiet",
+        "-p",
+        "scopegate-host",
+        "--bin",
+        "scopegate",
+        "--",
+        "openapi",
+    ]);
+    eprintln!("xtask: {command:?}");
+    let out = command.output().context("could not run cargo")?;
+    if !out.status.success() {
+        bail!(
+            "scopegate openapi failed ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let path = root().join("docs/openapi.json");
+    std::fs::write(&path, &out.stdout).with_context(|| format!("writing {}", path.display()))?;
+    eprintln!("xtask: wrote {}", path.display());
+    Ok(())
 }
 
 pub fn root() -> PathBuf {

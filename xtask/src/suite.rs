@@ -12,6 +12,7 @@ pub fn run_all() -> Result<()> {
     setup::node_modules()?;
     setup::system_packages()?;
     setup::caddy()?;
+    setup::python_packages()?;
     run(cargo().args(["fmt", "--all", "--", "--check"]))?;
     module::build()?;
     run(cargo().args([

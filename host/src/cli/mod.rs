@@ -72,6 +72,9 @@ pub enum Command {
     /// The policy module.
     #[command(subcommand)]
     Policy(PolicyCmd),
+    /// Print the OpenAPI 3.1 document of the HTTP interface (as served at
+    /// /admin/v1/openapi.json).
+    Openapi,
     /// Print a shell completion script to standard output.
     Completions {
         /// The shell the script is for.

@@ -110,6 +110,11 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             let svc = open_service(&cli, true)?;
             check(&svc, a, json)
         }
+        // The document is JSON already, so `--json` changes nothing.
+        Command::Openapi => {
+            print!("{}", crate::http::openapi::document_json());
+            Ok(0)
+        }
         Command::Completions { shell } => {
             let mut script = Vec::new();
             clap_complete::generate(*shell, &mut Cli::command(), "scopegate", &mut script);

@@ -1,4 +1,5 @@
-//! The HTTP face of the service: `/check`, the admin API under `/admin/v1`, and the demo at `/`.
+//! The HTTP face of the service: `/check`, the admin API under `/admin/v1`, `/metrics`, and the
+//! demo at `/`.
 
 pub mod admin;
 pub mod bodies;
@@ -9,12 +10,14 @@ pub mod openapi;
 pub mod views;
 
 use crate::error::ApiError;
+use crate::metrics;
 use crate::service::Service;
-use axum::extract::{FromRequest, FromRequestParts, Path, Request};
+use axum::extract::{FromRequest, FromRequestParts, MatchedPath, Path, Request};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::any;
+use axum::routing::{any, get};
 use axum::{Json, Router};
 use serde::de::DeserializeOwned;
 use std::path::PathBuf;
@@ -119,11 +122,44 @@ pub async fn blocking<T: Send + 'static>(
         .unwrap_or_else(|e| Err(ApiError::TaskFailed(e)))
 }
 
+/// The host's counters and latencies, in the OpenMetrics text format.
+///
+/// Unauthenticated, as Prometheus scrapes expect: it carries no token id, path or secret, only
+/// reasons, credential types, route templates and statuses (see `metrics`).
+#[utoipa::path(get, path = "/metrics", tag = "metrics",
+    responses((status = 200, description = "the metrics", content_type = "application/openmetrics-text",
+               body = String)))]
+pub async fn metrics_text() -> Response {
+    (
+        [(axum::http::header::CONTENT_TYPE, metrics::CONTENT_TYPE)],
+        metrics::encode(),
+    )
+        .into_response()
+}
+
+/// Counts each admin request by the route template it matched, outside the admin key's check so
+/// that refused requests count too.
+async fn count_admin_request(req: Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(metrics::Route::unmatched, metrics::Route::matched);
+    let method = metrics::Method::of(req.method());
+    let response = next.run(req).await;
+    metrics::admin_request(route, method, response.status().as_u16());
+    response
+}
+
 pub fn router(app: App, www: PathBuf) -> Router {
     let (admin, _) = admin::routes().split_for_parts();
     Router::new()
         .route("/check", any(check::check))
-        .nest("/admin/v1", admin::guarded(admin, app.clone()))
+        .route("/metrics", get(metrics_text))
+        .nest(
+            "/admin/v1",
+            admin::guarded(admin, app.clone())
+                .layer(axum::middleware::from_fn(count_admin_request)),
+        )
         .fallback_service(tower_http::services::ServeDir::new(www))
         .with_state(app)
 }

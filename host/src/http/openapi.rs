@@ -38,7 +38,7 @@ pub const ADMIN_BASE: &str = "/admin/v1";
                        check and the admin API of one scopegate host.",
         license(name = "Apache-2.0", identifier = "Apache-2.0"),
     ),
-    paths(super::check::check, serve),
+    paths(super::check::check, super::metrics_text, serve),
     components(schemas(
         ErrorView, ErrorType, ErrorDetail, TokenView, TokenList, CreatedView, WorkspaceList,
         WorkspaceDetail, WorkspaceBody, LifetimeDays, ProjectBody, RepositoryBody, TransferBody,
@@ -48,6 +48,7 @@ pub const ADMIN_BASE: &str = "/admin/v1";
     tags(
         (name = "check", description = "Forward authentication (SPEC §9): nginx `auth_request`, \
                                         Caddy `forward_auth`, Traefik ForwardAuth, Envoy."),
+        (name = "metrics", description = "Prometheus metrics."),
         (name = "admin", description = "Resources and tokens, behind `Authorization: Bearer \
                                         <admin key>`."),
     )

@@ -7,6 +7,7 @@ use crate::cache::CachedToken;
 use crate::clock;
 use crate::error::ApiError;
 use crate::forwarded;
+use crate::metrics;
 use crate::runtime::Policy;
 use crate::token;
 use std::sync::atomic::Ordering::Relaxed;
@@ -41,7 +42,9 @@ struct Found {
 
 impl Service {
     fn lookup(&self, hash: &token::SecretHash) -> Result<Option<Arc<CachedToken>>, ApiError> {
-        if let Some(t) = self.cache.get(hash).filter(|_| self.coherence.trusted()) {
+        let cached = self.cache.get(hash).filter(|_| self.coherence.trusted());
+        metrics::cache_lookup(metrics::Cache::Token, cached.is_some());
+        if let Some(t) = cached {
             return Ok(Some(t));
         }
         let generation = self.cache.generation();
@@ -57,11 +60,12 @@ impl Service {
     }
 
     fn repository_project(&self, ws: &str, repo: &str) -> Result<Option<String>, ApiError> {
-        if let Some(p) = self
+        let cached = self
             .cache
             .repo_project(ws, repo)
-            .filter(|_| self.coherence.trusted())
-        {
+            .filter(|_| self.coherence.trusted());
+        metrics::cache_lookup(metrics::Cache::Repository, cached.is_some());
+        if let Some(p) = cached {
             return Ok(p);
         }
         let generation = self.cache.generation();

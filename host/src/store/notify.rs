@@ -64,8 +64,10 @@ impl ChangeFeed {
 
     async fn listen_forever(self: Arc<Self>, cfg: tokio_postgres::Config) {
         let mut was_down = false;
+        // Whether a connection has listened before: the next one to listen is a reconnection.
+        let mut listened = false;
         loop {
-            match self.listen_once(&cfg).await {
+            match self.listen_once(&cfg, listened).await {
                 Ok(()) => tracing::warn!("the store's change feed closed; reconnecting"),
                 Err(e) if !was_down => {
                     tracing::warn!(error = %e, "the store's change feed is down; retrying");
@@ -73,13 +75,18 @@ impl ChangeFeed {
                 Err(_) => {}
             }
             was_down = true;
-            self.listening.store(false, Ordering::Release);
+            listened |= self.listening.swap(false, Ordering::AcqRel);
             tokio::time::sleep(RETRY).await;
         }
     }
 
-    /// One connection's life: LISTEN, resync, then apply notifications until it ends.
-    async fn listen_once(&self, cfg: &tokio_postgres::Config) -> Result<(), tokio_postgres::Error> {
+    /// One connection's life: LISTEN, resync, then apply notifications until it ends. It is
+    /// counted as a reconnection when an earlier connection listened.
+    async fn listen_once(
+        &self,
+        cfg: &tokio_postgres::Config,
+        reconnection: bool,
+    ) -> Result<(), tokio_postgres::Error> {
         let (client, mut conn) = cfg.connect(tokio_postgres::NoTls).await?;
         let latest = &self.latest;
         let drive = async {
@@ -104,6 +111,9 @@ impl ChangeFeed {
                 .try_get(0)?;
             self.resynced(g);
             self.listening.store(true, Ordering::Release);
+            if reconnection {
+                crate::metrics::store_reconnect();
+            }
             tracing::debug!(generation = g, "the store's change feed is listening");
             std::future::pending::<Result<(), tokio_postgres::Error>>().await
         };

@@ -94,11 +94,11 @@ fn backend<E: std::error::Error + 'static>(e: E) -> StoreError {
     } else {
         false
     };
-    if unavailable {
+    crate::metrics::store_error(if unavailable {
         StoreError::Unavailable(e.to_string())
     } else {
         StoreError::Backend(e.to_string())
-    }
+    })
 }
 
 fn unreachable(e: &tokio_postgres::Error) -> bool {
@@ -113,7 +113,7 @@ fn unreachable(e: &tokio_postgres::Error) -> bool {
 }
 
 fn failure(message: &str) -> StoreError {
-    StoreError::Backend(message.to_string())
+    crate::metrics::store_error(StoreError::Backend(message.to_string()))
 }
 
 /// The connection string with any password replaced, for logs and error messages.
@@ -348,8 +348,8 @@ fn within<T, E: std::error::Error + 'static>(
         Ok(r) => r.map_err(backend),
         Err(_) => {
             broken.set(true);
-            Err(StoreError::Unavailable(format!(
-                "the database did not answer within {ANSWER_TIMEOUT:?}"
+            Err(crate::metrics::store_error(StoreError::Unavailable(
+                format!("the database did not answer within {ANSWER_TIMEOUT:?}"),
             )))
         }
     }

@@ -170,11 +170,11 @@ pub trait Backend: Send + Sync + 'static {
 
 /// The store's error for a row that can't be read exactly.
 pub fn corrupt(table: &'static str, key: &str, detail: String) -> StoreError {
-    StoreError::Corrupt {
+    crate::metrics::store_error(StoreError::Corrupt {
         table,
         key: key.to_string(),
         detail,
-    }
+    })
 }
 
 /// `?1`-style placeholders as `$1`, for PostgreSQL. The statements hold no string literal with

@@ -88,7 +88,7 @@ const MIGRATIONS: &[&str] = &[
 ];
 
 fn backend(e: rusqlite::Error) -> StoreError {
-    StoreError::Backend(e.to_string())
+    crate::metrics::store_error(StoreError::Backend(e.to_string()))
 }
 
 /// The SQLite backend: a writer and a reader connection to one file.
