@@ -3,87 +3,28 @@
 //! One registry for the process. Every label is a typed value (a small enum, a status number,
 //! an admin route template or a store error's code), so neither a token id, a request path nor
 //! a secret can reach a label, and each metric's number of series stays bounded. The check path
-//! touches only atomics: counters resolved ahead of time, and a lock-free latency histogram.
+//! finds its counters by index, resolved ahead of time.
 
 use crate::runtime::Entry;
 use crate::store::StoreError;
-use prometheus_client::encoding::{
-    EncodeLabelSet, EncodeLabelValue, EncodeMetric, LabelValueEncoder, MetricEncoder, NoLabelSet,
-};
+use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
-use prometheus_client::metrics::MetricType;
+use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::{Registry, Unit};
 use std::fmt::Write as _;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use std::sync::{Arc, LazyLock, OnceLock};
+use std::sync::{LazyLock, OnceLock};
 use std::time::Duration;
 
 /// The media type of [`encode`]'s text.
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
-/// Upper bounds of the check latency buckets, in nanoseconds: a check takes microseconds when
-/// its lookups are cached and milliseconds when it waits for the store; the module's own
-/// deadline is 100 ms.
-const CHECK_BUCKETS_NS: [u64; 14] = [
-    5_000,
-    10_000,
-    25_000,
-    50_000,
-    100_000,
-    250_000,
-    500_000,
-    1_000_000,
-    2_500_000,
-    5_000_000,
-    10_000_000,
-    25_000_000,
-    50_000_000,
-    100_000_000,
+/// Upper bounds of the check latency buckets, in seconds: a check takes microseconds when its
+/// lookups are cached and milliseconds when it waits for the store; the module's own deadline
+/// is 100 ms.
+const CHECK_BUCKETS: [f64; 14] = [
+    5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 5e-3, 1e-2, 2.5e-2, 5e-2, 1e-1,
 ];
-
-/// The check latency histogram, lock-free: every check records into it, from every worker at
-/// once, where the client's `Histogram` takes a lock per observation.
-#[derive(Clone, Debug, Default)]
-struct CheckDuration(Arc<DurationCells>);
-
-#[derive(Debug, Default)]
-struct DurationCells {
-    /// Observations per bucket (not cumulative), the last one past every bound.
-    buckets: [AtomicU64; CHECK_BUCKETS_NS.len() + 1],
-    sum_ns: AtomicU64,
-}
-
-impl CheckDuration {
-    fn observe(&self, took: Duration) {
-        let ns = u64::try_from(took.as_nanos()).unwrap_or(u64::MAX);
-        let bucket = CHECK_BUCKETS_NS.partition_point(|bound| *bound < ns);
-        if let Some(cell) = self.0.buckets.get(bucket) {
-            cell.fetch_add(1, Relaxed);
-        }
-        self.0.sum_ns.fetch_add(ns, Relaxed);
-    }
-}
-
-impl EncodeMetric for CheckDuration {
-    fn encode(&self, mut encoder: MetricEncoder) -> Result<(), std::fmt::Error> {
-        // The count is the buckets' total, so that it always equals the `+Inf` bucket.
-        let bounds = CHECK_BUCKETS_NS
-            .iter()
-            .map(|ns| *ns as f64 / 1e9)
-            .chain([f64::MAX]);
-        let buckets: Vec<(f64, u64)> = bounds
-            .zip(self.0.buckets.iter().map(|c| c.load(Relaxed)))
-            .collect();
-        let count = buckets.iter().map(|(_, n)| n).sum();
-        let sum = self.0.sum_ns.load(Relaxed) as f64 / 1e9;
-        encoder.encode_histogram::<NoLabelSet>(sum, count, &buckets, None)
-    }
-
-    fn metric_type(&self) -> MetricType {
-        MetricType::Histogram
-    }
-}
 
 /// Writes a label value as its stable name.
 macro_rules! named_label_value {
@@ -362,7 +303,7 @@ struct Metrics {
     /// `checks`' counters by `(reason, credential type)`, each resolved on its first use so
     /// that later checks neither hash a label set nor take the family's lock.
     check_cells: Vec<OnceLock<Counter>>,
-    check_duration: CheckDuration,
+    check_duration: Histogram,
     cache_hits: Vec<Counter>,
     cache_misses: Vec<Counter>,
     store_errors: Family<StoreErrorLabels, Counter>,
@@ -392,7 +333,7 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         "Checks answered, by reason and credential type",
         checks.clone(),
     );
-    let check_duration = CheckDuration::default();
+    let check_duration = Histogram::new(CHECK_BUCKETS);
     registry.register_with_unit(
         "check_duration",
         "Time to answer a check",
@@ -475,7 +416,7 @@ pub fn check(reason: Reason, credential_type: CredentialType, took: Duration) {
         })
         .inc();
     }
-    m.check_duration.observe(took);
+    m.check_duration.observe(took.as_secs_f64());
 }
 
 /// Counts a lookup of `cache`, answered from it or not.
@@ -598,20 +539,6 @@ mod tests {
         for (i, t) in CredentialType::ALL.into_iter().enumerate() {
             assert_eq!(t as usize, i);
         }
-    }
-
-    #[test]
-    fn durations_fall_in_the_first_bucket_that_holds_them() {
-        let h = CheckDuration::default();
-        h.observe(Duration::from_nanos(5_000));
-        h.observe(Duration::from_nanos(5_001));
-        h.observe(Duration::from_secs(1));
-        let counts: Vec<u64> = h.0.buckets.iter().map(|c| c.load(Relaxed)).collect();
-        assert_eq!(counts[0], 1);
-        assert_eq!(counts[1], 1);
-        assert_eq!(counts[CHECK_BUCKETS_NS.len()], 1);
-        assert_eq!(counts.iter().sum::<u64>(), 3);
-        assert_eq!(h.0.sum_ns.load(Relaxed), 1_000_010_001);
     }
 
     #[test]
