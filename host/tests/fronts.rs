@@ -135,6 +135,42 @@ fn honest_calls_work(t: &Setup) {
     );
     if matches!(f.kind, Kind::Caddy) {
         assert_eq!(r.reason(), "token_missing", "{}", r.text);
+        // Caddy passes on every challenge, Bearer first for an API call; for git's first
+        // request Basic comes first, the one git answers.
+        let challenges = |r: &Resp| -> Vec<String> {
+            r.headers
+                .get_all("www-authenticate")
+                .iter()
+                .map(|v| v.to_str().unwrap().split(' ').next().unwrap().to_string())
+                .collect()
+        };
+        assert_eq!(challenges(&r), ["Bearer", "Basic"]);
+        let r = t.s.raw(
+            t.s.http
+                .get(f.url("/acme/api.git/info/refs?service=git-upload-pack")),
+        );
+        assert_eq!(r.status, 401, "{}", r.text);
+        assert_eq!(challenges(&r), ["Basic", "Bearer"]);
+        assert_eq!(r.reason(), "token_missing", "{}", r.text);
+
+        // A denial as the client sees it: scopegate's body, with what was needed and granted.
+        let r = t.s.raw(
+            t.s.http
+                .delete(f.url("/2.0/repositories/acme/api"))
+                .bearer_auth(&t.read),
+        );
+        assert_eq!(r.status, 403, "{}", r.text);
+        assert_eq!(r.reason(), "scope_missing", "{}", r.text);
+        assert!(r.json()["error"]["detail"]["required"].is_array(), "{}", r.text);
+
+        // The upstream learns the token's kind and scopes from scopegate's answer, copied by
+        // `copy_headers`.
+        assert_eq!(
+            last.header("x-credential-type").as_deref(),
+            Some("repo_access_token"),
+            "{last:?}"
+        );
+        assert!(last.header("x-oauth-scopes").is_some(), "{last:?}");
     }
 }
 
