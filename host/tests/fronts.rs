@@ -161,12 +161,16 @@ fn honest_calls_work(t: &Setup) {
         );
         assert_eq!(r.status, 403, "{}", r.text);
         assert_eq!(r.reason(), "scope_missing", "{}", r.text);
-        assert!(r.json()["error"]["detail"]["required"].is_array(), "{}", r.text);
+        assert!(
+            r.json()["error"]["detail"]["required"].is_array(),
+            "{}",
+            r.text
+        );
 
         // The upstream learns the token's kind and scopes from scopegate's answer, copied by
         // `copy_headers`.
         assert_eq!(
-            last.header("x-credential-type").as_deref(),
+            last.header("x-credential-type"),
             Some("repo_access_token"),
             "{last:?}"
         );
