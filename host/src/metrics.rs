@@ -7,13 +7,14 @@
 
 use crate::runtime::Entry;
 use crate::store::StoreError;
+use parking_lot::RwLock;
 use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::{Registry, Unit};
 use std::fmt::Write as _;
-use std::sync::{LazyLock, OnceLock};
+use std::sync::LazyLock;
 use std::time::Duration;
 
 /// The media type of [`encode`]'s text.
@@ -37,132 +38,36 @@ macro_rules! named_label_value {
     )*};
 }
 
-/// A check's reason code: SPEC §5's, §9's host-level ones and the failures to find out, as the
-/// module answers them. A code this list does not know is counted as `other`, so a newer
-/// module cannot grow the label beyond it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Reason {
-    Allowed,
-    BadInput,
-    InvalidClaims,
-    TokenRevoked,
-    TokenExpired,
-    BadPath,
-    WebLoginForbidden,
-    UnknownOperation,
-    ForbiddenOperation,
-    OutsideResource,
-    UnresolvedRepository,
-    ScopeNotGrantable,
-    ScopeMissing,
-    TokenMissing,
-    TokenMalformed,
-    TokenUnknown,
-    StoreUnavailable,
-    SnapshotMissing,
-    SnapshotStale,
-    PolicyFailure,
-    Other,
-}
+/// A label value the policy module answered: a check's reason code (SPEC §5, §9) or its
+/// `X-Credential-Type`. The codes are the module's and are not listed again here; what keeps
+/// the series bounded is that a value must look like a code (`[a-z_]`, at most 40) and that
+/// [`MAX_CHECK_SERIES`] pairs at most get a series of their own. Anything else is `other`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Code(Box<str>);
 
-impl Reason {
-    pub const ALL: [Reason; 21] = [
-        Reason::Allowed,
-        Reason::BadInput,
-        Reason::InvalidClaims,
-        Reason::TokenRevoked,
-        Reason::TokenExpired,
-        Reason::BadPath,
-        Reason::WebLoginForbidden,
-        Reason::UnknownOperation,
-        Reason::ForbiddenOperation,
-        Reason::OutsideResource,
-        Reason::UnresolvedRepository,
-        Reason::ScopeNotGrantable,
-        Reason::ScopeMissing,
-        Reason::TokenMissing,
-        Reason::TokenMalformed,
-        Reason::TokenUnknown,
-        Reason::StoreUnavailable,
-        Reason::SnapshotMissing,
-        Reason::SnapshotStale,
-        Reason::PolicyFailure,
-        Reason::Other,
-    ];
-
-    pub const fn name(self) -> &'static str {
-        match self {
-            Reason::Allowed => "allowed",
-            Reason::BadInput => "bad_input",
-            Reason::InvalidClaims => "invalid_claims",
-            Reason::TokenRevoked => "token_revoked",
-            Reason::TokenExpired => "token_expired",
-            Reason::BadPath => "bad_path",
-            Reason::WebLoginForbidden => "web_login_forbidden",
-            Reason::UnknownOperation => "unknown_operation",
-            Reason::ForbiddenOperation => "forbidden_operation",
-            Reason::OutsideResource => "outside_resource",
-            Reason::UnresolvedRepository => "unresolved_repository",
-            Reason::ScopeNotGrantable => "scope_not_grantable",
-            Reason::ScopeMissing => "scope_missing",
-            Reason::TokenMissing => "token_missing",
-            Reason::TokenMalformed => "token_malformed",
-            Reason::TokenUnknown => "token_unknown",
-            Reason::StoreUnavailable => "store_unavailable",
-            Reason::SnapshotMissing => "snapshot_missing",
-            Reason::SnapshotStale => "snapshot_stale",
-            Reason::PolicyFailure => "policy_failure",
-            Reason::Other => "other",
+impl Code {
+    fn of(value: &[u8]) -> Code {
+        let plain = !value.is_empty()
+            && value.len() <= 40
+            && value.iter().all(|b| b.is_ascii_lowercase() || *b == b'_');
+        match std::str::from_utf8(value) {
+            Ok(code) if plain => Code(code.into()),
+            _ => Code::other(),
         }
     }
 
-    /// The reason a module's code names; `other` for one it does not.
-    pub fn of(code: &str) -> Reason {
-        Reason::ALL
-            .into_iter()
-            .find(|r| r.name() == code)
-            .unwrap_or(Reason::Other)
+    fn other() -> Code {
+        Code("other".into())
+    }
+
+    pub fn name(&self) -> &str {
+        &self.0
     }
 }
 
-/// A check answer's `X-Credential-Type`, or `none` when it has none (a denial before the
-/// token's kind was known).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum CredentialType {
-    Repository,
-    Project,
-    Workspace,
-    None,
-}
-
-impl CredentialType {
-    pub const ALL: [CredentialType; 4] = [
-        CredentialType::Repository,
-        CredentialType::Project,
-        CredentialType::Workspace,
-        CredentialType::None,
-    ];
-
-    pub const fn name(self) -> &'static str {
-        match self {
-            CredentialType::Repository => "repo_access_token",
-            CredentialType::Project => "project_access_token",
-            CredentialType::Workspace => "workspace_access_token",
-            CredentialType::None => "none",
-        }
-    }
-
-    /// The type an `X-Credential-Type` value names; `none` for a value it does not know.
-    pub fn of(header: Option<&[u8]>) -> CredentialType {
-        header
-            .and_then(|v| {
-                CredentialType::ALL
-                    .into_iter()
-                    .find(|t| t.name().as_bytes() == v)
-            })
-            .unwrap_or(CredentialType::None)
-    }
-}
+/// More distinct (reason, credential type) pairs than the module's codes can make; past it,
+/// checks count as `other`.
+const MAX_CHECK_SERIES: usize = 128;
 
 /// Which of a check's lookups a cache answered (or did not).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -267,12 +172,18 @@ impl EncodeLabelValue for Route {
     }
 }
 
-named_label_value!(Reason, CredentialType, Cache, Method, StoreErrorCode, Entry);
+impl EncodeLabelValue for Code {
+    fn encode(&self, encoder: &mut LabelValueEncoder) -> Result<(), std::fmt::Error> {
+        encoder.write_str(self.name())
+    }
+}
+
+named_label_value!(Cache, Method, StoreErrorCode, Entry);
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash, EncodeLabelSet)]
 struct CheckLabels {
-    reason: Reason,
-    credential_type: CredentialType,
+    reason: Code,
+    credential_type: Code,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash, EncodeLabelSet)]
@@ -297,12 +208,19 @@ struct AdminLabels {
     status: u16,
 }
 
+struct CheckSeries {
+    reason: Box<[u8]>,
+    credential_type: Box<[u8]>,
+    counter: Counter,
+}
+
 struct Metrics {
     registry: Registry,
     checks: Family<CheckLabels, Counter>,
-    /// `checks`' counters by `(reason, credential type)`, each resolved on its first use so
-    /// that later checks neither hash a label set nor take the family's lock.
-    check_cells: Vec<OnceLock<Counter>>,
+    /// `checks`' counters by the `(reason, credential type)` bytes the module answered, made
+    /// on first use: a check compares a few short strings under a read lock rather than
+    /// building and hashing a label set.
+    check_series: RwLock<Vec<CheckSeries>>,
     check_duration: Histogram,
     cache_hits: Vec<Counter>,
     cache_misses: Vec<Counter>,
@@ -385,9 +303,7 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
     let cache = |cache| CacheLabels { cache };
     let entry = |entry| EntryLabels { entry };
     Metrics {
-        check_cells: (0..Reason::ALL.len() * CredentialType::ALL.len())
-            .map(|_| OnceLock::new())
-            .collect(),
+        check_series: RwLock::new(Vec::new()),
         cache_hits: resolved(&hits, &Cache::ALL, cache),
         cache_misses: resolved(&misses, &Cache::ALL, cache),
         module_calls: resolved(&calls, &Entry::ALL, entry),
@@ -401,21 +317,50 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
     }
 });
 
-/// Counts a check answered with `reason` for `credential_type`, and the time it took.
-pub fn check(reason: Reason, credential_type: CredentialType, took: Duration) {
+/// Counts a check answered with the module's `reason` code and `X-Credential-Type` (none on a
+/// denial before the token's kind was known), and the time it took.
+pub fn check(reason: &str, credential_type: Option<&[u8]>, took: Duration) {
     let m = &*METRICS;
-    let cell = reason as usize * CredentialType::ALL.len() + credential_type as usize;
-    if let Some(cell) = m.check_cells.get(cell) {
-        cell.get_or_init(|| {
-            m.checks
-                .get_or_create(&CheckLabels {
-                    reason,
-                    credential_type,
-                })
-                .clone()
-        })
-        .inc();
-    }
+    let reason = reason.as_bytes();
+    let credential_type = credential_type.unwrap_or(b"none");
+    let found = |series: &[CheckSeries]| {
+        series
+            .iter()
+            .find(|s| *s.reason == *reason && *s.credential_type == *credential_type)
+            .map(|s| s.counter.clone())
+    };
+    // Its own statement: the read guard must be gone before the write lock is asked for.
+    let known = found(&m.check_series.read());
+    let counter = known.unwrap_or_else(|| {
+        let mut series = m.check_series.write();
+        if let Some(counter) = found(&series) {
+            return counter;
+        }
+        let (labels, key) = if series.len() < MAX_CHECK_SERIES {
+            (
+                CheckLabels {
+                    reason: Code::of(reason),
+                    credential_type: Code::of(credential_type),
+                },
+                (reason, credential_type),
+            )
+        } else {
+            // Over the bound: count it with every other stranger, unkeyed.
+            let labels = CheckLabels {
+                reason: Code::other(),
+                credential_type: Code::other(),
+            };
+            return m.checks.get_or_create(&labels).clone();
+        };
+        let counter = m.checks.get_or_create(&labels).clone();
+        series.push(CheckSeries {
+            reason: key.0.into(),
+            credential_type: key.1.into(),
+            counter: counter.clone(),
+        });
+        counter
+    });
+    counter.inc();
     m.check_duration.observe(took.as_secs_f64());
 }
 
@@ -484,44 +429,19 @@ pub fn encode() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use scopegate_core::{CheckReason, Credential, Failure};
 
     #[test]
-    fn every_reason_the_core_answers_is_named() {
-        let credential = [
-            Credential::TokenMissing,
-            Credential::TokenMalformed,
-            Credential::TokenUnknown,
-        ];
-        let codes: Vec<&str> = scopegate_core::Reason::ALL
-            .into_iter()
-            .map(CheckReason::Policy)
-            .chain(credential.into_iter().map(CheckReason::Credential))
-            .chain(Failure::ALL.into_iter().map(CheckReason::Failure))
-            .map(CheckReason::code)
-            .collect();
-        for code in &codes {
-            assert_ne!(Reason::of(code), Reason::Other, "{code}");
-            assert_eq!(Reason::of(code).name(), *code);
-        }
-        // Every named reason but `other` is one the core answers.
-        assert_eq!(codes.len(), Reason::ALL.len() - 1);
-        assert_eq!(Reason::of("tok_123"), Reason::Other);
-    }
-
-    #[test]
-    fn credential_types_are_the_cores() {
-        use scopegate_core::TokenKind;
-        for kind in [
-            TokenKind::Repository,
-            TokenKind::Project,
-            TokenKind::Workspace,
+    fn check_labels_are_codes_or_other() {
+        assert_eq!(Code::of(b"scope_missing").name(), "scope_missing");
+        for stranger in [
+            &b"tok_Ab12"[..],
+            b"/2.0/repositories/acme",
+            b"",
+            &[b'a'; 41],
+            b"\xff",
         ] {
-            let name = scopegate_core::check::credential_type(kind);
-            assert_eq!(CredentialType::of(Some(name.as_bytes())).name(), name);
+            assert_eq!(Code::of(stranger).name(), "other");
         }
-        assert_eq!(CredentialType::of(Some(b"x")), CredentialType::None);
-        assert_eq!(CredentialType::of(None), CredentialType::None);
     }
 
     #[test]
@@ -533,19 +453,13 @@ mod tests {
         for (i, entry) in Entry::ALL.into_iter().enumerate() {
             assert_eq!(entry as usize, i);
         }
-        for (i, reason) in Reason::ALL.into_iter().enumerate() {
-            assert_eq!(reason as usize, i);
-        }
-        for (i, t) in CredentialType::ALL.into_iter().enumerate() {
-            assert_eq!(t as usize, i);
-        }
     }
 
     #[test]
     fn the_text_is_openmetrics() {
         check(
-            Reason::Allowed,
-            CredentialType::Repository,
+            "allowed",
+            Some(b"repo_access_token"),
             Duration::from_micros(7),
         );
         let text = encode();

@@ -19,6 +19,8 @@ pub struct ServeOptions {
     pub decision_memo: bool,
     pub max_staleness: Duration,
     pub forwarded_headers: crate::forwarded::ForwardedHeaders,
+    /// Say what standard output says (the generated admin key, the address) as JSON lines.
+    pub json: bool,
 }
 
 /// How often `last_accessed_at` is written.
@@ -65,7 +67,11 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     svc.set_max_staleness(opts.max_staleness);
     if let Some(key) = svc.init_admin_key(opts.admin_key.as_deref())? {
         // Printed once on standard output, never logged: only its hash is kept.
-        println!("admin key (shown once, store it now): {key}");
+        if opts.json {
+            println!("{}", serde_json::json!({ "admin_key": key }));
+        } else {
+            println!("admin key (shown once, store it now): {key}");
+        }
     }
 
     let upkeep = svc.clone();
@@ -110,7 +116,14 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     let workers = tokio::runtime::Handle::current().metrics().num_workers();
     tracing::info!(%addr, db = %opts.db, www = %opts.www.display(), workers,
                    forwarded_headers = opts.forwarded_headers.name(), "serving");
-    println!("scopegate listening on http://{addr}");
+    if opts.json {
+        println!(
+            "{}",
+            serde_json::json!({ "listening": format!("http://{addr}") })
+        );
+    } else {
+        println!("scopegate listening on http://{addr}");
+    }
     let app = crate::http::router(svc.clone(), opts.www.clone());
     crate::http::listen::serve(listener, app, shutdown()).await?;
     svc.flush_accesses();

@@ -694,3 +694,33 @@ fn serve_logs_json_lines() {
         "{stderr}"
     );
 }
+
+/// `serve --json` says what it prints on standard output (a generated admin key, the address)
+/// as JSON lines, and the key it printed works.
+#[test]
+fn serve_speaks_json_on_stdout() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = std::process::Command::new(BIN)
+        .args(["serve", "--json", "--listen", "127.0.0.1:0", "--db"])
+        .arg(db_named(dir.path(), "serve-json"))
+        .arg("--policy")
+        .arg(real_policy())
+        .env_remove("SCOPEGATE_ADMIN_KEY")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut next = || -> Value { serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap() };
+    let key = next()["admin_key"].as_str().unwrap().to_string();
+    let base = next()["listening"].as_str().unwrap().to_string();
+    let r = reqwest::blocking::Client::new()
+        .get(format!("{base}/admin/v1/workspaces"))
+        .bearer_auth(&key)
+        .send()
+        .unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(r.status(), 200);
+}

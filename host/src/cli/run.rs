@@ -66,6 +66,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
                 decision_memo: a.decision_memo,
                 max_staleness: Duration::from_millis(a.max_staleness_ms),
                 forwarded_headers: a.forwarded_headers,
+                json,
             };
             let mut rt = tokio::runtime::Builder::new_multi_thread();
             if a.workers > 0 {

@@ -12,6 +12,14 @@ use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 use utoipa::openapi::RefOr;
 use utoipa::{IntoParams, PartialSchema, ToSchema};
 
+/// A string schema holding a value to `pattern`.
+fn matching(pattern: &str) -> RefOr<Schema> {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .pattern(Some(pattern))
+        .into()
+}
+
 /// A workspace or repository slug as named in a request; the handler's `Checked` (or the
 /// service) applies `check_slug`, which [`SLUG_PATTERN`] states for the document.
 #[derive(Clone, Debug, Deserialize)]
@@ -20,10 +28,7 @@ pub struct Slug(pub String);
 
 impl PartialSchema for Slug {
     fn schema() -> RefOr<Schema> {
-        ObjectBuilder::new()
-            .schema_type(Type::String)
-            .pattern(Some(SLUG_PATTERN))
-            .into()
+        matching(SLUG_PATTERN)
     }
 }
 
@@ -36,10 +41,7 @@ pub struct Key(pub String);
 
 impl PartialSchema for Key {
     fn schema() -> RefOr<Schema> {
-        ObjectBuilder::new()
-            .schema_type(Type::String)
-            .pattern(Some(KEY_PATTERN))
-            .into()
+        matching(KEY_PATTERN)
     }
 }
 
@@ -163,10 +165,7 @@ impl<'de> Deserialize<'de> for Sha256Hex {
 
 impl PartialSchema for Sha256Hex {
     fn schema() -> RefOr<Schema> {
-        ObjectBuilder::new()
-            .schema_type(Type::String)
-            .pattern(Some(SHA256_PATTERN))
-            .into()
+        matching(SHA256_PATTERN)
     }
 }
 

@@ -2,7 +2,7 @@
 //! `forward_auth` and Envoy. The answer is the module's, written out as it stands.
 
 use super::App;
-use crate::metrics::{self, CredentialType, Reason};
+use crate::metrics;
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderName, StatusCode};
@@ -55,7 +55,7 @@ pub async fn check(State(app): State<App>, headers: HeaderMap) -> Response {
         // No module is loaded, so none can word the answer; `serve` never starts without one.
         Err(e) => {
             e.log();
-            metrics::check(Reason::Other, CredentialType::None, started.elapsed());
+            metrics::check(e.code(), None, started.elapsed());
             return (StatusCode::FORBIDDEN, e.code()).into_response();
         }
     };
@@ -65,11 +65,7 @@ pub async fn check(State(app): State<App>, headers: HeaderMap) -> Response {
         .iter()
         .find(|(name, _)| *name == CREDENTIAL_TYPE)
         .map(|(_, value)| value.as_bytes());
-    metrics::check(
-        Reason::of(&answer.reason),
-        CredentialType::of(credential_type),
-        started.elapsed(),
-    );
+    metrics::check(&answer.reason, credential_type, started.elapsed());
     let mut response = Response::new(Body::from(answer.body.clone()));
     *response.status_mut() = answer.status;
     let written = response.headers_mut();
