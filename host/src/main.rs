@@ -24,10 +24,19 @@ fn main() {
         Command::Serve(serve) => serve.log_format,
         _ => LogFormat::Text,
     });
+    let json = cli.json;
     match scopegate_host::cli::run(cli) {
         Ok(code) => std::process::exit(code),
+        // What failed before a command could run: the store or the module could not be opened,
+        // or the service could not start. Commands answer their own errors, each with its code.
         Err(e) => {
-            eprintln!("error: {e:#}");
+            if json {
+                let body = serde_json::json!({"type": "error", "error": {
+                    "message": format!("{e:#}"), "reason": "setup_failed"}});
+                eprintln!("{body}");
+            } else {
+                eprintln!("error: {e:#}");
+            }
             std::process::exit(1);
         }
     }

@@ -724,3 +724,20 @@ fn serve_speaks_json_on_stdout() {
     let _ = child.wait();
     assert_eq!(r.status(), 200);
 }
+
+/// An error before any command runs (here the module cannot be read) is JSON too under `--json`.
+#[test]
+fn a_setup_failure_is_json_under_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db_named(dir.path(), "setup");
+    let out = cli(
+        &db,
+        &dir.path().join("no-such-module.wasm"),
+        &["policy", "info", "--json"],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    let last = err.lines().last().unwrap_or_default();
+    let e: Value = serde_json::from_str(last).unwrap_or_else(|e| panic!("{e}: {err}"));
+    assert_eq!(e["error"]["reason"], "setup_failed", "{err}");
+}
