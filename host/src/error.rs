@@ -27,52 +27,31 @@ impl NameKind {
     }
 }
 
-/// Why the module refused to issue a token (§6), as its `check_issue` answer names it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum IssueReason {
-    BadInput,
-    NameInvalid,
-    NoScopes,
-    UnknownScope,
-    ScopeNotAllowedForKind,
-    PlanRequired,
-    ExpiryRequired,
-    ExpiryInPast,
-    ExpiryTooFar,
-    /// A refusal that names no reason this host knows.
-    Refused,
-}
+/// Why the module refused to issue a token: its §6 reason code, as it answered it. The codes
+/// and their order are the module's, so the host keeps no list of them; it passes the code on,
+/// and a code that is not a plain lowercase word becomes `issue_refused`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RefusalCode(Box<str>);
 
-impl IssueReason {
-    /// The reason a module's answer names, if it is one of §6's.
-    pub fn parse(code: &str) -> Option<IssueReason> {
-        Some(match code {
-            "bad_input" => IssueReason::BadInput,
-            "name_invalid" => IssueReason::NameInvalid,
-            "no_scopes" => IssueReason::NoScopes,
-            "unknown_scope" => IssueReason::UnknownScope,
-            "scope_not_allowed_for_kind" => IssueReason::ScopeNotAllowedForKind,
-            "plan_required" => IssueReason::PlanRequired,
-            "expiry_required" => IssueReason::ExpiryRequired,
-            "expiry_in_past" => IssueReason::ExpiryInPast,
-            "expiry_too_far" => IssueReason::ExpiryTooFar,
-            _ => return None,
-        })
+impl RefusalCode {
+    /// The code of a refusal that names no reason, or none a code can be.
+    pub const UNNAMED: &'static str = "issue_refused";
+
+    pub fn of(code: Option<&str>) -> RefusalCode {
+        match code {
+            Some(c)
+                if !c.is_empty()
+                    && c.len() <= 40
+                    && c.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') =>
+            {
+                RefusalCode(c.into())
+            }
+            _ => RefusalCode(Self::UNNAMED.into()),
+        }
     }
 
-    pub fn code(self) -> &'static str {
-        match self {
-            IssueReason::BadInput => "bad_input",
-            IssueReason::NameInvalid => "name_invalid",
-            IssueReason::NoScopes => "no_scopes",
-            IssueReason::UnknownScope => "unknown_scope",
-            IssueReason::ScopeNotAllowedForKind => "scope_not_allowed_for_kind",
-            IssueReason::PlanRequired => "plan_required",
-            IssueReason::ExpiryRequired => "expiry_required",
-            IssueReason::ExpiryInPast => "expiry_in_past",
-            IssueReason::ExpiryTooFar => "expiry_too_far",
-            IssueReason::Refused => "issue_refused",
-        }
+    pub fn as_str(&self) -> &str {
+        &self.0
     }
 }
 
@@ -110,9 +89,9 @@ pub enum ApiError {
     #[error("an expired token cannot be rotated")]
     TokenExpired,
     /// The module refused to issue the token.
-    #[error("issue refused ({}): {message}", .reason.code())]
+    #[error("issue refused ({}): {message}", .reason.as_str())]
     IssueRefused {
-        reason: IssueReason,
+        reason: RefusalCode,
         message: String,
     },
 
@@ -140,7 +119,7 @@ pub enum ApiError {
 
 impl ApiError {
     /// The stable reason code the API and the CLI answer with.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> &str {
         match self {
             ApiError::AdminKeyMissing => "admin_key_missing",
             ApiError::AdminKeyInvalid => "admin_key_invalid",
@@ -160,7 +139,7 @@ impl ApiError {
             ApiError::NotFound(what) => StoreError::NotFound(*what).code(),
             ApiError::TokenRevoked => "token_revoked",
             ApiError::TokenExpired => "token_expired",
-            ApiError::IssueRefused { reason, .. } => reason.code(),
+            ApiError::IssueRefused { reason, .. } => reason.as_str(),
             ApiError::Store(e) => e.code(),
             ApiError::PolicyUnavailable => "policy_unavailable",
             ApiError::PolicyCall(_)
@@ -185,10 +164,6 @@ impl ApiError {
             | ApiError::InvalidInput(_)
             | ApiError::InvalidName { .. } => 400,
             ApiError::TokenRevoked | ApiError::TokenExpired => 409,
-            ApiError::IssueRefused {
-                reason: IssueReason::BadInput,
-                ..
-            } => 400,
             // The file in place is not the one the caller pinned: a conflict with the host's
             // state, not a malformed request.
             ApiError::PolicyLoad(LoadError::DigestMismatch { .. }) => 409,
@@ -269,25 +244,18 @@ impl ApiError {
 
 #[cfg(test)]
 mod tests {
-    use super::{ApiError, IssueReason};
+    use super::{ApiError, RefusalCode};
     use crate::store::{Conflict, Entity, StoreError};
 
     #[test]
-    fn every_issue_reason_reads_back_from_its_code() {
-        for reason in [
-            IssueReason::BadInput,
-            IssueReason::NameInvalid,
-            IssueReason::NoScopes,
-            IssueReason::UnknownScope,
-            IssueReason::ScopeNotAllowedForKind,
-            IssueReason::PlanRequired,
-            IssueReason::ExpiryRequired,
-            IssueReason::ExpiryInPast,
-            IssueReason::ExpiryTooFar,
-        ] {
-            assert_eq!(IssueReason::parse(reason.code()), Some(reason));
+    fn a_refusal_carries_the_modules_code_or_issue_refused() {
+        assert_eq!(
+            RefusalCode::of(Some("expiry_too_far")).as_str(),
+            "expiry_too_far"
+        );
+        for stranger in [None, Some(""), Some("Not A Code"), Some("tok_AB")] {
+            assert_eq!(RefusalCode::of(stranger).as_str(), "issue_refused");
         }
-        assert_eq!(IssueReason::parse("issue_refused"), None);
     }
 
     /// The codes, statuses and messages the API answered before errors were typed.
@@ -329,16 +297,16 @@ mod tests {
             ),
             (
                 ApiError::IssueRefused {
-                    reason: IssueReason::BadInput,
+                    reason: RefusalCode::of(Some("name_invalid")),
                     message: "m".into(),
                 },
-                "bad_input",
-                400,
+                "name_invalid",
+                422,
                 "m",
             ),
             (
                 ApiError::IssueRefused {
-                    reason: IssueReason::Refused,
+                    reason: RefusalCode::of(None),
                     message: String::new(),
                 },
                 "issue_refused",

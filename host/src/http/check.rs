@@ -56,7 +56,7 @@ pub async fn check(State(app): State<App>, headers: HeaderMap) -> Response {
         Err(e) => {
             e.log();
             metrics::check(e.code(), None, started.elapsed());
-            return (StatusCode::FORBIDDEN, e.code()).into_response();
+            return (StatusCode::FORBIDDEN, e.code().to_owned()).into_response();
         }
     };
     let answer = &*out.answer;

@@ -38,7 +38,7 @@ impl IntoResponse for ApiError {
             r#type: views::ErrorType::Error,
             error: views::ErrorDetail {
                 message: self.message(),
-                reason: self.code(),
+                reason: self.code().to_owned(),
             },
         };
         let mut resp = (status, Json(body)).into_response();

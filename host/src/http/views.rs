@@ -146,5 +146,5 @@ pub enum ErrorType {
 #[derive(Serialize, ToSchema)]
 pub struct ErrorDetail {
     pub message: String,
-    pub reason: &'static str,
+    pub reason: String,
 }

@@ -3,7 +3,7 @@
 
 use super::{push_json_str, ResourceRef, Service};
 use crate::clock;
-use crate::error::{ApiError, IssueReason};
+use crate::error::{ApiError, RefusalCode};
 use crate::store::{
     Entity, NewToken, Resource, TokenOrder, TokenRecord, TokenSelection, TokenState, Workspace,
 };
@@ -148,16 +148,7 @@ impl Service {
         if answer.ok {
             return Ok(());
         }
-        let reason = match answer.reason.as_deref() {
-            None => IssueReason::Refused,
-            Some(code) => IssueReason::parse(code).unwrap_or_else(|| {
-                tracing::warn!(
-                    reason = code,
-                    "the module refused an issue for a reason this host does not know"
-                );
-                IssueReason::Refused
-            }),
-        };
+        let reason = RefusalCode::of(answer.reason.as_deref());
         Err(ApiError::IssueRefused {
             reason,
             message: answer.message.unwrap_or_default(),
