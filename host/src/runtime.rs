@@ -277,6 +277,30 @@ impl Entry {
     }
 }
 
+/// The entry points that take an input, as [`Slot::invoke`] calls them.
+#[derive(Clone, Copy, Debug)]
+enum Input {
+    Authorize,
+    Route,
+    CheckIssue,
+    CheckRequest,
+    CheckAnswer,
+    Seal,
+}
+
+impl Input {
+    const fn entry(self) -> Entry {
+        match self {
+            Input::Authorize => Entry::Authorize,
+            Input::Route => Entry::Route,
+            Input::CheckIssue => Entry::CheckIssue,
+            Input::CheckRequest => Entry::CheckRequest,
+            Input::CheckAnswer => Entry::CheckAnswer,
+            Input::Seal => Entry::Seal,
+        }
+    }
+}
+
 /// One loaded, checked module.
 pub struct Policy {
     pre: InstancePre<HostState>,
@@ -320,7 +344,7 @@ impl Slot {
         Ok(out)
     }
 
-    fn invoke(&mut self, entry: Entry, input: &[u8], ticks: u64) -> Result<Vec<u8>, CallError> {
+    fn invoke(&mut self, entry: Input, input: &[u8], ticks: u64) -> Result<Vec<u8>, CallError> {
         self.store.set_epoch_deadline(ticks);
         let len = i32::try_from(input.len())
             .map_err(|_| CallError::BadOutput("input too large".into()))?;
@@ -336,19 +360,12 @@ impl Slot {
                 CallError::BadOutput(format!("sg_alloc returned {ptr}, outside memory"))
             })?;
         let func = match entry {
-            Entry::Authorize => &self.authorize,
-            Entry::Route => &self.route,
-            Entry::CheckIssue => &self.check_issue,
-            Entry::CheckRequest => &self.check_request,
-            Entry::CheckAnswer => &self.check_answer,
-            Entry::Seal => &self.seal,
-            // These take no input; only the wrappers below call `invoke`, never with them.
-            Entry::CheckHeaderNames | Entry::AbiVersion | Entry::Operations => {
-                return Err(CallError::Unavailable(format!(
-                    "{} takes no input",
-                    entry.name()
-                )))
-            }
+            Input::Authorize => &self.authorize,
+            Input::Route => &self.route,
+            Input::CheckIssue => &self.check_issue,
+            Input::CheckRequest => &self.check_request,
+            Input::CheckAnswer => &self.check_answer,
+            Input::Seal => &self.seal,
         };
         let packed = func.call(&mut self.store, (ptr, len)).map_err(classify)?;
         // The input buffer stays the caller's: it was allocated by the caller through sg_alloc.
@@ -475,11 +492,11 @@ impl Policy {
         }
     }
 
-    fn call(&self, entry: Entry, input: &[u8]) -> Result<Vec<u8>, CallError> {
+    fn call(&self, entry: Input, input: &[u8]) -> Result<Vec<u8>, CallError> {
         let mut slot = self.take()?;
         let result = slot.invoke(entry, input, self.deadline_ticks);
         crate::metrics::module_call(
-            entry,
+            entry.entry(),
             matches!(result, Err(CallError::Trap(_) | CallError::Timeout)),
         );
         match result {
@@ -494,34 +511,34 @@ impl Policy {
 
     /// `sg_authorize`: the §5 policy input in, the §5 decision out (JSON bytes).
     pub fn authorize(&self, input: &[u8]) -> Result<Vec<u8>, CallError> {
-        self.call(Entry::Authorize, input)
+        self.call(Input::Authorize, input)
     }
 
     /// `sg_route`: `{"method","path"}` in, `null` or `{operation, required_scopes, target}` out.
     pub fn route(&self, input: &[u8]) -> Result<Vec<u8>, CallError> {
-        self.call(Entry::Route, input)
+        self.call(Input::Route, input)
     }
 
     /// `sg_check_issue`: `{"request","context"}` in, `{ok, reason?, message?}` out.
     pub fn check_issue(&self, input: &[u8]) -> Result<Vec<u8>, CallError> {
-        self.call(Entry::CheckIssue, input)
+        self.call(Input::CheckIssue, input)
     }
 
     /// `sg_check_request`, a check's first call: its headers in (`{"forwarded_headers",
     /// "headers"}`), the whole answer or the lookups it needs out.
     pub fn check_request(&self, input: &[u8]) -> Result<Vec<u8>, CallError> {
-        self.call(Entry::CheckRequest, input)
+        self.call(Input::CheckRequest, input)
     }
 
     /// `sg_check_answer`, a check's second call: the request with what the lookups found in,
     /// the whole answer out.
     pub fn check_answer(&self, input: &[u8]) -> Result<Vec<u8>, CallError> {
-        self.call(Entry::CheckAnswer, input)
+        self.call(Input::CheckAnswer, input)
     }
 
     /// `sg_seal`: `{"kind", "random"}` in, `{"secret", "sha256"}` out.
     pub fn seal(&self, input: &[u8]) -> Result<Vec<u8>, CallError> {
-        self.call(Entry::Seal, input)
+        self.call(Input::Seal, input)
     }
 
     /// The answer a check gets when the module can't be asked (a trap, a bad answer): the
