@@ -6,20 +6,25 @@
 //! repositories), [`tokens`] (issuing, revoking, rotating), [`check`] (the `/check` decision)
 //! and [`coherence`] (how long cached answers may outlive the last contact with the store).
 
+mod audit;
 mod check;
 mod coherence;
 mod credentials;
 mod resources;
+pub mod roles;
 mod tokens;
+pub mod usage;
 
 pub use crate::answer::CheckAnswer;
 pub use check::CheckOutcome;
 pub use coherence::DEFAULT_MAX_STALENESS;
+pub use credentials::{CreatedCredential, CredentialRequest, ENV_CREDENTIAL_ID};
 pub use resources::{check_key, check_slug, ResourceRef, KEY_PATTERN, SLUG_PATTERN};
+pub use roles::{Action, Caller};
 pub use tokens::{claims_json, Created, IssueRequest, ROTATION_GRACE_SECS};
 
 use crate::answer::Step;
-use crate::cache::{CheckCache, FastState};
+use crate::cache::CheckCache;
 use crate::error::ApiError;
 use crate::forwarded::ForwardedHeaders;
 use crate::runtime::PolicyHandle;
@@ -29,7 +34,6 @@ use coherence::Coherence;
 use parking_lot::Mutex;
 use serde::Deserialize;
 use serde_json::json;
-use std::collections::HashMap;
 use std::sync::Arc;
 
 pub struct Service {
@@ -42,9 +46,11 @@ pub struct Service {
     /// the token, which the memo must not keep.
     steps: crate::cache::DecisionMemo<Step, token::SecretHash>,
     memo_enabled: std::sync::atomic::AtomicBool,
-    /// Token id → last access, until the next flush. Ids are generated here.
-    accesses: Mutex<HashMap<String, i64, FastState>>,
-    admin_key_hash: Mutex<Option<token::SecretHash>>,
+    /// Usage and denied checks, until the next flush.
+    usage: usage::UsageLog,
+    usage_recording: std::sync::atomic::AtomicBool,
+    /// The hash of `SCOPEGATE_ADMIN_KEY`, when given: an `owner` held in memory only.
+    env_key_hash: Mutex<Option<token::SecretHash>>,
     coherence: Coherence,
     /// The family of forwarding headers the front sets (`serve --forwarded-headers`).
     forwarded_headers: ForwardedHeaders,
@@ -92,8 +98,9 @@ impl Service {
             answers: Default::default(),
             steps: Default::default(),
             memo_enabled: std::sync::atomic::AtomicBool::new(true),
-            accesses: Mutex::new(HashMap::default()),
-            admin_key_hash: Mutex::new(None),
+            usage: usage::UsageLog::default(),
+            usage_recording: std::sync::atomic::AtomicBool::new(true),
+            env_key_hash: Mutex::new(None),
             coherence: Coherence::new(),
             forwarded_headers: ForwardedHeaders::default(),
         }
