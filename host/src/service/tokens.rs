@@ -372,6 +372,7 @@ mod tests {
                 revoked_at,
                 deactivated_at: None,
                 last_accessed_at: None,
+                last_used_ips: Vec::new(),
                 rotated_from: None,
             };
             let text = claims_json(&record);
