@@ -68,7 +68,8 @@ pub enum ApiError {
         role: &'static str,
         action: &'static str,
     },
-    /// A credential asked for with a role and a workspace binding that do not go together.
+    /// A credential asked for with a role and a workspace binding that do not go together, or
+    /// that would have expired already.
     #[error("a {role} credential {rule}")]
     RoleBinding {
         role: &'static str,
@@ -182,13 +183,16 @@ impl ApiError {
             | ApiError::InvalidBody(_)
             | ApiError::InvalidQuery(_)
             | ApiError::InvalidInput(_)
-            | ApiError::InvalidName { .. }
-            | ApiError::RoleBinding { .. } => 400,
+            | ApiError::InvalidName { .. } => 400,
             ApiError::TokenRevoked | ApiError::TokenExpired => 409,
             // The file in place is not the one the caller pinned: a conflict with the host's
             // state, not a malformed request.
             ApiError::PolicyLoad(LoadError::DigestMismatch { .. }) => 409,
-            ApiError::IssueRefused { .. } | ApiError::PolicyLoad(_) => 422,
+            // Well-formed, but not a credential that can be: a rule of SPEC §11, like the §6
+            // refusals of an access token.
+            ApiError::IssueRefused { .. }
+            | ApiError::RoleBinding { .. }
+            | ApiError::PolicyLoad(_) => 422,
             ApiError::Store(e) => match e {
                 StoreError::NotFound(_) => 404,
                 StoreError::Conflict(_) => 409,

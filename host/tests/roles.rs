@@ -265,30 +265,44 @@ fn credentials_are_shown_once_bound_as_their_role_says_and_revoked_on_every_host
     let b = start(dir.path(), opts);
     a.seed();
 
-    for (body, reason) in [
+    let past = time_in(-60);
+    for (body, status, reason) in [
         (
             json!({"name": "x", "role": "token-manager"}),
+            422,
             "invalid_role_binding",
         ),
         (
             json!({"name": "x", "role": "owner", "workspace": "acme"}),
+            422,
             "invalid_role_binding",
         ),
         (
             json!({"name": "x", "role": "snapshot-reader", "workspace": "acme"}),
+            422,
             "invalid_role_binding",
         ),
-        (json!({"name": "x", "role": "root"}), "invalid_body"),
+        (
+            json!({"name": "x", "role": "auditor", "expires_at": past}),
+            422,
+            "invalid_role_binding",
+        ),
+        (json!({"name": "x", "role": "root"}), 400, "invalid_body"),
         (
             json!({"name": "x", "role": "auditor", "expires": null}),
+            400,
             "invalid_body",
         ),
-        (json!({"name": "", "role": "auditor"}), "invalid_body"),
+        (
+            json!({"name": "  ", "role": "auditor"}),
+            400,
+            "invalid_body",
+        ),
     ] {
         let r = a.admin("POST", "/credentials", Some(body.clone()));
         assert_eq!(
             (r.status, r.reason()),
-            (400, reason.into()),
+            (status, reason.into()),
             "{body}: {}",
             r.text
         );

@@ -511,7 +511,9 @@ async fn policy_reload(
 /// Create an admin credential (owners only); the secret is in this answer only.
 #[utoipa::path(post, path = "/credentials", tag = ADMIN, request_body = CredentialBody,
     responses((status = 201, description = "created; the secret is in this answer only", body = CredentialCreatedView),
-              (status = 403, description = "only an owner manages credentials", body = ErrorView)))]
+              (status = 403, description = "only an owner manages credentials", body = ErrorView),
+              (status = 404, description = "the workspace named does not exist", body = ErrorView),
+              (status = 422, description = "the role cannot be bound so, or the expiry is past (`invalid_role_binding`)", body = ErrorView)))]
 async fn create_credential(
     State(app): State<App>,
     caller: Caller,

@@ -219,6 +219,8 @@ pub struct CredentialPath {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CredentialBody {
+    /// A name to recognise it by: 1–200 characters, not only spaces.
+    #[schema(min_length = 1, max_length = 200, pattern = "\\S")]
     pub name: String,
     pub role: crate::store::Role,
     /// Required for `token-manager`, optional for `auditor`, refused for the other roles.
@@ -248,5 +250,6 @@ pub struct AuditParams {
     #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<usize>,
     /// The `next_cursor` of the page before.
+    #[param(pattern = "^[1-9][0-9]{0,17}$")]
     pub cursor: Option<String>,
 }

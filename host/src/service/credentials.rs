@@ -123,7 +123,10 @@ impl Service {
         }
         let now = clock::now();
         if req.expires_at.is_some_and(|e| e <= now) {
-            return Err(ApiError::InvalidBody("expires_at is in the past".into()));
+            return Err(ApiError::RoleBinding {
+                role,
+                rule: "cannot expire in the past",
+            });
         }
         let workspace = match &req.workspace {
             Some(w) => Some(
