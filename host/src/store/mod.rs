@@ -3,6 +3,7 @@
 //! Every method is a complete unit of work: it commits (durably) before it returns, which is what
 //! lets the service answer "created" or "revoked" only once it is true on disk.
 
+pub mod audit;
 pub mod notify;
 pub mod postgres;
 mod rules;

@@ -85,6 +85,33 @@ const MIGRATIONS: &[&str] = &[
      DROP TABLE workspaces_v2;
      CREATE INDEX repositories_project ON repositories (ws_key, project_key);
      CREATE INDEX tokens_resource ON tokens (ws_key, kind, bound_key);",
+    // 4: admin credentials with roles (the stored bootstrap key becomes the `owner` credential
+    // `bootstrap`), the audit log, and where each token was last used from.
+    "CREATE TABLE credentials (
+        id TEXT PRIMARY KEY,
+        hash BLOB NOT NULL UNIQUE CHECK (length(hash) = 32),
+        name TEXT NOT NULL,
+        role TEXT NOT NULL CHECK (role IN ('owner', 'token-manager', 'auditor',
+                                           'snapshot-reader', 'introspect')),
+        workspace TEXT, ws_key TEXT,
+        created_at INTEGER NOT NULL, expires_at INTEGER, revoked_at INTEGER,
+        CHECK ((workspace IS NULL) = (ws_key IS NULL)),
+        CHECK (role <> 'token-manager' OR workspace IS NOT NULL),
+        CHECK (role IN ('token-manager', 'auditor') OR workspace IS NULL)) STRICT;
+     INSERT INTO credentials (id, hash, name, role, created_at)
+        SELECT 'bootstrap', value, 'bootstrap', 'owner', 0 FROM settings
+        WHERE name = 'admin_key_sha256';
+     DELETE FROM settings WHERE name = 'admin_key_sha256';
+     CREATE TABLE audit (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        at INTEGER NOT NULL, actor TEXT NOT NULL, event TEXT NOT NULL,
+        workspace TEXT, ws_key TEXT, subject TEXT, token_id TEXT,
+        detail TEXT NOT NULL CHECK (json_valid(detail))) STRICT;
+     CREATE INDEX audit_workspace ON audit (ws_key, id);
+     CREATE INDEX audit_token ON audit (token_id, id);
+     CREATE INDEX audit_event ON audit (event, id);
+     ALTER TABLE tokens ADD COLUMN last_used_ips TEXT
+        CHECK (last_used_ips IS NULL OR json_valid(last_used_ips));",
 ];
 
 fn backend(e: rusqlite::Error) -> StoreError {
