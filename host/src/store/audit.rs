@@ -35,7 +35,9 @@ impl Actor {
 }
 
 /// The events of SPEC §11, and nothing else: a row naming another is unreadable.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
 pub enum AuditEvent {
     #[serde(rename = "workspace.put")]
     WorkspacePut,
@@ -194,8 +196,7 @@ pub struct AuditQuery {
 /// Most entries one read answers.
 pub const MAX_PAGE: usize = 1000;
 
-pub(super) const AUDIT_COLUMNS: &str =
-    "id, at, actor, event, workspace, subject, token_id, detail";
+pub(super) const AUDIT_COLUMNS: &str = "id, at, actor, event, workspace, subject, token_id, detail";
 
 pub(super) fn audit_from(mut r: Cells) -> StoreResult<AuditRecord> {
     let id = r.int("id").map_err(|e| corrupt("audit", "?", e))?;
@@ -209,8 +210,8 @@ pub(super) fn audit_from(mut r: Cells) -> StoreResult<AuditRecord> {
     let subject = r.nullable_text("subject").map_err(bad)?;
     let token_id = r.nullable_text("token_id").map_err(bad)?;
     let detail = r.text("detail").map_err(bad)?;
-    let detail = serde_json::from_str(&detail)
-        .map_err(|e| bad(format!("detail is not JSON: {e}")))?;
+    let detail =
+        serde_json::from_str(&detail).map_err(|e| bad(format!("detail is not JSON: {e}")))?;
     Ok(AuditRecord {
         id,
         at,
@@ -224,7 +225,10 @@ pub(super) fn audit_from(mut r: Cells) -> StoreResult<AuditRecord> {
 }
 
 /// The statement and parameters of a read, newest first.
-pub(super) fn select<'q>(q: &'q AuditQuery, ws_key: &'q Option<String>) -> (String, Vec<Param<'q>>) {
+pub(super) fn select<'q>(
+    q: &'q AuditQuery,
+    ws_key: &'q Option<String>,
+) -> (String, Vec<Param<'q>>) {
     let mut sql = format!("SELECT {AUDIT_COLUMNS} FROM audit WHERE 1 = 1");
     let mut params = Vec::new();
     let mut add = |clause: &str, p: Param<'q>, params: &mut Vec<Param<'q>>| {

@@ -3,14 +3,18 @@
 //! Every method is a complete unit of work: it commits (durably) before it returns, which is what
 //! lets the service answer "created" or "revoked" only once it is true on disk.
 
+// Its readers (the audit API) come with the admin credentials; until then only `record` is used.
+#[allow(dead_code)]
 pub mod audit;
 pub mod notify;
 pub mod postgres;
 mod rules;
 pub mod sql;
 pub mod sqlite;
+pub mod webhooks;
 
 pub use rules::SqlStore;
+pub use webhooks::{WebhookEvent, WebhookStore};
 
 use crate::token::SecretHash;
 use serde::Serialize;
@@ -80,6 +84,7 @@ pub enum Entity {
     Project,
     Repository,
     Token,
+    Webhook,
 }
 
 impl Entity {
@@ -89,6 +94,7 @@ impl Entity {
             Entity::Project => "project",
             Entity::Repository => "repository",
             Entity::Token => "token",
+            Entity::Webhook => "webhook",
         }
     }
 }
@@ -142,6 +148,7 @@ impl StoreError {
             StoreError::NotFound(Entity::Project) => "project_not_found",
             StoreError::NotFound(Entity::Repository) => "repository_not_found",
             StoreError::NotFound(Entity::Token) => "token_not_found",
+            StoreError::NotFound(Entity::Webhook) => "webhook_not_found",
             StoreError::Conflict(c) => c.code(),
             StoreError::Backend(_) => "store_failure",
             StoreError::Unavailable(_) => "store_unavailable",
@@ -372,7 +379,8 @@ pub struct NewToken {
 }
 
 /// A storage backend. Names (slugs, keys) are matched ASCII-case-insensitively by every method.
-pub trait Store: Send + Sync {
+/// Webhooks are their own trait, so that `Arc<dyn Store>` has them too.
+pub trait Store: WebhookStore + Send + Sync {
     /// Create or update; `true` when created.
     fn put_workspace(
         &self,

@@ -7,6 +7,7 @@
 //! would reach its whole workspace).
 
 use super::sql::{corrupt, Backend, Cells, Param, Tx, Write};
+use super::webhooks::{self, WebhookEvent};
 use super::*;
 
 /// The store over one backend. `SqliteStore` and `PostgresStore` are this with their backend.
@@ -27,7 +28,8 @@ const REPOSITORY_SELECT: &str = "SELECT w.slug, r.slug, p.key FROM repositories 
      JOIN workspaces w ON w.slug_key = r.ws_key
      JOIN projects p ON p.ws_key = r.ws_key AND p.key_key = r.project_key";
 
-const TOKEN_COLUMNS: &str = "id, name, kind, workspace, bound, scopes, created_at, expires_at, \
+pub(super) const TOKEN_COLUMNS: &str =
+    "id, name, kind, workspace, bound, scopes, created_at, expires_at, \
      revoked_at, deactivated_at, last_accessed_at, rotated_from";
 
 fn workspace_from(mut r: Cells) -> StoreResult<Workspace> {
@@ -68,7 +70,7 @@ fn repository_from(mut r: Cells) -> StoreResult<Repository> {
 
 /// A token row, read exactly: a kind of the set, a bound resource exactly for project and
 /// repository tokens, scopes a non-empty JSON array of strings.
-fn token_from(r: &mut Cells) -> StoreResult<TokenRecord> {
+pub(super) fn token_from(r: &mut Cells) -> StoreResult<TokenRecord> {
     let id = r.text("id").map_err(|e| corrupt("tokens", "?", e))?;
     let bad = |e: String| corrupt("tokens", &id, e);
     let name = r.text("name").map_err(bad)?;
@@ -264,6 +266,7 @@ impl<B: Backend> Store for SqlStore<B> {
                 "DELETE FROM repositories WHERE ws_key = ?1",
                 &[Param::Text(&k)],
             )?;
+            tx.execute("DELETE FROM webhooks WHERE ws_key = ?1", &[Param::Text(&k)])?;
             tx.execute("DELETE FROM projects WHERE ws_key = ?1", &[Param::Text(&k)])?;
             let n = tx.execute(
                 "DELETE FROM workspaces WHERE slug_key = ?1",
@@ -505,11 +508,15 @@ impl<B: Backend> Store for SqlStore<B> {
 
     fn revoke_token(&self, id: &str, now: i64) -> StoreResult<TokenRecord> {
         self.backend.write(Write::Change, |tx| {
-            tx.execute(
+            let revoked = tx.execute(
                 "UPDATE tokens SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
                 &[Param::Text(id), Param::Int(now)],
             )?;
-            require(get_token(tx, id)?, Entity::Token)
+            let t = require(get_token(tx, id)?, Entity::Token)?;
+            if revoked == 1 {
+                webhooks::enqueue(tx, WebhookEvent::TokenRevoked, &t, now)?;
+            }
+            Ok(t)
         })
     }
 
@@ -527,6 +534,8 @@ impl<B: Backend> Store for SqlStore<B> {
             if n == 0 {
                 return Err(StoreError::NotFound(Entity::Token));
             }
+            let old = require(get_token(tx, old_id)?, Entity::Token)?;
+            webhooks::enqueue(tx, WebhookEvent::TokenRotated, &old, new.created_at)?;
             insert_token(tx, &new)?;
             tx.execute(
                 "UPDATE tokens SET rotated_from = ?2 WHERE id = ?1",
