@@ -40,6 +40,12 @@ pub fn routes() -> OpenApiRouter<App> {
         .routes(routes!(edge_snapshot))
         .routes(routes!(policy_info))
         .routes(routes!(policy_reload))
+        .routes(routes!(super::webhooks::list_webhooks))
+        .routes(routes!(
+            super::webhooks::get_webhook,
+            super::webhooks::put_webhook,
+            super::webhooks::delete_webhook
+        ))
 }
 
 /// The admin routes behind the admin key; the document itself is open to all (it holds nothing

@@ -3,20 +3,23 @@
 //! secrets and the cache.
 //!
 //! One file per concern: [`credentials`] (the admin key), [`resources`] (workspaces, projects,
-//! repositories), [`tokens`] (issuing, revoking, rotating), [`check`] (the `/check` decision)
-//! and [`coherence`] (how long cached answers may outlive the last contact with the store).
+//! repositories), [`tokens`] (issuing, revoking, rotating), [`check`] (the `/check` decision),
+//! [`coherence`] (how long cached answers may outlive the last contact with the store) and
+//! [`webhooks`] (the definitions of a workspace's webhooks).
 
 mod check;
 mod coherence;
 mod credentials;
 mod resources;
 mod tokens;
+mod webhooks;
 
 pub use crate::answer::CheckAnswer;
 pub use check::CheckOutcome;
 pub use coherence::DEFAULT_MAX_STALENESS;
 pub use resources::{check_key, check_slug, ResourceRef, KEY_PATTERN, SLUG_PATTERN};
 pub use tokens::{claims_json, Created, IssueRequest, ROTATION_GRACE_SECS};
+pub use webhooks::{check_url, WebhookRequest, SECRET_PATTERN, URL_MAX, URL_PATTERN};
 
 use crate::answer::Step;
 use crate::cache::{CheckCache, FastState};
