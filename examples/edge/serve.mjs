@@ -1,11 +1,13 @@
 // Run the edge worker under Node as a forward-auth endpoint: `/check` answers like the host's,
 // from a snapshot fetched from the host and refreshed on a timer.
 //
-//   SCOPEGATE_URL=http://127.0.0.1:8080 SCOPEGATE_ADMIN_KEY=… node examples/edge/serve.mjs
+//   SCOPEGATE_URL=http://127.0.0.1:8080 SCOPEGATE_SNAPSHOT_CREDENTIAL=sgak_… node examples/edge/serve.mjs
 //
 // Settings (environment):
 //   SCOPEGATE_URL                   the host, whose GET /admin/v1/edge/snapshot is read (required)
-//   SCOPEGATE_ADMIN_KEY             the host's admin key (required; never printed)
+//   SCOPEGATE_SNAPSHOT_CREDENTIAL   an admin credential with the role snapshot-reader, which can
+//                                   read the snapshot and nothing else (required; never printed):
+//                                   scopegate credential create --name edge --role snapshot-reader
 //   SCOPEGATE_EDGE_LISTEN           address to serve on (default 127.0.0.1:8787; port 0 picks one)
 //   SCOPEGATE_EDGE_REFRESH_SECONDS  time between snapshot fetches (default 10)
 //   SCOPEGATE_EDGE_MAX_AGE_SECONDS  deny everything when no fetch succeeded for this long (default 300)
@@ -40,8 +42,10 @@ try {
 } catch {
   fail(`SCOPEGATE_URL ${JSON.stringify(hostUrl)} is not a URL`);
 }
-const adminKey = process.env.SCOPEGATE_ADMIN_KEY;
-if (!adminKey) fail('SCOPEGATE_ADMIN_KEY is required to read the snapshot');
+const credential = process.env.SCOPEGATE_SNAPSHOT_CREDENTIAL;
+if (!credential) {
+  fail('SCOPEGATE_SNAPSHOT_CREDENTIAL is required to read the snapshot (a snapshot-reader credential)');
+}
 const listen = process.env.SCOPEGATE_EDGE_LISTEN || '127.0.0.1:8787';
 const colon = listen.lastIndexOf(':');
 const listenHost = listen.slice(0, colon);
@@ -69,7 +73,7 @@ const edge = createEdge({ wasm, maxAgeSeconds, forwardedHeaders });
 
 async function refresh() {
   const res = await fetch(snapshotUrl, {
-    headers: { authorization: `Bearer ${adminKey}` },
+    headers: { authorization: `Bearer ${credential}` },
     signal: AbortSignal.timeout(10_000),
   });
   if (res.status !== 200) throw new Error(`${snapshotUrl} answered ${res.status}`);

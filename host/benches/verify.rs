@@ -9,7 +9,7 @@
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use scopegate_host::runtime::{PolicyEngine, PolicyHandle, RuntimeConfig};
-use scopegate_host::service::{claims_json, IssueRequest, ResourceRef, Service};
+use scopegate_host::service::{claims_json, Caller, IssueRequest, ResourceRef, Service};
 use scopegate_host::store::sqlite::SqliteStore;
 use scopegate_host::store::{Plan, TokenPolicy};
 use std::hint::black_box;
@@ -42,10 +42,16 @@ struct Case {
 fn verify(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
     let svc = service(dir.path());
-    svc.put_workspace("acme", Plan::Premium, TokenPolicy::default())
+    svc.put_workspace(
+        "acme",
+        Plan::Premium,
+        TokenPolicy::default(),
+        &Caller::cli(),
+    )
+    .unwrap();
+    svc.put_project("acme", "PROJ", &Caller::cli()).unwrap();
+    svc.put_repository("acme", "api", "PROJ", &Caller::cli())
         .unwrap();
-    svc.put_project("acme", "PROJ").unwrap();
-    svc.put_repository("acme", "api", "PROJ").unwrap();
     let now = scopegate_host::clock::now();
     let headers_of = |authorization: &str| {
         // The headers nginx's example configuration sends for curl, as the host hands them
@@ -74,6 +80,7 @@ fn verify(c: &mut Criterion) {
                     scopes: vec!["pullrequest".into()],
                     expires_at: Some(now + 86400),
                 },
+                &Caller::cli(),
             )
             .unwrap();
         let authorization = format!("Bearer {}", created.secret);
@@ -171,6 +178,48 @@ fn verify(c: &mut Criterion) {
             "paired batches, {} token ({ROUNDS} rounds of {BATCH}): check through wasmtime {host:.0} ns, native core {core:.0} ns, ratio {:.2}",
             case.kind,
             host / core
+        );
+    }
+
+    // What recording costs a check (SPEC §11 usage and denied checks): the same checks, from a
+    // front that names the client, with the recording on and off in alternate batches.
+    let from_client = |authorization: &str| {
+        let headers = [
+            ("host", "127.0.0.1:8080"),
+            ("x-original-method", "GET"),
+            ("x-original-uri", URI),
+            ("authorization", authorization),
+            ("x-forwarded-for", "203.0.113.7, 10.0.0.1"),
+            ("x-real-ip", "203.0.113.7"),
+            ("user-agent", "curl/8.5.0"),
+        ];
+        let headers = black_box(&headers);
+        let o = svc
+            .check_at(headers.iter().map(|(n, v)| (*n, v.as_bytes())), now)
+            .unwrap();
+        black_box(o.status())
+    };
+    let denied = format!("{}x", cases[0].authorization);
+    for (what, authorization) in [
+        ("allowed", cases[0].authorization.as_str()),
+        ("denied", denied.as_str()),
+    ] {
+        let (mut on, mut off) = (Vec::new(), Vec::new());
+        for _ in 0..ROUNDS {
+            svc.set_usage_recording(true);
+            on.push(time(&mut || {
+                from_client(authorization);
+            }));
+            svc.set_usage_recording(false);
+            off.push(time(&mut || {
+                from_client(authorization);
+            }));
+        }
+        svc.set_usage_recording(true);
+        let (on, off) = (median(&mut on), median(&mut off));
+        println!(
+            "paired batches, {what} check with a client address ({ROUNDS} rounds of {BATCH}): recording on {on:.0} ns, off {off:.0} ns, ratio {:.3}",
+            on / off
         );
     }
 }

@@ -10,7 +10,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use scopegate_host::runtime::{PolicyEngine, PolicyHandle, RuntimeConfig};
-use scopegate_host::service::{IssueRequest, ResourceRef, Service};
+use scopegate_host::service::{Caller, IssueRequest, ResourceRef, Service};
 use scopegate_host::store::sqlite::SqliteStore;
 use scopegate_host::store::{Plan, TokenPolicy};
 
@@ -63,9 +63,14 @@ fn main() -> anyhow::Result<()> {
                 Arc::new(SqliteStore::open(&dir.path().join("loop.db"))?),
                 Some(Arc::new(handle)),
             );
-            svc.put_workspace("acme", Plan::Premium, TokenPolicy::default())?;
-            svc.put_project("acme", "PROJ")?;
-            svc.put_repository("acme", "api", "PROJ")?;
+            svc.put_workspace(
+                "acme",
+                Plan::Premium,
+                TokenPolicy::default(),
+                &Caller::cli(),
+            )?;
+            svc.put_project("acme", "PROJ", &Caller::cli())?;
+            svc.put_repository("acme", "api", "PROJ", &Caller::cli())?;
             let now = scopegate_host::clock::now();
             let resource = match what.as_str() {
                 "project" => ResourceRef::Project("acme".into(), "PROJ".into()),
@@ -79,6 +84,7 @@ fn main() -> anyhow::Result<()> {
                         scopes: vec!["pullrequest".into()],
                         expires_at: Some(now + 86400),
                     },
+                    &Caller::cli(),
                 )?
                 .secret;
             let header = format!("Bearer {secret}");

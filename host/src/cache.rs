@@ -15,6 +15,8 @@ const MAX_ENTRIES: usize = 100_000;
 
 pub struct CachedToken {
     pub id: Arc<str>,
+    /// Its workspace, for the audit log's record of denied checks.
+    pub workspace: Arc<str>,
     /// The §5 `token` object, serialised.
     pub claims: String,
 }
@@ -191,6 +193,7 @@ mod tests {
         cache.invalidate();
         let entry = Arc::new(CachedToken {
             id: "t".into(),
+            workspace: "w".into(),
             claims: "{}".into(),
         });
         cache.insert(g, [0; 32], entry.clone());

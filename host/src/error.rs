@@ -75,6 +75,18 @@ pub enum ApiError {
     AdminKeyMissing,
     #[error("the admin key presented is not valid")]
     AdminKeyInvalid,
+    /// The credential is valid, but its role does not cover this call (SPEC §11).
+    #[error("the {role} credential may not {action}")]
+    RoleForbidden {
+        role: &'static str,
+        action: &'static str,
+    },
+    /// A credential asked for with a role and a workspace binding that do not go together.
+    #[error("a {role} credential {rule}")]
+    RoleBinding {
+        role: &'static str,
+        rule: &'static str,
+    },
     #[error("no such admin endpoint")]
     NoSuchEndpoint,
     #[error("method not allowed on this endpoint")]
@@ -88,6 +100,9 @@ pub enum ApiError {
     /// A body field missing or of the wrong form; the text says which.
     #[error("invalid body: {0}")]
     InvalidBody(String),
+    /// A query parameter missing or of the wrong form; the text says which.
+    #[error("invalid query: {0}")]
+    InvalidQuery(String),
     /// The CLI could not read its input.
     #[error("unreadable input: {0}")]
     InvalidInput(std::io::Error),
@@ -138,12 +153,15 @@ impl ApiError {
         match self {
             ApiError::AdminKeyMissing => "admin_key_missing",
             ApiError::AdminKeyInvalid => "admin_key_invalid",
+            ApiError::RoleForbidden { .. } => "role_forbidden",
+            ApiError::RoleBinding { .. } => "invalid_role_binding",
             ApiError::NoSuchEndpoint => "not_found",
             ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::BodyTooLarge { .. } => "body_too_large",
             ApiError::InvalidJson(_) => "invalid_json",
             ApiError::InvalidPath(_) => "invalid_path",
             ApiError::InvalidBody(_) => "invalid_body",
+            ApiError::InvalidQuery(_) => "invalid_query",
             ApiError::InvalidInput(_) => "invalid_input",
             ApiError::InvalidName { kind, .. } => match kind {
                 NameKind::Workspace => "invalid_workspace",
@@ -176,15 +194,18 @@ impl ApiError {
     pub fn status(&self) -> u16 {
         match self {
             ApiError::AdminKeyMissing | ApiError::AdminKeyInvalid => 401,
+            ApiError::RoleForbidden { .. } => 403,
             ApiError::NoSuchEndpoint | ApiError::NotFound(_) => 404,
             ApiError::MethodNotAllowed => 405,
             ApiError::BodyTooLarge { .. } => 413,
             ApiError::InvalidJson(_)
             | ApiError::InvalidPath(_)
             | ApiError::InvalidBody(_)
+            | ApiError::InvalidQuery(_)
             | ApiError::InvalidInput(_)
             | ApiError::InvalidName { .. }
-            | ApiError::InvalidWebhook(_) => 400,
+            | ApiError::InvalidWebhook(_)
+            | ApiError::RoleBinding { .. } => 400,
             ApiError::TokenRevoked | ApiError::TokenExpired => 409,
             // The file in place is not the one the caller pinned: a conflict with the host's
             // state, not a malformed request.
@@ -213,6 +234,10 @@ impl ApiError {
                 "the admin API needs Authorization: Bearer <admin key>".into()
             }
             ApiError::AdminKeyInvalid => "the admin key is not valid".into(),
+            ApiError::RoleForbidden { role, action } => {
+                format!("a {role} credential may not {action}")
+            }
+            ApiError::RoleBinding { role, rule } => format!("a {role} credential {rule}"),
             ApiError::NoSuchEndpoint => "no such admin endpoint".into(),
             ApiError::MethodNotAllowed => "this method is not allowed on this endpoint".into(),
             ApiError::BodyTooLarge { limit } => {
@@ -220,7 +245,7 @@ impl ApiError {
             }
             ApiError::InvalidJson(e) => format!("the body is not valid JSON: {e}"),
             ApiError::InvalidPath(e) => e.body_text(),
-            ApiError::InvalidBody(m) => m.clone(),
+            ApiError::InvalidBody(m) | ApiError::InvalidQuery(m) => m.clone(),
             ApiError::InvalidInput(e) => e.to_string(),
             ApiError::InvalidName { kind, name } => format!(
                 "{} {name:?} is not a valid name (1-100 of A-Z a-z 0-9 - _ .)",

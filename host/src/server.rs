@@ -23,7 +23,7 @@ pub struct ServeOptions {
     pub json: bool,
 }
 
-/// How often `last_accessed_at` is written.
+/// How often usage (`last_accessed_at`, `last_used_ips`) and denied checks are written.
 const ACCESS_FLUSH: Duration = Duration::from_secs(1);
 /// How often the server looks for commits made by another process (the CLI).
 const EXTERNAL_POLL: Duration = Duration::from_millis(50);
@@ -131,7 +131,8 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     }
     let app = crate::http::router(svc.clone(), opts.www.clone());
     crate::http::listen::serve(listener, app, shutdown()).await?;
-    svc.flush_accesses();
+    // Everything recorded, the denied checks of the current minute too.
+    svc.flush_usage(true);
     tracing::info!("stopped");
     Ok(())
 }

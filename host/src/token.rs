@@ -52,6 +52,11 @@ pub fn new_id() -> String {
     format!("tok_{}", Alphanumeric.sample_string(&mut rand::rng(), 24))
 }
 
+/// An admin credential's id, as the audit log names its actor.
+pub fn new_credential_id() -> String {
+    format!("cred_{}", Alphanumeric.sample_string(&mut rand::rng(), 24))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

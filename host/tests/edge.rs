@@ -24,6 +24,26 @@ fn sha256_text(s: &str) -> String {
         .collect()
 }
 
+/// A new `snapshot-reader` credential of `host`: all the edge needs, and nothing more.
+fn snapshot_reader(host: &Server) -> String {
+    let r = host.admin(
+        "POST",
+        "/credentials",
+        Some(serde_json::json!({"name": "edge", "role": "snapshot-reader"})),
+    );
+    assert_eq!(r.status, 201, "{}", r.text);
+    let credential = r.json()["credential"].as_str().unwrap().to_string();
+    // It reads the snapshot, and nothing else.
+    let other = host.raw(
+        host.http
+            .get(host.url("/admin/v1/workspaces"))
+            .bearer_auth(&credential),
+    );
+    assert_eq!(other.status, 403, "{}", other.text);
+    assert_eq!(other.reason(), "role_forbidden");
+    credential
+}
+
 fn serve_script() -> std::path::PathBuf {
     front::examples_dir().join("edge/serve.mjs")
 }
@@ -36,11 +56,13 @@ struct Edge {
 }
 
 impl Edge {
-    fn start(host: &str, refresh: &str, max_age: &str) -> Edge {
+    /// Started with a `snapshot-reader` credential made for it, as the edge's docs say.
+    fn start(host: &Server, refresh: &str, max_age: &str) -> Edge {
+        let credential = snapshot_reader(host);
         let mut child = Command::new("node")
             .arg(serve_script())
-            .env("SCOPEGATE_URL", host)
-            .env("SCOPEGATE_ADMIN_KEY", ADMIN_KEY)
+            .env("SCOPEGATE_URL", &host.base)
+            .env("SCOPEGATE_SNAPSHOT_CREDENTIAL", credential)
             .env("SCOPEGATE_EDGE_LISTEN", "127.0.0.1:0")
             .env("SCOPEGATE_EDGE_REFRESH_SECONDS", refresh)
             .env("SCOPEGATE_EDGE_MAX_AGE_SECONDS", max_age)
@@ -332,7 +354,7 @@ fn the_edge_answers_as_the_host_and_follows_revocations() {
     let s = &w.s;
     // Past the short token's expiry, so both sides see it expired whatever second they read.
     std::thread::sleep(Duration::from_millis(2100));
-    let edge = Edge::start(&s.base, "0.2", "300");
+    let edge = Edge::start(s, "0.2", "300");
 
     let bearer = |t: &str| format!("Bearer {t}");
     let mut flipped = w.repo.clone().into_bytes();
@@ -568,7 +590,7 @@ fn an_edge_cut_off_from_the_host_stops_allowing() {
     let s = start_real(dir.path());
     s.seed();
     let (_, tok) = s.issue("/workspaces/acme/repositories/api", &["repository"]);
-    let edge = Edge::start(&s.base, "0.2", "1");
+    let edge = Edge::start(&s, "0.2", "1");
     let headers = [
         ("X-Original-Method", "GET".to_string()),
         ("X-Original-URI", "/2.0/repositories/acme/api".to_string()),
@@ -604,7 +626,7 @@ fn the_edge_refuses_to_start_on_bad_settings() {
         let out = Command::new("node")
             .arg(serve_script())
             .env_remove("SCOPEGATE_URL")
-            .env_remove("SCOPEGATE_ADMIN_KEY")
+            .env_remove("SCOPEGATE_SNAPSHOT_CREDENTIAL")
             .env("SCOPEGATE_EDGE_LISTEN", "127.0.0.1:0")
             .envs(envs.iter().copied())
             .output()
@@ -614,12 +636,15 @@ fn the_edge_refuses_to_start_on_bad_settings() {
             String::from_utf8_lossy(&out.stderr).into_owned(),
         )
     };
-    let (code, err) = run(&[("SCOPEGATE_ADMIN_KEY", ADMIN_KEY)]);
+    let (code, err) = run(&[("SCOPEGATE_SNAPSHOT_CREDENTIAL", ADMIN_KEY)]);
     assert_eq!(code, Some(2));
     assert!(err.contains("SCOPEGATE_URL is required"), "{err}");
 
     let wrong = "sgak_wrong-key-that-must-not-be-printed";
-    let (code, err) = run(&[("SCOPEGATE_URL", &s.base), ("SCOPEGATE_ADMIN_KEY", wrong)]);
+    let (code, err) = run(&[
+        ("SCOPEGATE_URL", &s.base),
+        ("SCOPEGATE_SNAPSHOT_CREDENTIAL", wrong),
+    ]);
     assert_eq!(code, Some(2));
     assert!(
         err.contains("cannot load the first snapshot") && err.contains("401"),
@@ -629,7 +654,7 @@ fn the_edge_refuses_to_start_on_bad_settings() {
 
     let (code, err) = run(&[
         ("SCOPEGATE_URL", &s.base),
-        ("SCOPEGATE_ADMIN_KEY", ADMIN_KEY),
+        ("SCOPEGATE_SNAPSHOT_CREDENTIAL", ADMIN_KEY),
         ("SCOPEGATE_EDGE_REFRESH_SECONDS", "soon"),
     ]);
     assert_eq!(code, Some(2));

@@ -1,4 +1,5 @@
-//! Token secrets and the admin key appear only in the one answer that hands them out.
+//! Token secrets, admin credentials and the admin key appear only in the one answer that hands
+//! them out: not in the store (its audit log included), its WAL, a list, an error or a log line.
 
 // Test code: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -80,6 +81,45 @@ fn secrets_are_nowhere_but_in_their_creation_answer() {
     let v: serde_json::Value = serde_json::from_str(&text).unwrap();
     secrets.push(v["token"].as_str().unwrap().to_string());
 
+    // Admin credentials: created (each secret once), used, listed and one revoked. Their
+    // secrets, like the tokens', must be in no row of the audit log and no log line.
+    let mut credentials = Vec::new();
+    for (role, ws) in [("token-manager", Some("acme")), ("auditor", None)] {
+        let (st, text) = admin(
+            "POST",
+            "/credentials",
+            Some(json!({"name": role, "role": role, "workspace": ws})),
+        );
+        assert_eq!(st, 201, "{text}");
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        credentials.push((
+            v["id"].as_str().unwrap().to_string(),
+            v["credential"].as_str().unwrap().to_string(),
+        ));
+    }
+    let r = s.raw(
+        s.http
+            .post(s.url("/admin/v1/workspaces/acme/access-tokens"))
+            .bearer_auth(&credentials[0].1)
+            .json(&json!({"name": "by-manager", "scopes": ["repository"], "expires_at": time_in(3600)})),
+    );
+    assert_eq!(r.status, 201, "{}", r.text);
+    secrets.push(r.json()["token"].as_str().unwrap().to_string());
+    let r = s.raw(
+        s.http
+            .get(s.url("/admin/v1/audit?limit=1000"))
+            .bearer_auth(&credentials[1].1),
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+    responses.borrow_mut().push_str(&r.text);
+    push(admin("GET", "/credentials", None));
+    push(admin(
+        "DELETE",
+        &format!("/credentials/{}", credentials[1].0),
+        None,
+    ));
+    secrets.extend(credentials.iter().map(|(_, secret)| secret.clone()));
+
     // Use every token, including failing uses, and every listing.
     for t in &secrets {
         responses
@@ -149,6 +189,15 @@ fn secrets_are_nowhere_but_in_their_creation_answer() {
     wal.extend(wal2);
     let logs = s.logs();
     assert!(!db.is_empty());
+    // The audit log is in what was searched: the search below covers it.
+    for event in [
+        "token.created",
+        "token.rotated",
+        "credential.created",
+        "credential.revoked",
+    ] {
+        assert!(contains(&db, event), "no {event} entry in the store");
+    }
     for secret in secrets.iter().chain([&admin_key]) {
         assert!(!contains(&db, secret), "secret in the store");
         assert!(!contains(&wal, secret), "secret in the WAL");

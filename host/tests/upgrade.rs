@@ -481,12 +481,16 @@ fn assert_store_kept(db: &str, f: &Value) {
         );
     }
 
-    let admin_hash = store
-        .admin_key_hash()
+    // The stored admin key is now the `owner` credential `bootstrap`, under the same hash.
+    let admin_hash = hash(f["admin_key"].as_str().unwrap());
+    assert_eq!(to_hex(&admin_hash), f["admin_key_sha256"].as_str().unwrap());
+    let bootstrap = store
+        .credential_by_hash(&admin_hash)
         .unwrap()
         .expect("the admin key hash was lost");
-    assert_eq!(to_hex(&admin_hash), f["admin_key_sha256"].as_str().unwrap());
-    assert_eq!(admin_hash, hash(f["admin_key"].as_str().unwrap()));
+    assert_eq!(bootstrap.id, "bootstrap");
+    assert_eq!(bootstrap.role, scopegate_host::store::Role::Owner);
+    assert!(bootstrap.revoked_at.is_none() && bootstrap.workspace.is_none());
 
     // Workspaces, projects and repositories, through the trait as well as the API.
     let mut repos_want = BTreeSet::new();

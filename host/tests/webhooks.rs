@@ -435,7 +435,13 @@ fn token(n: usize, created_at: i64, expires_at: Option<i64>) -> NewToken {
 fn store_with_webhook(db: &str, url: &str, events: &[WebhookEvent], now: i64) -> Arc<dyn Store> {
     let store = DbTarget::parse(db).open().unwrap();
     store
-        .put_workspace("acme", Plan::Premium, TokenPolicy::default(), now)
+        .put_workspace(
+            "acme",
+            Plan::Premium,
+            TokenPolicy::default(),
+            now,
+            &Actor::Cli,
+        )
         .unwrap();
     let spec = WebhookSpec {
         url,
@@ -460,11 +466,13 @@ fn expiry_notices_come_once_per_threshold_across_hosts_and_restarts() {
     let a = store_with_webhook(&db, &rx.url(), &[WebhookEvent::TokenExpiring], t0);
     let b = DbTarget::parse(&db).open().unwrap();
     let expires = t0 + 61 * DAY;
-    a.insert_token(token(1, t0, Some(expires))).unwrap();
+    a.insert_token(token(1, t0, Some(expires)), &Actor::Cli)
+        .unwrap();
     // Revoked and never-expiring tokens get no notice.
-    a.insert_token(token(2, t0, Some(expires))).unwrap();
-    a.revoke_token("tok_test00000002", t0).unwrap();
-    a.insert_token(token(3, t0, None)).unwrap();
+    a.insert_token(token(2, t0, Some(expires)), &Actor::Cli)
+        .unwrap();
+    a.revoke_token("tok_test00000002", t0, &Actor::Cli).unwrap();
+    a.insert_token(token(3, t0, None), &Actor::Cli).unwrap();
 
     let rt = runtime();
     let (host_a, host_b) = (Notifier::new(a.clone()).unwrap(), Notifier::new(b).unwrap());
@@ -515,7 +523,7 @@ fn a_thousand_expiring_notices_are_delivered_within_ten_seconds() {
     let store = store_with_webhook(&db, &rx.url(), &[WebhookEvent::TokenExpiring], t0);
     for n in 0..1000 {
         store
-            .insert_token(token(n, t0, Some(t0 + 30 * DAY - 60)))
+            .insert_token(token(n, t0, Some(t0 + 30 * DAY - 60)), &Actor::Cli)
             .unwrap();
     }
     let rt = runtime();

@@ -72,6 +72,11 @@ pub enum Command {
     /// The policy module.
     #[command(subcommand)]
     Policy(PolicyCmd),
+    /// Admin credentials for the HTTP API: each with one role (SPEC §11).
+    #[command(subcommand)]
+    Credential(CredentialCmd),
+    /// The audit log, newest first: who changed what, and denied checks per minute.
+    Audit(AuditArgs),
     /// Print the OpenAPI 3.1 document of the HTTP interface (as served at
     /// /admin/v1/openapi.json).
     Openapi,
@@ -334,4 +339,62 @@ pub struct CheckArgs {
 pub enum PolicyCmd {
     /// Digest, ABI version and operation count of the module.
     Info,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum CredentialCmd {
+    /// Create an admin credential; its secret is printed once.
+    Create {
+        /// A name to recognise it by.
+        #[arg(long)]
+        name: String,
+        /// What it may do.
+        #[arg(long, value_enum)]
+        role: crate::store::Role,
+        /// The workspace it is bound to: required for token-manager, optional for auditor.
+        #[arg(long)]
+        workspace: Option<String>,
+        /// When it stops working: a date (2027-03-01) or an RFC 3339 time; never if omitted.
+        #[arg(long, value_name = "TIME", value_parser = clock::parse_time)]
+        expires_at: Option<i64>,
+    },
+    /// Every credential's metadata (never a secret), revoked ones included.
+    List,
+    /// Revoke a credential at once, on every host (idempotent).
+    Revoke {
+        /// Credential id.
+        id: String,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct AuditArgs {
+    /// Only this workspace's entries.
+    #[arg(long)]
+    pub workspace: Option<String>,
+    /// Only entries about this token.
+    #[arg(long)]
+    pub token_id: Option<String>,
+    /// Only this event (token.created, token.revoked, check.denied, ...).
+    #[arg(long, value_parser = parse_event)]
+    pub event: Option<crate::store::AuditEvent>,
+    /// Only entries at or after this time: a date or an RFC 3339 time.
+    #[arg(long, value_name = "TIME", value_parser = clock::parse_time)]
+    pub since: Option<i64>,
+    /// At most this many entries.
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u16).range(1..=1000))]
+    pub limit: u16,
+    /// Entries older than this id (the last id of the page before).
+    #[arg(long)]
+    pub before: Option<i64>,
+}
+
+fn parse_event(s: &str) -> Result<crate::store::AuditEvent, String> {
+    crate::store::AuditEvent::parse(s).ok_or_else(|| {
+        let names: Vec<&str> = crate::store::AuditEvent::ALL
+            .iter()
+            .map(|e| e.as_str())
+            .collect();
+        format!("{s:?} is not an event: one of {}", names.join(", "))
+    })
 }

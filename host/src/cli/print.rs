@@ -1,6 +1,8 @@
 //! The CLI's output: aligned tables and fields for a person, one JSON value with `--json`.
 
-use crate::http::views::{CreatedView, TokenView};
+use crate::http::views::{
+    AuditView, CreatedView, CredentialCreatedView, CredentialView, TokenView,
+};
 use serde::Serialize;
 
 pub(super) fn print_table(headers: &[&str], rows: &[Vec<String>]) {
@@ -94,8 +96,93 @@ pub(super) fn print_token(t: &TokenView) {
         ("created_at", t.created_at.clone()),
         ("expires_at", opt(&t.expires_at)),
         ("last_accessed_at", opt(&t.last_accessed_at)),
+        (
+            "last_used_ips",
+            if t.last_used_ips.is_empty() {
+                "-".into()
+            } else {
+                t.last_used_ips
+                    .iter()
+                    .map(|u| format!("{} ({})", u.ip, u.at))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            },
+        ),
         ("revoked_at", opt(&t.revoked_at)),
     ])
+}
+
+pub(super) fn print_credentials(list: &[CredentialView]) {
+    let rows: Vec<Vec<String>> = list
+        .iter()
+        .map(|c| {
+            vec![
+                c.id.clone(),
+                c.name.clone(),
+                c.role.as_str().into(),
+                opt(&c.workspace),
+                c.created_at.clone(),
+                opt(&c.expires_at),
+                opt(&c.revoked_at),
+            ]
+        })
+        .collect();
+    print_table(
+        &[
+            "id",
+            "name",
+            "role",
+            "workspace",
+            "created_at",
+            "expires_at",
+            "revoked_at",
+        ],
+        &rows,
+    );
+}
+
+pub(super) fn show_created_credential(json: bool, c: &CredentialCreatedView) {
+    out(json, c, || {
+        print_fields(&[
+            ("id", c.id.clone()),
+            ("credential", c.credential.clone()),
+            ("name", c.name.clone()),
+            ("role", c.role.as_str().into()),
+            ("workspace", opt(&c.workspace)),
+            ("created_at", c.created_at.clone()),
+            ("expires_at", opt(&c.expires_at)),
+        ]);
+        eprintln!("The credential is shown only now; store it securely.");
+    });
+}
+
+pub(super) fn print_audit(entries: &[AuditView]) {
+    let rows: Vec<Vec<String>> = entries
+        .iter()
+        .map(|e| {
+            vec![
+                e.id.clone(),
+                e.at.clone(),
+                e.actor.clone(),
+                e.event.as_str().into(),
+                opt(&e.workspace),
+                opt(&e.subject),
+                e.detail.to_string(),
+            ]
+        })
+        .collect();
+    print_table(
+        &[
+            "id",
+            "at",
+            "actor",
+            "event",
+            "workspace",
+            "subject",
+            "detail",
+        ],
+        &rows,
+    );
 }
 
 pub(super) fn show_created(json: bool, c: &CreatedView) {

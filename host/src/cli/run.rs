@@ -1,16 +1,21 @@
 //! Carrying out one command on the local store (or serving), and its exit code.
 
-use super::print::{out, print_fields, print_table, print_token, print_tokens, show_created};
+use super::print::{
+    out, print_audit, print_credentials, print_fields, print_table, print_token, print_tokens,
+    show_created, show_created_credential,
+};
 use super::{
-    CheckArgs, Cli, Command, ExpiryArgs, PolicyCmd, ProjectCmd, RepositoryCmd, TokenCmd,
-    WorkspaceCmd,
+    AuditArgs, CheckArgs, Cli, Command, CredentialCmd, ExpiryArgs, PolicyCmd, ProjectCmd,
+    RepositoryCmd, TokenCmd, WorkspaceCmd,
 };
 use crate::clock;
 use crate::error::ApiError;
-use crate::http::views::{CreatedView, TokenView};
+use crate::http::views::{
+    AuditView, CreatedView, CredentialCreatedView, CredentialView, TokenView,
+};
 use crate::runtime::RuntimeConfig;
 use crate::server::{open_policy, ServeOptions};
-use crate::service::{IssueRequest, Service};
+use crate::service::{Caller, CredentialRequest, IssueRequest, Service};
 use crate::store::{Entity, Plan, TokenPolicy};
 use clap::CommandFactory;
 use serde_json::json;
@@ -84,14 +89,14 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Project(cmd) => {
             let svc = open_service(&cli, false)?;
             match cmd {
-                ProjectCmd::Put { workspace, key } => {
-                    svc.put_project(workspace, key).map(|(p, _)| {
+                ProjectCmd::Put { workspace, key } => svc
+                    .put_project(workspace, key, &Caller::cli())
+                    .map(|(p, _)| {
                         out(json, &p, || println!("project {}/{}", p.workspace, p.key));
                         0
-                    })
-                }
+                    }),
                 ProjectCmd::Delete { workspace, key } => {
-                    svc.delete_project(workspace, key).map(|_| {
+                    svc.delete_project(workspace, key, &Caller::cli()).map(|_| {
                         out(json, &json!({"deleted": true}), || println!("deleted"));
                         0
                     })
@@ -106,6 +111,15 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             let needs_policy = matches!(cmd, TokenCmd::Create { .. } | TokenCmd::Rotate { .. });
             let svc = open_service(&cli, needs_policy)?;
             token(&svc, cmd, json)
+        }
+        Command::Credential(cmd) => {
+            let needs_policy = matches!(cmd, CredentialCmd::Create { .. });
+            let svc = open_service(&cli, needs_policy)?;
+            credential(&svc, cmd, json)
+        }
+        Command::Audit(a) => {
+            let svc = open_service(&cli, false)?;
+            audit(&svc, a, json)
         }
         Command::Check(a) => {
             let svc = open_service(&cli, true)?;
@@ -193,13 +207,13 @@ fn workspace(svc: &Service, cmd: &WorkspaceCmd, json: bool) -> Result<i32, ApiEr
                 max_lifetime_days: days,
                 allow_no_expiry: *allow_no_expiry,
             };
-            let (w, _) = svc.put_workspace(slug, plan, policy)?;
+            let (w, _) = svc.put_workspace(slug, plan, policy, &Caller::cli())?;
             out(json, &w, || {
                 println!("workspace {} ({})", w.slug, w.plan.as_str())
             });
         }
         WorkspaceCmd::Delete { slug } => {
-            svc.delete_workspace(slug)?;
+            svc.delete_workspace(slug, &Caller::cli())?;
             out(json, &json!({"deleted": true}), || println!("deleted"));
         }
         WorkspaceCmd::List => {
@@ -264,9 +278,12 @@ fn repository(svc: &Service, cmd: &RepositoryCmd, json: bool) -> Result<i32, Api
             workspace,
             slug,
             project,
-        } => svc.put_repository(workspace, slug, project)?.0,
+        } => {
+            svc.put_repository(workspace, slug, project, &Caller::cli())?
+                .0
+        }
         RepositoryCmd::Delete { workspace, slug } => {
-            svc.delete_repository(workspace, slug)?;
+            svc.delete_repository(workspace, slug, &Caller::cli())?;
             out(json, &json!({"deleted": true}), || println!("deleted"));
             return Ok(0);
         }
@@ -275,7 +292,7 @@ fn repository(svc: &Service, cmd: &RepositoryCmd, json: bool) -> Result<i32, Api
             slug,
             to_workspace,
             to_project,
-        } => svc.transfer_repository(workspace, slug, to_workspace, to_project)?,
+        } => svc.transfer_repository(workspace, slug, to_workspace, to_project, &Caller::cli())?,
     };
     out(json, &r, || {
         println!(
@@ -300,11 +317,11 @@ fn token(svc: &Service, cmd: &TokenCmd, json: bool) -> Result<i32, ApiError> {
                 scopes: scopes.clone(),
                 expires_at: expiry.at(now),
             };
-            let c = svc.create_token(&resource.to_ref(), req)?;
+            let c = svc.create_token(&resource.to_ref(), req, &Caller::cli())?;
             show_created(json, &CreatedView::of(&c));
         }
         TokenCmd::Rotate { id, expiry } => {
-            let c = svc.rotate_token(id, expiry.at(now))?;
+            let c = svc.rotate_token(id, expiry.at(now), &Caller::cli())?;
             show_created(json, &CreatedView::of(&c));
         }
         TokenCmd::List(list) => {
@@ -316,11 +333,11 @@ fn token(svc: &Service, cmd: &TokenCmd, json: bool) -> Result<i32, ApiError> {
             out(json, &list, || print_tokens(&list));
         }
         TokenCmd::Show { id } => {
-            let t = TokenView::of(&svc.get_token(id)?, now);
+            let t = TokenView::of(&svc.get_token(id, &Caller::cli())?, now);
             out(json, &t, || print_token(&t));
         }
         TokenCmd::Revoke { id } => {
-            let t = TokenView::of(&svc.revoke_token(id)?, now);
+            let t = TokenView::of(&svc.revoke_token(id, &Caller::cli())?, now);
             out(json, &t, || println!("revoked {}", t.id));
         }
     }
@@ -376,4 +393,56 @@ fn check(svc: &Service, a: &CheckArgs, json: bool) -> Result<i32, ApiError> {
     });
     svc.flush_accesses();
     Ok(if o.allowed() { 0 } else { 1 })
+}
+
+fn credential(svc: &Service, cmd: &CredentialCmd, json: bool) -> Result<i32, ApiError> {
+    let cli = Caller::cli();
+    match cmd {
+        CredentialCmd::Create {
+            name,
+            role,
+            workspace,
+            expires_at,
+        } => {
+            let req = CredentialRequest {
+                name: name.clone(),
+                role: *role,
+                workspace: workspace.clone(),
+                expires_at: *expires_at,
+            };
+            let c = svc.create_credential(req, &cli)?;
+            show_created_credential(json, &CredentialCreatedView::of(&c));
+        }
+        CredentialCmd::List => {
+            let list: Vec<CredentialView> = svc
+                .list_credentials(&cli)?
+                .iter()
+                .map(CredentialView::of)
+                .collect();
+            out(json, &list, || print_credentials(&list));
+        }
+        CredentialCmd::Revoke { id } => {
+            let c = CredentialView::of(&svc.revoke_credential(id, &cli)?);
+            out(json, &c, || println!("revoked {}", c.id));
+        }
+    }
+    Ok(0)
+}
+
+fn audit(svc: &Service, a: &AuditArgs, json: bool) -> Result<i32, ApiError> {
+    let query = crate::store::AuditQuery {
+        workspace: a.workspace.clone(),
+        token_id: a.token_id.clone(),
+        event: a.event,
+        since: a.since,
+        before_id: a.before,
+        limit: usize::from(a.limit),
+    };
+    let entries: Vec<AuditView> = svc
+        .audit(query, &Caller::cli())?
+        .iter()
+        .map(AuditView::of)
+        .collect();
+    out(json, &entries, || print_audit(&entries));
+    Ok(0)
 }

@@ -3,16 +3,24 @@
 //! description together, so the served document ([`super::openapi`]) is the router's own.
 
 use super::bodies::{
-    IssueBody, ProjectBody, ProjectPath, ReloadBody, RepositoryBody, RepositoryPath, RotateBody,
-    TokenPath, TransferBody, WorkspaceBody, WorkspacePath,
+    AuditParams, CredentialBody, CredentialPath, IssueBody, ProjectBody, ProjectPath, ReloadBody,
+    RepositoryBody, RepositoryPath, RotateBody, TokenPath, TransferBody, WorkspaceBody,
+    WorkspacePath,
 };
-use super::views::{CreatedView, ErrorView, TokenList, TokenView, WorkspaceDetail, WorkspaceList};
+use super::views::{
+    AuditPage, AuditView, CreatedView, CredentialCreatedView, CredentialList, CredentialView,
+    ErrorView, TokenList, TokenView, WorkspaceDetail, WorkspaceList,
+};
 use super::{blocking, openapi, App, Checked, JsonBody, P};
 use crate::clock;
 use crate::error::{ApiError, NameKind};
-use crate::service::{check_key, check_slug, IssueRequest, ResourceRef};
-use crate::store::{Entity, Project, Repository, TokenPolicy, Workspace};
-use axum::extract::{Request, State};
+use crate::service::{
+    check_key, check_slug, Action, Caller, CredentialRequest, IssueRequest, ResourceRef,
+};
+use crate::store::{AuditQuery, MAX_AUDIT_PAGE};
+use crate::store::{Project, Repository, TokenPolicy, Workspace};
+use axum::extract::{FromRequestParts, Query, Request, State};
+use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -46,6 +54,9 @@ pub fn routes() -> OpenApiRouter<App> {
             super::webhooks::put_webhook,
             super::webhooks::delete_webhook
         ))
+        .routes(routes!(create_credential, list_credentials))
+        .routes(routes!(revoke_credential))
+        .routes(routes!(read_audit))
 }
 
 /// The admin routes behind the admin key; the document itself is open to all (it holds nothing
@@ -58,7 +69,9 @@ pub fn guarded(admin: Router<App>, app: App) -> Router<App> {
         .route("/openapi.json", get(openapi::serve))
 }
 
-async fn require_admin(State(app): State<App>, req: Request, next: Next) -> Response {
+/// Matches the bearer credential to a caller, and hands the caller to the handler (which names
+/// the action it performs: see `service::roles`).
+async fn require_admin(State(app): State<App>, mut req: Request, next: Next) -> Response {
     let presented = req
         .headers()
         .get(header::AUTHORIZATION)
@@ -66,10 +79,28 @@ async fn require_admin(State(app): State<App>, req: Request, next: Next) -> Resp
         .and_then(|v| v.split_once(' '))
         .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
         .map(|(_, key)| key.trim().to_string());
-    match presented {
-        None => ApiError::AdminKeyMissing.into_response(),
-        Some(k) if !app.admin_key_matches(&k) => ApiError::AdminKeyInvalid.into_response(),
-        Some(_) => next.run(req).await,
+    let Some(presented) = presented else {
+        return ApiError::AdminKeyMissing.into_response();
+    };
+    match blocking(&app, move |s| s.authenticate(&presented)).await {
+        Ok(caller) => {
+            req.extensions_mut().insert(caller);
+            next.run(req).await
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+/// The caller `require_admin` matched. A route without it is a bug, answered 401, never served.
+impl<S: Send + Sync> FromRequestParts<S> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        parts
+            .extensions
+            .get::<Caller>()
+            .cloned()
+            .ok_or(ApiError::AdminKeyMissing)
     }
 }
 
@@ -107,6 +138,12 @@ impl Checked for TokenPath {
     }
 }
 
+impl Checked for CredentialPath {
+    fn check(&self) -> Result<(), ApiError> {
+        Ok(())
+    }
+}
+
 fn expires_at(s: Option<String>) -> Result<Option<i64>, ApiError> {
     s.map(|s| {
         clock::parse_rfc3339(&s).ok_or_else(|| {
@@ -127,8 +164,11 @@ fn created_status(created: bool) -> StatusCode {
 /// List the workspaces.
 #[utoipa::path(get, path = "/workspaces", tag = ADMIN,
     responses((status = 200, description = "the workspaces", body = WorkspaceList)))]
-async fn list_workspaces(State(app): State<App>) -> Result<Json<WorkspaceList>, ApiError> {
-    let values = blocking(&app, |s| Ok(s.store.list_workspaces()?)).await?;
+async fn list_workspaces(
+    State(app): State<App>,
+    caller: Caller,
+) -> Result<Json<WorkspaceList>, ApiError> {
+    let values = blocking(&app, move |s| s.list_workspaces(&caller)).await?;
     Ok(Json(WorkspaceList {
         size: values.len(),
         values,
@@ -141,20 +181,15 @@ async fn list_workspaces(State(app): State<App>) -> Result<Json<WorkspaceList>, 
 async fn get_workspace(
     State(app): State<App>,
     P(path): P<WorkspacePath>,
+    caller: Caller,
 ) -> Result<Json<WorkspaceDetail>, ApiError> {
-    let out = blocking(&app, move |s| {
-        let workspace = s
-            .store
-            .get_workspace(&path.ws.0)?
-            .ok_or(ApiError::NotFound(Entity::Workspace))?;
-        Ok(WorkspaceDetail {
-            projects: s.store.list_projects(&path.ws.0)?,
-            repositories: s.store.list_repositories(&path.ws.0)?,
-            workspace,
-        })
-    })
-    .await?;
-    Ok(Json(out))
+    let (workspace, projects, repositories) =
+        blocking(&app, move |s| s.workspace_detail(&path.ws.0, &caller)).await?;
+    Ok(Json(WorkspaceDetail {
+        workspace,
+        projects,
+        repositories,
+    }))
 }
 
 /// Create a workspace, or set its plan and token policy.
@@ -165,6 +200,7 @@ async fn get_workspace(
 async fn put_workspace(
     State(app): State<App>,
     P(path): P<WorkspacePath>,
+    caller: Caller,
     JsonBody(body): JsonBody<WorkspaceBody>,
 ) -> Result<Response, ApiError> {
     let defaults = TokenPolicy::default();
@@ -175,7 +211,7 @@ async fn put_workspace(
         allow_no_expiry: body.allow_no_expiry.unwrap_or(defaults.allow_no_expiry),
     };
     let (w, created) = blocking(&app, move |s| {
-        s.put_workspace(&path.ws.0, body.plan, policy)
+        s.put_workspace(&path.ws.0, body.plan, policy, &caller)
     })
     .await?;
     Ok((created_status(created), Json(w)).into_response())
@@ -187,8 +223,9 @@ async fn put_workspace(
 async fn delete_workspace(
     State(app): State<App>,
     P(path): P<WorkspacePath>,
+    caller: Caller,
 ) -> Result<StatusCode, ApiError> {
-    blocking(&app, move |s| s.delete_workspace(&path.ws.0)).await?;
+    blocking(&app, move |s| s.delete_workspace(&path.ws.0, &caller)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -200,9 +237,13 @@ async fn delete_workspace(
 async fn put_project(
     State(app): State<App>,
     P(path): P<ProjectPath>,
+    caller: Caller,
     JsonBody(ProjectBody {}): JsonBody<ProjectBody>,
 ) -> Result<Response, ApiError> {
-    let (p, created) = blocking(&app, move |s| s.put_project(&path.ws.0, &path.key.0)).await?;
+    let (p, created) = blocking(&app, move |s| {
+        s.put_project(&path.ws.0, &path.key.0, &caller)
+    })
+    .await?;
     Ok((created_status(created), Json(p)).into_response())
 }
 
@@ -213,8 +254,12 @@ async fn put_project(
 async fn delete_project(
     State(app): State<App>,
     P(path): P<ProjectPath>,
+    caller: Caller,
 ) -> Result<StatusCode, ApiError> {
-    blocking(&app, move |s| s.delete_project(&path.ws.0, &path.key.0)).await?;
+    blocking(&app, move |s| {
+        s.delete_project(&path.ws.0, &path.key.0, &caller)
+    })
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -226,10 +271,11 @@ async fn delete_project(
 async fn put_repository(
     State(app): State<App>,
     P(path): P<RepositoryPath>,
+    caller: Caller,
     JsonBody(body): JsonBody<RepositoryBody>,
 ) -> Result<Response, ApiError> {
     let (r, created) = blocking(&app, move |s| {
-        s.put_repository(&path.ws.0, &path.slug.0, &body.project.0)
+        s.put_repository(&path.ws.0, &path.slug.0, &body.project.0, &caller)
     })
     .await?;
     Ok((created_status(created), Json(r)).into_response())
@@ -241,8 +287,12 @@ async fn put_repository(
 async fn delete_repository(
     State(app): State<App>,
     P(path): P<RepositoryPath>,
+    caller: Caller,
 ) -> Result<StatusCode, ApiError> {
-    blocking(&app, move |s| s.delete_repository(&path.ws.0, &path.slug.0)).await?;
+    blocking(&app, move |s| {
+        s.delete_repository(&path.ws.0, &path.slug.0, &caller)
+    })
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -254,28 +304,35 @@ async fn delete_repository(
 async fn transfer_repository(
     State(app): State<App>,
     P(path): P<RepositoryPath>,
+    caller: Caller,
     JsonBody(body): JsonBody<TransferBody>,
 ) -> Result<Json<Repository>, ApiError> {
     let r = blocking(&app, move |s| {
-        s.transfer_repository(&path.ws.0, &path.slug.0, &body.workspace.0, &body.project.0)
+        let (to_ws, to_project) = (&body.workspace.0, &body.project.0);
+        s.transfer_repository(&path.ws.0, &path.slug.0, to_ws, to_project, &caller)
     })
     .await?;
     Ok(Json(r))
 }
 
-async fn create(app: App, r: ResourceRef, body: IssueBody) -> Result<Response, ApiError> {
+async fn create(
+    app: App,
+    r: ResourceRef,
+    body: IssueBody,
+    caller: Caller,
+) -> Result<Response, ApiError> {
     let req = IssueRequest {
         name: body.name,
         scopes: body.scopes,
         expires_at: expires_at(body.expires_at)?,
     };
-    let created = blocking(&app, move |s| s.create_token(&r, req)).await?;
+    let created = blocking(&app, move |s| s.create_token(&r, req, &caller)).await?;
     Ok((StatusCode::CREATED, Json(CreatedView::of(&created))).into_response())
 }
 
-async fn list(app: App, r: ResourceRef) -> Result<Json<TokenList>, ApiError> {
+async fn list(app: App, r: ResourceRef, caller: Caller) -> Result<Json<TokenList>, ApiError> {
     let now = clock::now();
-    let list = blocking(&app, move |s| s.list_tokens(&r)).await?;
+    let list = blocking(&app, move |s| s.list_tokens(&r, &caller)).await?;
     Ok(Json(TokenList::of(
         list.iter().map(|t| TokenView::of(t, now)).collect(),
     )))
@@ -289,9 +346,10 @@ async fn list(app: App, r: ResourceRef) -> Result<Json<TokenList>, ApiError> {
 async fn create_ws_token(
     State(app): State<App>,
     P(path): P<WorkspacePath>,
+    caller: Caller,
     JsonBody(body): JsonBody<IssueBody>,
 ) -> Result<Response, ApiError> {
-    create(app, ResourceRef::Workspace(path.ws.0), body).await
+    create(app, ResourceRef::Workspace(path.ws.0), body, caller).await
 }
 
 /// The workspace's own access tokens (metadata only).
@@ -300,8 +358,9 @@ async fn create_ws_token(
 async fn list_ws_tokens(
     State(app): State<App>,
     P(path): P<WorkspacePath>,
+    caller: Caller,
 ) -> Result<Json<TokenList>, ApiError> {
-    list(app, ResourceRef::Workspace(path.ws.0)).await
+    list(app, ResourceRef::Workspace(path.ws.0), caller).await
 }
 
 /// Issue a project access token; the secret is in this answer only.
@@ -312,9 +371,16 @@ async fn list_ws_tokens(
 async fn create_project_token(
     State(app): State<App>,
     P(path): P<ProjectPath>,
+    caller: Caller,
     JsonBody(body): JsonBody<IssueBody>,
 ) -> Result<Response, ApiError> {
-    create(app, ResourceRef::Project(path.ws.0, path.key.0), body).await
+    create(
+        app,
+        ResourceRef::Project(path.ws.0, path.key.0),
+        body,
+        caller,
+    )
+    .await
 }
 
 /// The project's access tokens (metadata only).
@@ -323,8 +389,9 @@ async fn create_project_token(
 async fn list_project_tokens(
     State(app): State<App>,
     P(path): P<ProjectPath>,
+    caller: Caller,
 ) -> Result<Json<TokenList>, ApiError> {
-    list(app, ResourceRef::Project(path.ws.0, path.key.0)).await
+    list(app, ResourceRef::Project(path.ws.0, path.key.0), caller).await
 }
 
 /// Issue a repository access token; the secret is in this answer only.
@@ -335,9 +402,16 @@ async fn list_project_tokens(
 async fn create_repo_token(
     State(app): State<App>,
     P(path): P<RepositoryPath>,
+    caller: Caller,
     JsonBody(body): JsonBody<IssueBody>,
 ) -> Result<Response, ApiError> {
-    create(app, ResourceRef::Repository(path.ws.0, path.slug.0), body).await
+    create(
+        app,
+        ResourceRef::Repository(path.ws.0, path.slug.0),
+        body,
+        caller,
+    )
+    .await
 }
 
 /// The repository's access tokens (metadata only).
@@ -346,8 +420,9 @@ async fn create_repo_token(
 async fn list_repo_tokens(
     State(app): State<App>,
     P(path): P<RepositoryPath>,
+    caller: Caller,
 ) -> Result<Json<TokenList>, ApiError> {
-    list(app, ResourceRef::Repository(path.ws.0, path.slug.0)).await
+    list(app, ResourceRef::Repository(path.ws.0, path.slug.0), caller).await
 }
 
 /// One token's metadata, whatever its state (a revoked token stays on record).
@@ -356,8 +431,9 @@ async fn list_repo_tokens(
 async fn show_token(
     State(app): State<App>,
     P(path): P<TokenPath>,
+    caller: Caller,
 ) -> Result<Json<TokenView>, ApiError> {
-    let rec = blocking(&app, move |s| s.get_token(&path.id)).await?;
+    let rec = blocking(&app, move |s| s.get_token(&path.id, &caller)).await?;
     Ok(Json(TokenView::of(&rec, clock::now())))
 }
 
@@ -367,8 +443,9 @@ async fn show_token(
 async fn revoke_token(
     State(app): State<App>,
     P(path): P<TokenPath>,
+    caller: Caller,
 ) -> Result<StatusCode, ApiError> {
-    blocking(&app, move |s| s.revoke_token(&path.id)).await?;
+    blocking(&app, move |s| s.revoke_token(&path.id, &caller)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -383,17 +460,19 @@ async fn revoke_token(
 async fn rotate_token(
     State(app): State<App>,
     P(path): P<TokenPath>,
+    caller: Caller,
     JsonBody(body): JsonBody<RotateBody>,
 ) -> Result<Response, ApiError> {
     let expires = expires_at(body.expires_at)?;
-    let created = blocking(&app, move |s| s.rotate_token(&path.id, expires)).await?;
+    let created = blocking(&app, move |s| s.rotate_token(&path.id, expires, &caller)).await?;
     Ok((StatusCode::CREATED, Json(CreatedView::of(&created))).into_response())
 }
 
 /// What an edge runtime needs to answer checks on its own (SPEC §8).
 #[utoipa::path(get, path = "/edge/snapshot", tag = ADMIN,
     responses((status = 200, description = "the snapshot", body = Object)))]
-async fn edge_snapshot(State(app): State<App>) -> Result<Response, ApiError> {
+async fn edge_snapshot(State(app): State<App>, caller: Caller) -> Result<Response, ApiError> {
+    caller.may(Action::ReadSnapshot, None)?;
     let snapshot = blocking(&app, crate::edge::snapshot).await?;
     // Fresh on every fetch: a cached copy would keep a revoked token alive past its refresh.
     Ok(([(header::CACHE_CONTROL, "no-store")], Json(snapshot)).into_response())
@@ -402,7 +481,11 @@ async fn edge_snapshot(State(app): State<App>) -> Result<Response, ApiError> {
 /// The policy module in force.
 #[utoipa::path(get, path = "/policy", tag = ADMIN,
     responses((status = 200, description = "the module in force", body = crate::runtime::PolicyInfo)))]
-async fn policy_info(State(app): State<App>) -> Result<Json<crate::runtime::PolicyInfo>, ApiError> {
+async fn policy_info(
+    State(app): State<App>,
+    caller: Caller,
+) -> Result<Json<crate::runtime::PolicyInfo>, ApiError> {
+    caller.may(Action::Read, None)?;
     Ok(Json(app.policy()?.info()))
 }
 
@@ -416,8 +499,10 @@ async fn policy_info(State(app): State<App>) -> Result<Json<crate::runtime::Poli
               (status = 422, description = "the module in place cannot be used", body = ErrorView)))]
 async fn policy_reload(
     State(app): State<App>,
+    caller: Caller,
     JsonBody(body): JsonBody<ReloadBody>,
 ) -> Result<Json<crate::runtime::PolicyInfo>, ApiError> {
+    caller.may(Action::ReloadPolicy, None)?;
     let info = blocking(&app, move |s| {
         s.policy()?.reload(body.sha256.map(|d| d.0)).map_err(|e| {
             tracing::error!(error = %e, "policy reload refused; the previous module stays in force");
@@ -427,4 +512,117 @@ async fn policy_reload(
     .await?;
     tracing::info!(sha256 = %info.sha256, "policy module reloaded");
     Ok(Json(info))
+}
+
+/// Create an admin credential (owners only); the secret is in this answer only.
+#[utoipa::path(post, path = "/credentials", tag = ADMIN, request_body = CredentialBody,
+    responses((status = 201, description = "created; the secret is in this answer only", body = CredentialCreatedView),
+              (status = 403, description = "only an owner manages credentials", body = ErrorView)))]
+async fn create_credential(
+    State(app): State<App>,
+    caller: Caller,
+    JsonBody(body): JsonBody<CredentialBody>,
+) -> Result<Response, ApiError> {
+    let req = CredentialRequest {
+        name: body.name,
+        role: body.role,
+        workspace: body.workspace.map(|w| w.0),
+        expires_at: expires_at(body.expires_at)?,
+    };
+    if let Some(w) = &req.workspace {
+        check_slug(w, NameKind::Workspace)?;
+    }
+    let created = blocking(&app, move |s| s.create_credential(req, &caller)).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(CredentialCreatedView::of(&created)),
+    )
+        .into_response())
+}
+
+/// Every admin credential, revoked ones included (metadata only).
+#[utoipa::path(get, path = "/credentials", tag = ADMIN,
+    responses((status = 200, description = "the credentials, metadata only", body = CredentialList)))]
+async fn list_credentials(
+    State(app): State<App>,
+    caller: Caller,
+) -> Result<Json<CredentialList>, ApiError> {
+    let list = blocking(&app, move |s| s.list_credentials(&caller)).await?;
+    let values: Vec<CredentialView> = list.iter().map(CredentialView::of).collect();
+    Ok(Json(CredentialList {
+        size: values.len(),
+        values,
+    }))
+}
+
+/// Revoke an admin credential (idempotent); it stops working on every host at once.
+#[utoipa::path(delete, path = "/credentials/{id}", tag = ADMIN, params(CredentialPath),
+    responses((status = 204, description = "revoked"),
+              (status = 403, description = "only an owner manages credentials", body = ErrorView)))]
+async fn revoke_credential(
+    State(app): State<App>,
+    P(path): P<CredentialPath>,
+    caller: Caller,
+) -> Result<StatusCode, ApiError> {
+    blocking(&app, move |s| s.revoke_credential(&path.id, &caller)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The audit log, newest first, with filters and a cursor.
+#[utoipa::path(get, path = "/audit", tag = ADMIN, params(AuditParams),
+    responses((status = 200, description = "a page of entries", body = AuditPage)))]
+async fn read_audit(
+    State(app): State<App>,
+    caller: Caller,
+    params: Result<Query<AuditParams>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<AuditPage>, ApiError> {
+    let Query(p) = params.map_err(|e| ApiError::InvalidQuery(e.body_text()))?;
+    let query = audit_query(p)?;
+    let limit = query.limit;
+    let records = blocking(&app, move |s| s.audit(query, &caller)).await?;
+    let next_cursor = (records.len() == limit)
+        .then(|| records.last().map(|r| r.id.to_string()))
+        .flatten();
+    Ok(Json(AuditPage {
+        values: records.iter().map(AuditView::of).collect(),
+        next_cursor,
+    }))
+}
+
+/// The store's query for the API's parameters; each one that can't be read is a 400.
+fn audit_query(p: AuditParams) -> Result<AuditQuery, ApiError> {
+    if let Some(w) = &p.workspace {
+        check_slug(&w.0, NameKind::Workspace)?;
+    }
+    let since = p
+        .since
+        .map(|s| {
+            clock::parse_rfc3339(&s).ok_or_else(|| {
+                ApiError::InvalidQuery(format!("since {s:?} is not an RFC 3339 date-time"))
+            })
+        })
+        .transpose()?;
+    let before_id = p
+        .cursor
+        .map(|c| {
+            c.parse::<i64>()
+                .ok()
+                .filter(|&id| id > 0)
+                .ok_or_else(|| ApiError::InvalidQuery(format!("cursor {c:?} is not a cursor")))
+        })
+        .transpose()?;
+    let limit = p.limit.unwrap_or(100);
+    if !(1..=MAX_AUDIT_PAGE).contains(&limit) {
+        return Err(ApiError::InvalidQuery(format!(
+            "limit must be 1 to {MAX_AUDIT_PAGE}"
+        )));
+    }
+    Ok(AuditQuery {
+        workspace: p.workspace.map(|w| w.0),
+        token_id: p.token_id,
+        event: p.event,
+        since,
+        before_id,
+        limit,
+    })
 }

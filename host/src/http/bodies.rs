@@ -206,3 +206,47 @@ pub struct TokenPath {
     /// Token id, as its creation answered it.
     pub id: String,
 }
+
+/// An admin credential named in the path by its id.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct CredentialPath {
+    /// Credential id, as its creation answered it (`bootstrap` for the generated key).
+    pub id: String,
+}
+
+/// `POST /credentials`: an admin credential to create (SPEC §11).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CredentialBody {
+    pub name: String,
+    pub role: crate::store::Role,
+    /// Required for `token-manager`, optional for `auditor`, refused for the other roles.
+    #[serde(default)]
+    pub workspace: Option<Slug>,
+    /// RFC 3339; null or absent for no expiry.
+    #[serde(default)]
+    #[schema(format = DateTime)]
+    pub expires_at: Option<String>,
+}
+
+/// `GET /audit`: every filter is optional; entries come newest first.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct AuditParams {
+    /// Only this workspace's entries (a workspace-bound auditor sees only its own anyway).
+    pub workspace: Option<Slug>,
+    /// Only entries about this token.
+    pub token_id: Option<String>,
+    /// Only this event.
+    pub event: Option<crate::store::AuditEvent>,
+    /// Only entries at or after this time (RFC 3339).
+    #[param(format = DateTime)]
+    pub since: Option<String>,
+    /// At most this many entries (1–1000, default 100).
+    #[param(minimum = 1, maximum = 1000)]
+    pub limit: Option<usize>,
+    /// The `next_cursor` of the page before.
+    pub cursor: Option<String>,
+}

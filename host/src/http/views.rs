@@ -1,4 +1,4 @@
-//! The JSON shapes of tokens the admin API answers and the CLI prints (`--json`): views of the
+//! The JSON shapes the admin API answers and the CLI prints (`--json`): views of the
 //! service's records, never the records themselves.
 
 use crate::clock;
@@ -25,6 +25,8 @@ pub struct TokenView {
     pub expires_at: Option<String>,
     #[schema(format = DateTime)]
     pub last_accessed_at: Option<String>,
+    /// The most recent distinct client addresses (at most five), newest first.
+    pub last_used_ips: Vec<UsedFromView>,
     #[schema(format = DateTime)]
     pub revoked_at: Option<String>,
     pub state: TokenState,
@@ -50,6 +52,14 @@ impl TokenView {
             created_at: clock::to_rfc3339(r.created_at),
             expires_at: r.expires_at.map(clock::to_rfc3339),
             last_accessed_at: r.last_accessed_at.map(clock::to_rfc3339),
+            last_used_ips: r
+                .last_used_ips
+                .iter()
+                .map(|u| UsedFromView {
+                    ip: u.ip.clone(),
+                    at: clock::to_rfc3339(u.at),
+                })
+                .collect(),
             revoked_at: r.revoked_at.or(r.deactivated_at).map(clock::to_rfc3339),
             state: r.state(now),
             rotated_from: r.rotated_from.clone(),
@@ -147,4 +157,114 @@ pub enum ErrorType {
 pub struct ErrorDetail {
     pub message: String,
     pub reason: String,
+}
+
+/// An admin credential's metadata: never its secret.
+#[derive(Serialize, Debug, Clone, ToSchema)]
+pub struct CredentialView {
+    pub id: String,
+    pub name: String,
+    pub role: crate::store::Role,
+    pub workspace: Option<String>,
+    #[schema(format = DateTime)]
+    pub created_at: String,
+    #[schema(format = DateTime)]
+    pub expires_at: Option<String>,
+    #[schema(format = DateTime)]
+    pub revoked_at: Option<String>,
+}
+
+impl CredentialView {
+    pub fn of(c: &crate::store::CredentialRecord) -> Self {
+        CredentialView {
+            id: c.id.clone(),
+            name: c.name.clone(),
+            role: c.role,
+            workspace: c.workspace.clone(),
+            created_at: clock::to_rfc3339(c.created_at),
+            expires_at: c.expires_at.map(clock::to_rfc3339),
+            revoked_at: c.revoked_at.map(clock::to_rfc3339),
+        }
+    }
+}
+
+/// The creation answer: the only place the credential's secret ever appears.
+#[derive(Serialize, ToSchema)]
+pub struct CredentialCreatedView {
+    pub id: String,
+    pub credential: String,
+    pub name: String,
+    pub role: crate::store::Role,
+    pub workspace: Option<String>,
+    #[schema(format = DateTime)]
+    pub created_at: String,
+    #[schema(format = DateTime)]
+    pub expires_at: Option<String>,
+}
+
+impl CredentialCreatedView {
+    pub fn of(c: &crate::service::CreatedCredential) -> Self {
+        let v = CredentialView::of(&c.record);
+        CredentialCreatedView {
+            id: v.id,
+            credential: c.secret.clone(),
+            name: v.name,
+            role: v.role,
+            workspace: v.workspace,
+            created_at: v.created_at,
+            expires_at: v.expires_at,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CredentialList {
+    pub size: usize,
+    pub values: Vec<CredentialView>,
+}
+
+/// One audit entry, with its time in RFC 3339.
+#[derive(Serialize, Debug, Clone, ToSchema)]
+pub struct AuditView {
+    pub id: String,
+    #[schema(format = DateTime)]
+    pub at: String,
+    pub actor: String,
+    pub event: crate::store::AuditEvent,
+    pub workspace: Option<String>,
+    pub subject: Option<String>,
+    pub token_id: Option<String>,
+    #[schema(value_type = Object)]
+    pub detail: serde_json::Value,
+}
+
+impl AuditView {
+    pub fn of(r: &crate::store::AuditRecord) -> Self {
+        AuditView {
+            id: r.id.to_string(),
+            at: clock::to_rfc3339(r.at),
+            actor: r.actor.clone(),
+            event: r.event,
+            workspace: r.workspace.clone(),
+            subject: r.subject.clone(),
+            token_id: r.token_id.clone(),
+            detail: r.detail.clone(),
+        }
+    }
+}
+
+/// A page of the audit log, newest first. `next_cursor` is absent on the last page.
+#[derive(Serialize, ToSchema)]
+pub struct AuditPage {
+    pub values: Vec<AuditView>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+/// A client address a token was used from.
+#[derive(Serialize, Debug, Clone, ToSchema)]
+pub struct UsedFromView {
+    pub ip: String,
+    #[schema(format = DateTime)]
+    pub at: String,
 }

@@ -5,8 +5,7 @@ use super::bodies::Slug;
 use super::{blocking, App, Checked, JsonBody, P};
 use crate::clock;
 use crate::error::{ApiError, NameKind};
-use crate::service::{check_slug, WebhookRequest, SECRET_PATTERN, URL_MAX, URL_PATTERN};
-use crate::store::audit::Actor;
+use crate::service::{check_slug, Caller, WebhookRequest, SECRET_PATTERN, URL_MAX, URL_PATTERN};
 use crate::store::webhooks::Webhook;
 use crate::store::WebhookEvent;
 use axum::extract::State;
@@ -19,12 +18,6 @@ use utoipa::openapi::RefOr;
 use utoipa::{IntoParams, PartialSchema, ToSchema};
 
 const ADMIN: &str = "admin";
-
-/// Who the audit log names for a change made with the admin key: the key of §9 is the
-/// `owner` credential `bootstrap` (§11).
-fn admin_actor() -> Actor {
-    Actor::Credential("bootstrap".into())
-}
 
 /// A webhook named in the path.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -138,6 +131,7 @@ pub struct WebhookList {
 pub async fn put_webhook(
     State(app): State<App>,
     P(path): P<WebhookPath>,
+    caller: Caller,
     JsonBody(body): JsonBody<WebhookBody>,
 ) -> Result<Response, ApiError> {
     let req = WebhookRequest {
@@ -146,7 +140,7 @@ pub async fn put_webhook(
         events: body.events,
     };
     let (hook, created) = blocking(&app, move |s| {
-        s.put_webhook(&path.ws.0, &path.name.0, &req, &admin_actor())
+        s.put_webhook(&path.ws.0, &path.name.0, &req, &caller)
     })
     .await?;
     let status = if created {
@@ -164,8 +158,12 @@ pub async fn put_webhook(
 pub async fn get_webhook(
     State(app): State<App>,
     P(path): P<WebhookPath>,
+    caller: Caller,
 ) -> Result<Json<WebhookView>, ApiError> {
-    let hook = blocking(&app, move |s| s.get_webhook(&path.ws.0, &path.name.0)).await?;
+    let hook = blocking(&app, move |s| {
+        s.get_webhook(&path.ws.0, &path.name.0, &caller)
+    })
+    .await?;
     Ok(Json(WebhookView::of(&hook)))
 }
 
@@ -175,9 +173,10 @@ pub async fn get_webhook(
 pub async fn delete_webhook(
     State(app): State<App>,
     P(path): P<WebhookPath>,
+    caller: Caller,
 ) -> Result<StatusCode, ApiError> {
     blocking(&app, move |s| {
-        s.delete_webhook(&path.ws.0, &path.name.0, &admin_actor())
+        s.delete_webhook(&path.ws.0, &path.name.0, &caller)
     })
     .await?;
     Ok(StatusCode::NO_CONTENT)
@@ -190,8 +189,9 @@ pub async fn delete_webhook(
 pub async fn list_webhooks(
     State(app): State<App>,
     P(path): P<super::bodies::WorkspacePath>,
+    caller: Caller,
 ) -> Result<Json<WebhookList>, ApiError> {
-    let hooks = blocking(&app, move |s| s.list_webhooks(&path.ws.0)).await?;
+    let hooks = blocking(&app, move |s| s.list_webhooks(&path.ws.0, &caller)).await?;
     let values: Vec<WebhookView> = hooks.iter().map(WebhookView::of).collect();
     Ok(Json(WebhookList {
         size: values.len(),

@@ -1,7 +1,7 @@
 //! The `/check` decision: the module's two calls with the store lookups between them, the
 //! per-second memos of its answers, and the batched record of when each token was last used.
 
-use super::{claims_json, push_json_str, Service};
+use super::{claims_json, push_json_str, usage, Service};
 use crate::answer::{CheckAnswer, Lookup, Step};
 use crate::cache::CachedToken;
 use crate::clock;
@@ -53,6 +53,7 @@ impl Service {
         };
         let entry = Arc::new(CachedToken {
             claims: claims_json(&rec),
+            workspace: rec.resource.workspace().into(),
             id: rec.id.into(),
         });
         self.cache.insert(generation, *hash, entry.clone());
@@ -92,17 +93,41 @@ impl Service {
         now: i64,
     ) -> Result<CheckOutcome, ApiError> {
         let policy = self.policy()?.current();
-        match self.ask(&policy, headers, now) {
-            Ok(outcome) => Ok(outcome),
+        // The client's address, as the front names it, for the token's usage record.
+        let (mut forwarded_for, mut real_ip) = (None, None);
+        let headers = headers.into_iter().inspect(|&(name, value)| {
+            if name == "x-forwarded-for" {
+                forwarded_for.get_or_insert(value);
+            } else if name == "x-real-ip" {
+                real_ip.get_or_insert(value);
+            }
+        });
+        let (outcome, token) = match self.ask(&policy, headers, now) {
+            Ok(found) => found,
             Err(e) => {
                 tracing::error!(reason = e.code(), error = %e, "check failed; denying");
                 let answer = CheckAnswer::read(policy.failure_answer())?;
-                Ok(CheckOutcome {
+                let outcome = CheckOutcome {
                     answer: Arc::new(answer),
                     token_id: None,
-                })
+                };
+                (outcome, None)
+            }
+        };
+        if self.usage_recording.load(Relaxed) {
+            match (&token, outcome.allowed()) {
+                (Some(t), true) => {
+                    let ip = usage::client_address(forwarded_for, real_ip);
+                    self.usage.allowed(&t.id, ip, now);
+                }
+                (Some(t), false) => {
+                    self.usage
+                        .denied(Some((&t.id, &t.workspace)), outcome.reason(), now)
+                }
+                (None, _) => self.usage.denied(None, outcome.reason(), now),
             }
         }
+        Ok(outcome)
     }
 
     fn ask<'h>(
@@ -110,7 +135,7 @@ impl Service {
         policy: &Policy,
         headers: impl IntoIterator<Item = (&'h str, &'h [u8])>,
         now: i64,
-    ) -> Result<CheckOutcome, ApiError> {
+    ) -> Result<(CheckOutcome, Option<Arc<CachedToken>>), ApiError> {
         // Only the headers the module reads are handed over.
         let input = forwarded::input(
             self.forwarded_headers,
@@ -129,10 +154,11 @@ impl Service {
         };
         let lookup = match &*step {
             Step::Answer(answer) => {
-                return Ok(CheckOutcome {
+                let outcome = CheckOutcome {
                     answer: answer.clone(),
                     token_id: None,
-                })
+                };
+                return Ok((outcome, None));
             }
             Step::Lookup(lookup) => lookup,
         };
@@ -141,10 +167,11 @@ impl Service {
             Err(e) => {
                 tracing::warn!(error = %e, "the store failed a check's lookup; denying");
                 let answer = policy.check_answer(br#"{"failure":"store_unavailable"}"#)?;
-                return Ok(CheckOutcome {
+                let outcome = CheckOutcome {
                     answer: Arc::new(CheckAnswer::read(&answer)?),
                     token_id: None,
-                });
+                };
+                return Ok((outcome, None));
             }
         };
         let mut input = String::with_capacity(lookup.request.len() + 256);
@@ -174,20 +201,8 @@ impl Service {
             .get_or_answer(memo, policy.serial, now, input, |input| {
                 CheckAnswer::read(&policy.check_answer(input.as_bytes())?)
             })?;
-        let token_id = found.token.map(|t| t.id.clone());
-        let outcome = CheckOutcome { answer, token_id };
-        if let (true, Some(id)) = (outcome.allowed(), &outcome.token_id) {
-            let mut accesses = self.accesses.lock();
-            // Steady traffic updates an existing entry; only a token's first check in a flush
-            // period allocates.
-            match accesses.get_mut(&**id) {
-                Some(at) => *at = now,
-                None => {
-                    accesses.insert(id.to_string(), now);
-                }
-            }
-        }
-        Ok(outcome)
+        let token_id = found.token.as_ref().map(|t| t.id.clone());
+        Ok((CheckOutcome { answer, token_id }, found.token))
     }
 
     /// What a check's lookups find: the claims stored under the hash, and, for a token found,
@@ -217,22 +232,20 @@ impl Service {
         self.steps.clear();
     }
 
-    /// Write the batched `last_accessed_at` values.
+    /// Switch the recording of usage and denied checks (on by default); the verify bench
+    /// measures what it costs a check.
+    pub fn set_usage_recording(&self, on: bool) {
+        self.usage_recording.store(on, Relaxed);
+    }
+
+    /// Write the recorded usage, and the denied checks of minutes that are over (`all`: of
+    /// every minute, the current one too).
+    pub fn flush_usage(&self, all: bool) {
+        self.usage.flush(&*self.store, clock::now(), all);
+    }
+
+    /// Write the recorded usage: before a list or `show` answers, so that it is up to date.
     pub fn flush_accesses(&self) {
-        let batch: Vec<(String, i64)> = std::mem::take(&mut *self.accesses.lock())
-            .into_iter()
-            .collect();
-        if batch.is_empty() {
-            return;
-        }
-        if let Err(e) = self.store.record_access(&batch) {
-            tracing::warn!(error = %e, "could not record token accesses; keeping them for later");
-            // Put them back (keeping the later time) so that an outage loses none.
-            let mut pending = self.accesses.lock();
-            for (id, at) in batch {
-                let t = pending.entry(id).or_insert(at);
-                *t = (*t).max(at);
-            }
-        }
+        self.flush_usage(false);
     }
 }

@@ -7,22 +7,27 @@
 //! [`coherence`] (how long cached answers may outlive the last contact with the store) and
 //! [`webhooks`] (the definitions of a workspace's webhooks).
 
+mod audit;
 mod check;
 mod coherence;
 mod credentials;
 mod resources;
+pub mod roles;
 mod tokens;
+pub mod usage;
 mod webhooks;
 
 pub use crate::answer::CheckAnswer;
 pub use check::CheckOutcome;
 pub use coherence::DEFAULT_MAX_STALENESS;
+pub use credentials::{CreatedCredential, CredentialRequest, ENV_CREDENTIAL_ID};
 pub use resources::{check_key, check_slug, ResourceRef, KEY_PATTERN, SLUG_PATTERN};
+pub use roles::{Action, Caller};
 pub use tokens::{claims_json, Created, IssueRequest, ROTATION_GRACE_SECS};
 pub use webhooks::{check_url, WebhookRequest, SECRET_PATTERN, URL_MAX, URL_PATTERN};
 
 use crate::answer::Step;
-use crate::cache::{CheckCache, FastState};
+use crate::cache::CheckCache;
 use crate::error::ApiError;
 use crate::forwarded::ForwardedHeaders;
 use crate::runtime::PolicyHandle;
@@ -32,7 +37,6 @@ use coherence::Coherence;
 use parking_lot::Mutex;
 use serde::Deserialize;
 use serde_json::json;
-use std::collections::HashMap;
 use std::sync::Arc;
 
 pub struct Service {
@@ -45,9 +49,11 @@ pub struct Service {
     /// the token, which the memo must not keep.
     steps: crate::cache::DecisionMemo<Step, token::SecretHash>,
     memo_enabled: std::sync::atomic::AtomicBool,
-    /// Token id → last access, until the next flush. Ids are generated here.
-    accesses: Mutex<HashMap<String, i64, FastState>>,
-    admin_key_hash: Mutex<Option<token::SecretHash>>,
+    /// Usage and denied checks, until the next flush.
+    usage: usage::UsageLog,
+    usage_recording: std::sync::atomic::AtomicBool,
+    /// The hash of `SCOPEGATE_ADMIN_KEY`, when given: an `owner` held in memory only.
+    env_key_hash: Mutex<Option<token::SecretHash>>,
     coherence: Coherence,
     /// The family of forwarding headers the front sets (`serve --forwarded-headers`).
     forwarded_headers: ForwardedHeaders,
@@ -95,8 +101,9 @@ impl Service {
             answers: Default::default(),
             steps: Default::default(),
             memo_enabled: std::sync::atomic::AtomicBool::new(true),
-            accesses: Mutex::new(HashMap::default()),
-            admin_key_hash: Mutex::new(None),
+            usage: usage::UsageLog::default(),
+            usage_recording: std::sync::atomic::AtomicBool::new(true),
+            env_key_hash: Mutex::new(None),
             coherence: Coherence::new(),
             forwarded_headers: ForwardedHeaders::default(),
         }

@@ -1,9 +1,9 @@
 //! Workspaces, projects and repositories: their lifecycle, and the names they may take.
 
-use super::Service;
+use super::{Action, Caller, Service};
 use crate::clock;
 use crate::error::{ApiError, NameKind};
-use crate::store::{Plan, Project, Repository, TokenPolicy, Workspace};
+use crate::store::{Entity, Plan, Project, Repository, TokenPolicy, Workspace};
 
 /// A resource named in a URL or on the command line, not yet resolved against the store.
 #[derive(Clone, Debug)]
@@ -48,33 +48,74 @@ pub fn check_key(s: &str) -> Result<(), ApiError> {
 }
 
 impl Service {
+    pub fn list_workspaces(&self, caller: &Caller) -> Result<Vec<Workspace>, ApiError> {
+        caller.may(Action::Read, None)?;
+        Ok(self.store.list_workspaces()?)
+    }
+
+    /// A workspace with its projects and repositories.
+    pub fn workspace_detail(
+        &self,
+        slug: &str,
+        caller: &Caller,
+    ) -> Result<(Workspace, Vec<Project>, Vec<Repository>), ApiError> {
+        caller.may(Action::Read, Some(slug))?;
+        let workspace = self
+            .store
+            .get_workspace(slug)?
+            .ok_or(ApiError::NotFound(Entity::Workspace))?;
+        Ok((
+            workspace,
+            self.store.list_projects(slug)?,
+            self.store.list_repositories(slug)?,
+        ))
+    }
+
     pub fn put_workspace(
         &self,
         slug: &str,
         plan: Plan,
         policy: TokenPolicy,
+        caller: &Caller,
     ) -> Result<(Workspace, bool), ApiError> {
+        caller.may(Action::ManageWorkspace, Some(slug))?;
         check_slug(slug, NameKind::Workspace)?;
-        let out = self.store.put_workspace(slug, plan, policy, clock::now())?;
+        let out = self
+            .store
+            .put_workspace(slug, plan, policy, clock::now(), &caller.actor)?;
         self.changed();
         Ok(out)
     }
 
-    pub fn delete_workspace(&self, slug: &str) -> Result<(), ApiError> {
-        let out = self.store.delete_workspace(slug, clock::now());
+    pub fn delete_workspace(&self, slug: &str, caller: &Caller) -> Result<(), ApiError> {
+        caller.may(Action::ManageWorkspace, Some(slug))?;
+        let out = self
+            .store
+            .delete_workspace(slug, clock::now(), &caller.actor);
         self.changed();
         Ok(out?)
     }
 
-    pub fn put_project(&self, ws: &str, key: &str) -> Result<(Project, bool), ApiError> {
+    pub fn put_project(
+        &self,
+        ws: &str,
+        key: &str,
+        caller: &Caller,
+    ) -> Result<(Project, bool), ApiError> {
+        caller.may(Action::ManageResources, Some(ws))?;
         check_key(key)?;
-        let out = self.store.put_project(ws, key, clock::now())?;
+        let out = self
+            .store
+            .put_project(ws, key, clock::now(), &caller.actor)?;
         self.changed();
         Ok(out)
     }
 
-    pub fn delete_project(&self, ws: &str, key: &str) -> Result<(), ApiError> {
-        let out = self.store.delete_project(ws, key, clock::now());
+    pub fn delete_project(&self, ws: &str, key: &str, caller: &Caller) -> Result<(), ApiError> {
+        caller.may(Action::ManageResources, Some(ws))?;
+        let out = self
+            .store
+            .delete_project(ws, key, clock::now(), &caller.actor);
         self.changed();
         Ok(out?)
     }
@@ -84,15 +125,22 @@ impl Service {
         ws: &str,
         slug: &str,
         project: &str,
+        caller: &Caller,
     ) -> Result<(Repository, bool), ApiError> {
+        caller.may(Action::ManageResources, Some(ws))?;
         check_slug(slug, NameKind::Repository)?;
-        let out = self.store.put_repository(ws, slug, project, clock::now());
+        let out = self
+            .store
+            .put_repository(ws, slug, project, clock::now(), &caller.actor);
         self.changed();
         Ok(out?)
     }
 
-    pub fn delete_repository(&self, ws: &str, slug: &str) -> Result<(), ApiError> {
-        let out = self.store.delete_repository(ws, slug, clock::now());
+    pub fn delete_repository(&self, ws: &str, slug: &str, caller: &Caller) -> Result<(), ApiError> {
+        caller.may(Action::ManageResources, Some(ws))?;
+        let out = self
+            .store
+            .delete_repository(ws, slug, clock::now(), &caller.actor);
         self.changed();
         Ok(out?)
     }
@@ -103,10 +151,20 @@ impl Service {
         slug: &str,
         to_ws: &str,
         to_project: &str,
+        caller: &Caller,
     ) -> Result<Repository, ApiError> {
-        let out = self
-            .store
-            .transfer_repository(ws, slug, to_ws, to_project, clock::now());
+        // Both ends: a manager of one workspace can neither take a repository out of another
+        // nor hand one to another.
+        caller.may(Action::ManageResources, Some(ws))?;
+        caller.may(Action::ManageResources, Some(to_ws))?;
+        let out = self.store.transfer_repository(
+            ws,
+            slug,
+            to_ws,
+            to_project,
+            clock::now(),
+            &caller.actor,
+        );
         self.changed();
         Ok(out?)
     }

@@ -1,7 +1,7 @@
 //! Access tokens: issuing (as the module allows), listing, revoking and rotating, and the
 //! claims the check path hands the module for a stored token.
 
-use super::{push_json_str, ResourceRef, Service};
+use super::{push_json_str, Action, Caller, ResourceRef, Service};
 use crate::clock;
 use crate::error::{ApiError, RefusalCode};
 use crate::store::{
@@ -162,20 +162,29 @@ impl Service {
         s
     }
 
-    pub fn create_token(&self, r: &ResourceRef, req: IssueRequest) -> Result<Created, ApiError> {
+    pub fn create_token(
+        &self,
+        r: &ResourceRef,
+        req: IssueRequest,
+        caller: &Caller,
+    ) -> Result<Created, ApiError> {
+        caller.may(Action::ManageResources, Some(workspace_of(r)))?;
         let now = clock::now();
         let (resource, ws) = self.resolve(r)?;
         self.check_issue(&resource, &ws, &req, now)?;
         let (secret, hash) = self.seal("access_token")?;
-        let record = self.store.insert_token(NewToken {
-            id: token::new_id(),
-            hash,
-            name: req.name.trim().to_string(),
-            resource,
-            scopes: Self::normalise_scopes(&req.scopes),
-            created_at: now,
-            expires_at: req.expires_at,
-        })?;
+        let record = self.store.insert_token(
+            NewToken {
+                id: token::new_id(),
+                hash,
+                name: req.name.trim().to_string(),
+                resource,
+                scopes: Self::normalise_scopes(&req.scopes),
+                created_at: now,
+                expires_at: req.expires_at,
+            },
+            &caller.actor,
+        )?;
         tracing::info!(id = %record.id, kind = record.resource.kind().as_str(),
                        workspace = record.resource.workspace(), "token created");
         Ok(Created { record, secret })
@@ -183,7 +192,12 @@ impl Service {
 
     /// The tokens of exactly this resource (its kind, bound to it), newest first: the admin
     /// API's lists.
-    pub fn list_tokens(&self, r: &ResourceRef) -> Result<Vec<TokenRecord>, ApiError> {
+    pub fn list_tokens(
+        &self,
+        r: &ResourceRef,
+        caller: &Caller,
+    ) -> Result<Vec<TokenRecord>, ApiError> {
+        caller.may(Action::Read, Some(workspace_of(r)))?;
         let (resource, _) = self.resolve(r)?;
         self.flush_accesses();
         Ok(self
@@ -228,15 +242,34 @@ impl Service {
         Ok(tokens)
     }
 
-    pub fn get_token(&self, id: &str) -> Result<TokenRecord, ApiError> {
+    pub fn get_token(&self, id: &str, caller: &Caller) -> Result<TokenRecord, ApiError> {
         self.flush_accesses();
-        self.store
+        let t = self
+            .store
             .get_token(id)?
-            .ok_or(ApiError::NotFound(Entity::Token))
+            .ok_or(ApiError::NotFound(Entity::Token))?;
+        caller.may(Action::Read, Some(t.resource.workspace()))?;
+        Ok(t)
     }
 
-    pub fn revoke_token(&self, id: &str) -> Result<TokenRecord, ApiError> {
-        let out = self.store.revoke_token(id, clock::now());
+    /// The token `id` when the caller may do `action` in its workspace.
+    fn token_for(
+        &self,
+        id: &str,
+        caller: &Caller,
+        action: Action,
+    ) -> Result<TokenRecord, ApiError> {
+        let t = self
+            .store
+            .get_token(id)?
+            .ok_or(ApiError::NotFound(Entity::Token))?;
+        caller.may(action, Some(t.resource.workspace()))?;
+        Ok(t)
+    }
+
+    pub fn revoke_token(&self, id: &str, caller: &Caller) -> Result<TokenRecord, ApiError> {
+        self.token_for(id, caller, Action::ManageResources)?;
+        let out = self.store.revoke_token(id, clock::now(), &caller.actor);
         // Invalidate after the commit and before answering: no check can allow it from now on.
         self.changed();
         let rec = out?;
@@ -244,12 +277,14 @@ impl Service {
         Ok(rec)
     }
 
-    pub fn rotate_token(&self, id: &str, expires_at: Option<i64>) -> Result<Created, ApiError> {
+    pub fn rotate_token(
+        &self,
+        id: &str,
+        expires_at: Option<i64>,
+        caller: &Caller,
+    ) -> Result<Created, ApiError> {
         let now = clock::now();
-        let old = self
-            .store
-            .get_token(id)?
-            .ok_or(ApiError::NotFound(Entity::Token))?;
+        let old = self.token_for(id, caller, Action::ManageResources)?;
         if old.is_revoked() {
             return Err(ApiError::TokenRevoked);
         }
@@ -288,6 +323,7 @@ impl Service {
                 created_at: now,
                 expires_at,
             },
+            &caller.actor,
         );
         self.changed();
         let record = out?;
@@ -336,6 +372,7 @@ mod tests {
                 revoked_at,
                 deactivated_at: None,
                 last_accessed_at: None,
+                last_used_ips: Vec::new(),
                 rotated_from: None,
             };
             let text = claims_json(&record);

@@ -1,10 +1,9 @@
 //! Webhooks as the admin API and the CLI manage them: what a definition must be, checked
 //! before the store sees it. Sending is `crate::webhooks`.
 
-use super::{check_slug, Service};
+use super::{check_slug, Action, Caller, Service};
 use crate::clock;
 use crate::error::{ApiError, NameKind, WebhookProblem};
-use crate::store::audit::Actor;
 use crate::store::webhooks::{Webhook, WebhookSpec};
 use crate::store::{Entity, WebhookEvent};
 
@@ -106,8 +105,9 @@ impl Service {
         ws: &str,
         name: &str,
         req: &WebhookRequest,
-        actor: &Actor,
+        caller: &Caller,
     ) -> Result<(Webhook, bool), ApiError> {
+        caller.may(Action::ManageWebhooks, Some(ws))?;
         check_slug(ws, NameKind::Workspace)?;
         check_slug(name, NameKind::Webhook)?;
         check_url(&req.url)?;
@@ -122,27 +122,31 @@ impl Service {
         };
         let out = self
             .store
-            .put_webhook(ws, name, &spec, clock::now(), actor)?;
+            .put_webhook(ws, name, &spec, clock::now(), &caller.actor)?;
         tracing::info!(workspace = %out.0.workspace, webhook = %out.0.name, "webhook put");
         Ok(out)
     }
 
-    pub fn get_webhook(&self, ws: &str, name: &str) -> Result<Webhook, ApiError> {
+    pub fn get_webhook(&self, ws: &str, name: &str, caller: &Caller) -> Result<Webhook, ApiError> {
+        caller.may(Action::Read, Some(ws))?;
         self.store
             .get_webhook(ws, name)?
             .ok_or(ApiError::NotFound(Entity::Webhook))
     }
 
     /// The workspace's webhooks; NotFound for an unknown workspace (not an empty list).
-    pub fn list_webhooks(&self, ws: &str) -> Result<Vec<Webhook>, ApiError> {
+    pub fn list_webhooks(&self, ws: &str, caller: &Caller) -> Result<Vec<Webhook>, ApiError> {
+        caller.may(Action::Read, Some(ws))?;
         self.store
             .get_workspace(ws)?
             .ok_or(ApiError::NotFound(Entity::Workspace))?;
         Ok(self.store.list_webhooks(ws)?)
     }
 
-    pub fn delete_webhook(&self, ws: &str, name: &str, actor: &Actor) -> Result<(), ApiError> {
-        self.store.delete_webhook(ws, name, clock::now(), actor)?;
+    pub fn delete_webhook(&self, ws: &str, name: &str, caller: &Caller) -> Result<(), ApiError> {
+        caller.may(Action::ManageWebhooks, Some(ws))?;
+        self.store
+            .delete_webhook(ws, name, clock::now(), &caller.actor)?;
         tracing::info!(workspace = %ws, webhook = %name, "webhook deleted");
         Ok(())
     }

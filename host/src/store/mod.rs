@@ -3,9 +3,8 @@
 //! Every method is a complete unit of work: it commits (durably) before it returns, which is what
 //! lets the service answer "created" or "revoked" only once it is true on disk.
 
-// Its readers (the audit API) come with the admin credentials; until then only `record` is used.
-#[allow(dead_code)]
 pub mod audit;
+pub mod credentials;
 pub mod notify;
 pub mod postgres;
 mod rules;
@@ -13,6 +12,8 @@ pub mod sql;
 pub mod sqlite;
 pub mod webhooks;
 
+pub use audit::{Actor, AuditEvent, AuditQuery, AuditRecord, MAX_PAGE as MAX_AUDIT_PAGE};
+pub use credentials::{CredentialRecord, NewCredential, Role};
 pub use rules::SqlStore;
 pub use webhooks::{WebhookEvent, WebhookStore};
 
@@ -85,6 +86,7 @@ pub enum Entity {
     Repository,
     Token,
     Webhook,
+    Credential,
 }
 
 impl Entity {
@@ -95,6 +97,7 @@ impl Entity {
             Entity::Repository => "repository",
             Entity::Token => "token",
             Entity::Webhook => "webhook",
+            Entity::Credential => "credential",
         }
     }
 }
@@ -149,6 +152,7 @@ impl StoreError {
             StoreError::NotFound(Entity::Repository) => "repository_not_found",
             StoreError::NotFound(Entity::Token) => "token_not_found",
             StoreError::NotFound(Entity::Webhook) => "webhook_not_found",
+            StoreError::NotFound(Entity::Credential) => "credential_not_found",
             StoreError::Conflict(c) => c.code(),
             StoreError::Backend(_) => "store_failure",
             StoreError::Unavailable(_) => "store_unavailable",
@@ -291,7 +295,53 @@ pub struct TokenRecord {
     pub revoked_at: Option<i64>,
     pub deactivated_at: Option<i64>,
     pub last_accessed_at: Option<i64>,
+    /// The most recent distinct client addresses, newest first (at most [`LAST_USED_IPS`]).
+    pub last_used_ips: Vec<UsedFrom>,
     pub rotated_from: Option<String>,
+}
+
+/// How many distinct client addresses a token's metadata keeps.
+pub const LAST_USED_IPS: usize = 5;
+
+/// A client address a token was used from, and when it was last seen there.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct UsedFrom {
+    pub ip: String,
+    pub at: i64,
+}
+
+/// Adds a use from `ip` at `at` to a token's most recent distinct addresses, newest first,
+/// keeping at most [`LAST_USED_IPS`].
+pub fn merge_used_from(ips: &mut Vec<UsedFrom>, ip: &str, at: i64) {
+    if let Some(seen) = ips.iter_mut().find(|u| u.ip == ip) {
+        seen.at = seen.at.max(at);
+    } else {
+        ips.push(UsedFrom {
+            ip: ip.to_string(),
+            at,
+        });
+    }
+    ips.sort_by(|a, b| b.at.cmp(&a.at).then_with(|| a.ip.cmp(&b.ip)));
+    ips.truncate(LAST_USED_IPS);
+}
+
+/// A token's allowed checks since the last flush: the latest, and the addresses they came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TokenUse {
+    pub token_id: String,
+    pub at: i64,
+    pub from: Vec<UsedFrom>,
+}
+
+/// Denied checks of one token (or of no known token) for one reason, within one minute.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Denials {
+    /// The start of the minute, Unix seconds.
+    pub minute: i64,
+    pub token_id: Option<String>,
+    pub workspace: Option<String>,
+    pub reason: String,
+    pub count: u64,
 }
 
 impl TokenRecord {
@@ -388,17 +438,30 @@ pub trait Store: WebhookStore + Send + Sync {
         plan: Plan,
         policy: TokenPolicy,
         now: i64,
+        actor: &Actor,
     ) -> StoreResult<(Workspace, bool)>;
     fn get_workspace(&self, slug: &str) -> StoreResult<Option<Workspace>>;
     fn list_workspaces(&self) -> StoreResult<Vec<Workspace>>;
     /// Deletes the workspace with its projects and repositories; deactivates every token in it.
-    fn delete_workspace(&self, slug: &str, now: i64) -> StoreResult<()>;
+    fn delete_workspace(&self, slug: &str, now: i64, actor: &Actor) -> StoreResult<()>;
 
-    fn put_project(&self, workspace: &str, key: &str, now: i64) -> StoreResult<(Project, bool)>;
+    fn put_project(
+        &self,
+        workspace: &str,
+        key: &str,
+        now: i64,
+        actor: &Actor,
+    ) -> StoreResult<(Project, bool)>;
     fn get_project(&self, workspace: &str, key: &str) -> StoreResult<Option<Project>>;
     fn list_projects(&self, workspace: &str) -> StoreResult<Vec<Project>>;
     /// Conflict while the project holds repositories; deactivates its project tokens.
-    fn delete_project(&self, workspace: &str, key: &str, now: i64) -> StoreResult<()>;
+    fn delete_project(
+        &self,
+        workspace: &str,
+        key: &str,
+        now: i64,
+        actor: &Actor,
+    ) -> StoreResult<()>;
 
     /// Create, or move to another project of the same workspace.
     fn put_repository(
@@ -407,11 +470,18 @@ pub trait Store: WebhookStore + Send + Sync {
         slug: &str,
         project: &str,
         now: i64,
+        actor: &Actor,
     ) -> StoreResult<(Repository, bool)>;
     fn get_repository(&self, workspace: &str, slug: &str) -> StoreResult<Option<Repository>>;
     fn list_repositories(&self, workspace: &str) -> StoreResult<Vec<Repository>>;
     /// Deactivates the repository's tokens.
-    fn delete_repository(&self, workspace: &str, slug: &str, now: i64) -> StoreResult<()>;
+    fn delete_repository(
+        &self,
+        workspace: &str,
+        slug: &str,
+        now: i64,
+        actor: &Actor,
+    ) -> StoreResult<()>;
     /// Into another workspace: revokes the repository's tokens.
     fn transfer_repository(
         &self,
@@ -420,9 +490,10 @@ pub trait Store: WebhookStore + Send + Sync {
         to_workspace: &str,
         to_project: &str,
         now: i64,
+        actor: &Actor,
     ) -> StoreResult<Repository>;
 
-    fn insert_token(&self, token: NewToken) -> StoreResult<TokenRecord>;
+    fn insert_token(&self, token: NewToken, actor: &Actor) -> StoreResult<TokenRecord>;
     /// The selected tokens, in this order.
     fn list_tokens(
         &self,
@@ -432,18 +503,35 @@ pub trait Store: WebhookStore + Send + Sync {
     fn get_token(&self, id: &str) -> StoreResult<Option<TokenRecord>>;
     fn token_by_hash(&self, hash: &SecretHash) -> StoreResult<Option<TokenRecord>>;
     /// Idempotent; NotFound for an unknown id.
-    fn revoke_token(&self, id: &str, now: i64) -> StoreResult<TokenRecord>;
+    fn revoke_token(&self, id: &str, now: i64, actor: &Actor) -> StoreResult<TokenRecord>;
     /// Insert the successor and shorten the predecessor's expiry, atomically.
     fn rotate_token(
         &self,
         old_id: &str,
         old_expires_at: Option<i64>,
         new: NewToken,
+        actor: &Actor,
     ) -> StoreResult<TokenRecord>;
-    fn record_access(&self, accesses: &[(String, i64)]) -> StoreResult<()>;
+    /// Usage: `last_accessed_at` and `last_used_ips` from a batch of allowed checks.
+    fn record_access(&self, uses: &[TokenUse]) -> StoreResult<()>;
+    /// Denied checks, as `check.denied` audit entries.
+    fn record_denials(&self, denials: &[Denials]) -> StoreResult<()>;
 
-    fn admin_key_hash(&self) -> StoreResult<Option<SecretHash>>;
-    fn set_admin_key_hash(&self, hash: &SecretHash) -> StoreResult<()>;
+    fn insert_credential(
+        &self,
+        credential: NewCredential,
+        actor: &Actor,
+    ) -> StoreResult<CredentialRecord>;
+    fn credential_by_hash(&self, hash: &SecretHash) -> StoreResult<Option<CredentialRecord>>;
+    fn get_credential(&self, id: &str) -> StoreResult<Option<CredentialRecord>>;
+    /// Every credential, revoked ones included, oldest first.
+    fn list_credentials(&self) -> StoreResult<Vec<CredentialRecord>>;
+    /// Idempotent; NotFound for an unknown id.
+    fn revoke_credential(&self, id: &str, now: i64, actor: &Actor)
+        -> StoreResult<CredentialRecord>;
+
+    /// Audit entries, newest first.
+    fn audit(&self, query: &AuditQuery) -> StoreResult<Vec<AuditRecord>>;
 
     /// Changes whenever anyone (another process included) commits; lets a long-running server
     /// notice writes made by the CLI.

@@ -6,9 +6,12 @@
 //! [`StoreError::Corrupt`], never a guess (a damaged repository token read as a workspace token
 //! would reach its whole workspace).
 
+use super::audit::{self, Entry};
+use super::credentials::{credential_from, CREDENTIAL_COLUMNS};
 use super::sql::{corrupt, Backend, Cells, Param, Tx, Write};
 use super::webhooks::{self, WebhookEvent};
 use super::*;
+use serde_json::json;
 
 /// The store over one backend. `SqliteStore` and `PostgresStore` are this with their backend.
 pub struct SqlStore<B> {
@@ -30,7 +33,7 @@ const REPOSITORY_SELECT: &str = "SELECT w.slug, r.slug, p.key FROM repositories 
 
 pub(super) const TOKEN_COLUMNS: &str =
     "id, name, kind, workspace, bound, scopes, created_at, expires_at, \
-     revoked_at, deactivated_at, last_accessed_at, rotated_from";
+     revoked_at, deactivated_at, last_accessed_at, last_used_ips, rotated_from";
 
 fn workspace_from(mut r: Cells) -> StoreResult<Workspace> {
     let slug = r.text("slug").map_err(|e| corrupt("workspaces", "?", e))?;
@@ -105,6 +108,11 @@ pub(super) fn token_from(r: &mut Cells) -> StoreResult<TokenRecord> {
         revoked_at: r.nullable_int("revoked_at").map_err(bad)?,
         deactivated_at: r.nullable_int("deactivated_at").map_err(bad)?,
         last_accessed_at: r.nullable_int("last_accessed_at").map_err(bad)?,
+        last_used_ips: match r.nullable_text("last_used_ips").map_err(bad)? {
+            Some(text) => serde_json::from_str(&text)
+                .map_err(|e| bad(format!("last_used_ips is not a list of addresses: {e}")))?,
+            None => Vec::new(),
+        },
         rotated_from: r.nullable_text("rotated_from").map_err(bad)?,
         id,
     })
@@ -164,8 +172,133 @@ fn count(tx: &mut dyn Tx, sql: &str, params: &[Param<'_>]) -> StoreResult<i64> {
     row.int("value").map_err(StoreError::Backend)
 }
 
+fn get_credential(tx: &mut dyn Tx, id: &str) -> StoreResult<Option<CredentialRecord>> {
+    tx.query_opt(
+        &format!("SELECT {CREDENTIAL_COLUMNS} FROM credentials WHERE id = ?1"),
+        &[Param::Text(id)],
+    )?
+    .map(credential_from)
+    .transpose()
+}
+
+fn record_credential(
+    tx: &mut dyn Tx,
+    actor: &Actor,
+    event: AuditEvent,
+    c: &CredentialRecord,
+    at: i64,
+) -> StoreResult<()> {
+    audit::record(
+        tx,
+        &Entry {
+            at,
+            actor,
+            event,
+            workspace: c.workspace.as_deref(),
+            subject: Some(format!("credential:{}", c.id)),
+            token_id: None,
+            detail: json!({"name": c.name, "role": c.role.as_str(), "expires_at": c.expires_at}),
+        },
+    )
+}
+
 fn require<T>(found: Option<T>, what: Entity) -> StoreResult<T> {
     found.ok_or(StoreError::NotFound(what))
+}
+
+/// What the audit log says about a token: everything but its secret and hash.
+fn token_detail(t: &TokenRecord) -> serde_json::Value {
+    let mut d = json!({"name": t.name, "kind": t.resource.kind().as_str(), "scopes": t.scopes,
+                       "expires_at": t.expires_at});
+    match &t.resource {
+        Resource::Project { project, .. } => d["project"] = json!(project),
+        Resource::Repository { repository, .. } => d["repository"] = json!(repository),
+        Resource::Workspace { .. } => {}
+    }
+    d
+}
+
+/// Records `event` about token `t`.
+fn record_token(
+    tx: &mut dyn Tx,
+    actor: &Actor,
+    event: AuditEvent,
+    t: &TokenRecord,
+    at: i64,
+    detail: serde_json::Value,
+) -> StoreResult<()> {
+    audit::record(
+        tx,
+        &Entry {
+            at,
+            actor,
+            event,
+            workspace: Some(t.resource.workspace()),
+            subject: Some(format!("token:{}", t.id)),
+            token_id: Some(&t.id),
+            detail,
+        },
+    )
+}
+
+/// Records a change of a resource (not of a token).
+fn record_resource(
+    tx: &mut dyn Tx,
+    actor: &Actor,
+    event: AuditEvent,
+    workspace: &str,
+    subject: String,
+    at: i64,
+    detail: serde_json::Value,
+) -> StoreResult<()> {
+    audit::record(
+        tx,
+        &Entry {
+            at,
+            actor,
+            event,
+            workspace: Some(workspace),
+            subject: Some(subject),
+            token_id: None,
+            detail,
+        },
+    )
+}
+
+/// The tokens matching `filter` (a `WHERE` clause over `tokens`) that are neither revoked nor
+/// deactivated: those a deletion or a transfer is about to end, read before it does.
+fn live_tokens(
+    tx: &mut dyn Tx,
+    filter: &str,
+    params: &[Param<'_>],
+) -> StoreResult<Vec<TokenRecord>> {
+    tx.query(
+        &format!(
+            "SELECT {TOKEN_COLUMNS} FROM tokens WHERE {filter}
+             AND revoked_at IS NULL AND deactivated_at IS NULL ORDER BY id"
+        ),
+        params,
+    )?
+    .into_iter()
+    .map(token_row)
+    .collect()
+}
+
+/// Records each token of `ended` as ended by `cause` (a deletion or a transfer).
+fn record_ended(
+    tx: &mut dyn Tx,
+    actor: &Actor,
+    event: AuditEvent,
+    ended: &[TokenRecord],
+    cause: AuditEvent,
+    at: i64,
+) -> StoreResult<()> {
+    for t in ended {
+        let mut detail = token_detail(t);
+        detail["cause"] = json!(cause.as_str());
+        record_token(tx, actor, event, t, at, detail)?;
+    }
+    Ok(())
 }
 
 /// The keys a token's resource is stored under: workspace, kind, bound resource.
@@ -217,6 +350,7 @@ impl<B: Backend> Store for SqlStore<B> {
         plan: Plan,
         policy: TokenPolicy,
         now: i64,
+        actor: &Actor,
     ) -> StoreResult<(Workspace, bool)> {
         self.backend.write(Write::Change, |tx| {
             let existed = get_workspace(tx, slug)?.is_some();
@@ -237,6 +371,17 @@ impl<B: Backend> Store for SqlStore<B> {
                 ],
             )?;
             let ws = require(get_workspace(tx, slug)?, Entity::Workspace)?;
+            record_resource(
+                tx,
+                actor,
+                AuditEvent::WorkspacePut,
+                &ws.slug,
+                format!("workspace:{}", ws.slug),
+                now,
+                json!({"created": !existed, "plan": ws.plan.as_str(),
+                       "max_lifetime_days": ws.token_policy.max_lifetime_days,
+                       "allow_no_expiry": ws.token_policy.allow_no_expiry}),
+            )?;
             Ok((ws, !existed))
         })
     }
@@ -257,9 +402,11 @@ impl<B: Backend> Store for SqlStore<B> {
         })
     }
 
-    fn delete_workspace(&self, slug: &str, now: i64) -> StoreResult<()> {
+    fn delete_workspace(&self, slug: &str, now: i64, actor: &Actor) -> StoreResult<()> {
         self.backend.write(Write::Change, |tx| {
             let k = key(slug);
+            let ws = require(get_workspace(tx, slug)?, Entity::Workspace)?;
+            let ended = live_tokens(tx, "ws_key = ?1", &[Param::Text(&k)])?;
             // Children first: the schema's foreign keys hold at every statement. An unknown
             // workspace deletes nothing, and the error rolls the transaction back.
             tx.execute(
@@ -279,11 +426,20 @@ impl<B: Backend> Store for SqlStore<B> {
                 "UPDATE tokens SET deactivated_at = ?2 WHERE ws_key = ?1 AND deactivated_at IS NULL",
                 &[Param::Text(&k), Param::Int(now)],
             )?;
-            Ok(())
+            let event = AuditEvent::WorkspaceDeleted;
+            let subject = format!("workspace:{}", ws.slug);
+            record_resource(tx, actor, event, &ws.slug, subject, now, json!({}))?;
+            record_ended(tx, actor, AuditEvent::TokenDeactivated, &ended, event, now)
         })
     }
 
-    fn put_project(&self, ws: &str, k: &str, now: i64) -> StoreResult<(Project, bool)> {
+    fn put_project(
+        &self,
+        ws: &str,
+        k: &str,
+        now: i64,
+        actor: &Actor,
+    ) -> StoreResult<(Project, bool)> {
         self.backend.write(Write::Change, |tx| {
             require(get_workspace(tx, ws)?, Entity::Workspace)?;
             if let Some(p) = get_project(tx, ws, k)? {
@@ -298,7 +454,11 @@ impl<B: Backend> Store for SqlStore<B> {
                     Param::Int(now),
                 ],
             )?;
-            Ok((require(get_project(tx, ws, k)?, Entity::Project)?, true))
+            let p = require(get_project(tx, ws, k)?, Entity::Project)?;
+            let subject = format!("project:{}/{}", p.workspace, p.key);
+            let (event, w) = (AuditEvent::ProjectPut, p.workspace.clone());
+            record_resource(tx, actor, event, &w, subject, now, json!({"created": true}))?;
+            Ok((p, true))
         })
     }
 
@@ -318,9 +478,9 @@ impl<B: Backend> Store for SqlStore<B> {
         })
     }
 
-    fn delete_project(&self, ws: &str, k: &str, now: i64) -> StoreResult<()> {
+    fn delete_project(&self, ws: &str, k: &str, now: i64, actor: &Actor) -> StoreResult<()> {
         self.backend.write(Write::Change, |tx| {
-            require(get_project(tx, ws, k)?, Entity::Project)?;
+            let p = require(get_project(tx, ws, k)?, Entity::Project)?;
             let keys = [Param::Text(&key(ws)), Param::Text(&key(k))];
             let repositories = count(
                 tx,
@@ -337,12 +497,20 @@ impl<B: Backend> Store for SqlStore<B> {
                 "DELETE FROM projects WHERE ws_key = ?1 AND key_key = ?2",
                 &keys,
             )?;
+            let ended = live_tokens(
+                tx,
+                "ws_key = ?1 AND kind = 'project' AND bound_key = ?2",
+                &keys,
+            )?;
             tx.execute(
                 "UPDATE tokens SET deactivated_at = ?3 WHERE ws_key = ?1 AND kind = 'project'
                    AND bound_key = ?2 AND deactivated_at IS NULL",
                 &[keys[0], keys[1], Param::Int(now)],
             )?;
-            Ok(())
+            let event = AuditEvent::ProjectDeleted;
+            let subject = format!("project:{}/{}", p.workspace, p.key);
+            record_resource(tx, actor, event, &p.workspace, subject, now, json!({}))?;
+            record_ended(tx, actor, AuditEvent::TokenDeactivated, &ended, event, now)
         })
     }
 
@@ -352,11 +520,13 @@ impl<B: Backend> Store for SqlStore<B> {
         slug: &str,
         project: &str,
         now: i64,
+        actor: &Actor,
     ) -> StoreResult<(Repository, bool)> {
         self.backend.write(Write::Change, |tx| {
             require(get_workspace(tx, ws)?, Entity::Workspace)?;
             require(get_project(tx, ws, project)?, Entity::Project)?;
-            let existed = get_repository(tx, ws, slug)?.is_some();
+            let before = get_repository(tx, ws, slug)?;
+            let existed = before.is_some();
             tx.execute(
                 "INSERT INTO repositories (ws_key, slug_key, slug, project_key, created_at)
                  VALUES (?1, ?2, ?3, ?4, ?5)
@@ -370,6 +540,29 @@ impl<B: Backend> Store for SqlStore<B> {
                 ],
             )?;
             let r = require(get_repository(tx, ws, slug)?, Entity::Repository)?;
+            let subject = format!("repository:{}/{}", r.workspace, r.slug);
+            match before {
+                None => record_resource(
+                    tx,
+                    actor,
+                    AuditEvent::RepositoryPut,
+                    &r.workspace,
+                    subject,
+                    now,
+                    json!({"created": true, "project": r.project}),
+                )?,
+                Some(b) if key(&b.project) != key(&r.project) => record_resource(
+                    tx,
+                    actor,
+                    AuditEvent::RepositoryMoved,
+                    &r.workspace,
+                    subject,
+                    now,
+                    json!({"from_project": b.project, "to_project": r.project}),
+                )?,
+                // The same project again changes nothing, so there is nothing to record.
+                Some(_) => {}
+            }
             Ok((r, !existed))
         })
     }
@@ -390,9 +583,15 @@ impl<B: Backend> Store for SqlStore<B> {
         })
     }
 
-    fn delete_repository(&self, ws: &str, slug: &str, now: i64) -> StoreResult<()> {
+    fn delete_repository(&self, ws: &str, slug: &str, now: i64, actor: &Actor) -> StoreResult<()> {
         self.backend.write(Write::Change, |tx| {
+            let r = require(get_repository(tx, ws, slug)?, Entity::Repository)?;
             let keys = [Param::Text(&key(ws)), Param::Text(&key(slug))];
+            let ended = live_tokens(
+                tx,
+                "ws_key = ?1 AND kind = 'repository' AND bound_key = ?2",
+                &keys,
+            )?;
             let n = tx.execute(
                 "DELETE FROM repositories WHERE ws_key = ?1 AND slug_key = ?2",
                 &keys,
@@ -405,7 +604,11 @@ impl<B: Backend> Store for SqlStore<B> {
                    AND bound_key = ?2 AND deactivated_at IS NULL",
                 &[keys[0], keys[1], Param::Int(now)],
             )?;
-            Ok(())
+            let event = AuditEvent::RepositoryDeleted;
+            let subject = format!("repository:{}/{}", r.workspace, r.slug);
+            let detail = json!({"project": r.project});
+            record_resource(tx, actor, event, &r.workspace, subject, now, detail)?;
+            record_ended(tx, actor, AuditEvent::TokenDeactivated, &ended, event, now)
         })
     }
 
@@ -416,9 +619,10 @@ impl<B: Backend> Store for SqlStore<B> {
         to_ws: &str,
         to_project: &str,
         now: i64,
+        actor: &Actor,
     ) -> StoreResult<Repository> {
         self.backend.write(Write::Change, |tx| {
-            require(get_repository(tx, ws, slug)?, Entity::Repository)?;
+            let from = require(get_repository(tx, ws, slug)?, Entity::Repository)?;
             require(get_workspace(tx, to_ws)?, Entity::Workspace)?;
             require(get_project(tx, to_ws, to_project)?, Entity::Project)?;
             let same_workspace = key(ws) == key(to_ws);
@@ -439,7 +643,13 @@ impl<B: Backend> Store for SqlStore<B> {
                     Param::Text(&key(to_project)),
                 ],
             )?;
+            let mut ended = Vec::new();
             if !same_workspace {
+                ended = live_tokens(
+                    tx,
+                    "ws_key = ?1 AND kind = 'repository' AND bound_key = ?2",
+                    &[Param::Text(&ws_key), Param::Text(&slug_key)],
+                )?;
                 tx.execute(
                     "UPDATE tokens SET revoked_at = ?3 WHERE ws_key = ?1 AND kind = 'repository'
                        AND bound_key = ?2 AND revoked_at IS NULL",
@@ -450,13 +660,44 @@ impl<B: Backend> Store for SqlStore<B> {
                     ],
                 )?;
             }
-            require(get_repository(tx, to_ws, slug)?, Entity::Repository)
+            let to = require(get_repository(tx, to_ws, slug)?, Entity::Repository)?;
+            let event = AuditEvent::RepositoryTransferred;
+            let detail = json!({"from_workspace": from.workspace, "from_project": from.project,
+                                "to_workspace": to.workspace, "to_project": to.project});
+            // Recorded in both workspaces, so that each one's log tells its side of the move.
+            let subject = format!("repository:{}/{}", from.workspace, from.slug);
+            record_resource(
+                tx,
+                actor,
+                event,
+                &from.workspace,
+                subject,
+                now,
+                detail.clone(),
+            )?;
+            if !same_workspace {
+                let subject = format!("repository:{}/{}", to.workspace, to.slug);
+                record_resource(tx, actor, event, &to.workspace, subject, now, detail)?;
+            }
+            record_ended(tx, actor, AuditEvent::TokenRevoked, &ended, event, now)?;
+            Ok(to)
         })
     }
 
-    fn insert_token(&self, token: NewToken) -> StoreResult<TokenRecord> {
-        self.backend
-            .write(Write::Change, |tx| insert_token(tx, &token))
+    fn insert_token(&self, token: NewToken, actor: &Actor) -> StoreResult<TokenRecord> {
+        self.backend.write(Write::Change, |tx| {
+            let t = insert_token(tx, &token)?;
+            let detail = token_detail(&t);
+            record_token(
+                tx,
+                actor,
+                AuditEvent::TokenCreated,
+                &t,
+                t.created_at,
+                detail,
+            )?;
+            Ok(t)
+        })
     }
 
     fn list_tokens(
@@ -506,15 +747,22 @@ impl<B: Backend> Store for SqlStore<B> {
         })
     }
 
-    fn revoke_token(&self, id: &str, now: i64) -> StoreResult<TokenRecord> {
+    fn revoke_token(&self, id: &str, now: i64, actor: &Actor) -> StoreResult<TokenRecord> {
         self.backend.write(Write::Change, |tx| {
             let revoked = tx.execute(
                 "UPDATE tokens SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
                 &[Param::Text(id), Param::Int(now)],
             )?;
             let t = require(get_token(tx, id)?, Entity::Token)?;
-            if revoked == 1 {
-                webhooks::enqueue(tx, WebhookEvent::TokenRevoked, &t, now)?;
+            // Revoking again changes nothing, so only the first revocation is recorded (and
+            // sent).
+            if revoked > 0 {
+                let (event, hook) = match actor {
+                    Actor::LeakReport => (AuditEvent::TokenLeaked, WebhookEvent::TokenLeaked),
+                    _ => (AuditEvent::TokenRevoked, WebhookEvent::TokenRevoked),
+                };
+                record_token(tx, actor, event, &t, now, token_detail(&t))?;
+                webhooks::enqueue(tx, hook, &t, now)?;
             }
             Ok(t)
         })
@@ -525,6 +773,7 @@ impl<B: Backend> Store for SqlStore<B> {
         old_id: &str,
         old_expires_at: Option<i64>,
         new: NewToken,
+        actor: &Actor,
     ) -> StoreResult<TokenRecord> {
         self.backend.write(Write::Change, |tx| {
             let n = tx.execute(
@@ -534,62 +783,165 @@ impl<B: Backend> Store for SqlStore<B> {
             if n == 0 {
                 return Err(StoreError::NotFound(Entity::Token));
             }
-            let old = require(get_token(tx, old_id)?, Entity::Token)?;
-            webhooks::enqueue(tx, WebhookEvent::TokenRotated, &old, new.created_at)?;
             insert_token(tx, &new)?;
             tx.execute(
                 "UPDATE tokens SET rotated_from = ?2 WHERE id = ?1",
                 &[Param::Text(&new.id), Param::Text(old_id)],
             )?;
-            require(get_token(tx, &new.id)?, Entity::Token)
+            let old = require(get_token(tx, old_id)?, Entity::Token)?;
+            let t = require(get_token(tx, &new.id)?, Entity::Token)?;
+            let now = t.created_at;
+            let mut detail = token_detail(&old);
+            detail["successor"] = json!(t.id);
+            record_token(tx, actor, AuditEvent::TokenRotated, &old, now, detail)?;
+            webhooks::enqueue(tx, WebhookEvent::TokenRotated, &old, now)?;
+            let mut detail = token_detail(&t);
+            detail["rotated_from"] = json!(old.id);
+            record_token(tx, actor, AuditEvent::TokenCreated, &t, now, detail)?;
+            Ok(t)
         })
     }
 
-    fn record_access(&self, accesses: &[(String, i64)]) -> StoreResult<()> {
-        if accesses.is_empty() {
+    fn record_access(&self, uses: &[TokenUse]) -> StoreResult<()> {
+        if uses.is_empty() {
             return Ok(());
         }
         // In id order, so that two hosts flushing overlapping batches cannot deadlock.
-        let mut sorted: Vec<&(String, i64)> = accesses.iter().collect();
-        sorted.sort();
-        self.backend.write(Write::Commuting, |tx| {
-            for (id, at) in sorted {
+        let mut sorted: Vec<&TokenUse> = uses.iter().collect();
+        sorted.sort_by(|a, b| a.token_id.cmp(&b.token_id));
+        // `last_used_ips` is read, merged and written back, which does not commute with another
+        // host doing the same: so this write is serialised with the other writers.
+        self.backend.write(Write::Quiet, |tx| {
+            for u in sorted {
+                let Some(t) = get_token(tx, &u.token_id)? else {
+                    continue;
+                };
+                let mut ips = t.last_used_ips;
+                for f in &u.from {
+                    merge_used_from(&mut ips, &f.ip, f.at);
+                }
+                let ips = (!ips.is_empty())
+                    .then(|| serde_json::to_string(&ips))
+                    .transpose()?;
                 tx.execute(
-                    "UPDATE tokens SET last_accessed_at = ?2
-                     WHERE id = ?1 AND (last_accessed_at IS NULL OR last_accessed_at < ?2)",
-                    &[Param::Text(id), Param::Int(*at)],
+                    "UPDATE tokens SET last_accessed_at = CASE
+                         WHEN last_accessed_at IS NULL OR last_accessed_at < ?2 THEN ?2
+                         ELSE last_accessed_at END,
+                       last_used_ips = ?3
+                     WHERE id = ?1",
+                    &[
+                        Param::Text(&u.token_id),
+                        Param::Int(u.at),
+                        Param::NullableText(ips.as_deref()),
+                    ],
                 )?;
             }
             Ok(())
         })
     }
 
-    fn admin_key_hash(&self) -> StoreResult<Option<SecretHash>> {
-        self.backend.read(|tx| {
-            let Some(mut row) = tx.query_opt(
-                "SELECT value FROM settings WHERE name = 'admin_key_sha256'",
-                &[],
-            )?
-            else {
-                return Ok(None);
-            };
-            let bad = |e| corrupt("settings", "admin_key_sha256", e);
-            let value = row.blob("value").map_err(bad)?;
-            let hash: SecretHash = value
-                .try_into()
-                .map_err(|v: Vec<u8>| bad(format!("value has {} bytes, not 32", v.len())))?;
-            Ok(Some(hash))
+    fn record_denials(&self, denials: &[Denials]) -> StoreResult<()> {
+        if denials.is_empty() {
+            return Ok(());
+        }
+        // Inserts only: they commute with every other write.
+        self.backend.write(Write::Commuting, |tx| {
+            for d in denials {
+                audit::record(
+                    tx,
+                    &Entry {
+                        at: d.minute,
+                        actor: &Actor::Check,
+                        event: AuditEvent::CheckDenied,
+                        workspace: d.workspace.as_deref(),
+                        subject: d.token_id.as_ref().map(|id| format!("token:{id}")),
+                        token_id: d.token_id.as_deref(),
+                        detail: json!({"reason": d.reason, "count": d.count}),
+                    },
+                )?;
+            }
+            Ok(())
         })
     }
 
-    fn set_admin_key_hash(&self, hash: &SecretHash) -> StoreResult<()> {
+    fn insert_credential(&self, c: NewCredential, actor: &Actor) -> StoreResult<CredentialRecord> {
         self.backend.write(Write::Quiet, |tx| {
+            let ws_key = c.workspace.as_deref().map(key);
             tx.execute(
-                "INSERT INTO settings (name, value) VALUES ('admin_key_sha256', ?1)
-                 ON CONFLICT (name) DO UPDATE SET value = excluded.value",
-                &[Param::Blob(&hash[..])],
+                "INSERT INTO credentials (id, hash, name, role, workspace, ws_key, created_at,
+                                          expires_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                &[
+                    Param::Text(&c.id),
+                    Param::Blob(&c.hash[..]),
+                    Param::Text(&c.name),
+                    Param::Text(c.role.as_str()),
+                    Param::NullableText(c.workspace.as_deref()),
+                    Param::NullableText(ws_key.as_deref()),
+                    Param::Int(c.created_at),
+                    Param::NullableInt(c.expires_at),
+                ],
             )?;
-            Ok(())
+            let r = require(get_credential(tx, &c.id)?, Entity::Credential)?;
+            record_credential(tx, actor, AuditEvent::CredentialCreated, &r, r.created_at)?;
+            Ok(r)
+        })
+    }
+
+    fn credential_by_hash(&self, hash: &SecretHash) -> StoreResult<Option<CredentialRecord>> {
+        self.backend.read(|tx| {
+            tx.query_opt(
+                &format!("SELECT {CREDENTIAL_COLUMNS} FROM credentials WHERE hash = ?1"),
+                &[Param::Blob(&hash[..])],
+            )?
+            .map(credential_from)
+            .transpose()
+        })
+    }
+
+    fn get_credential(&self, id: &str) -> StoreResult<Option<CredentialRecord>> {
+        self.backend.read(|tx| get_credential(tx, id))
+    }
+
+    fn list_credentials(&self) -> StoreResult<Vec<CredentialRecord>> {
+        self.backend.read(|tx| {
+            tx.query(
+                &format!("SELECT {CREDENTIAL_COLUMNS} FROM credentials ORDER BY created_at, id"),
+                &[],
+            )?
+            .into_iter()
+            .map(credential_from)
+            .collect()
+        })
+    }
+
+    fn revoke_credential(
+        &self,
+        id: &str,
+        now: i64,
+        actor: &Actor,
+    ) -> StoreResult<CredentialRecord> {
+        self.backend.write(Write::Quiet, |tx| {
+            let revoked = tx.execute(
+                "UPDATE credentials SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
+                &[Param::Text(id), Param::Int(now)],
+            )?;
+            let r = require(get_credential(tx, id)?, Entity::Credential)?;
+            if revoked > 0 {
+                record_credential(tx, actor, AuditEvent::CredentialRevoked, &r, now)?;
+            }
+            Ok(r)
+        })
+    }
+
+    fn audit(&self, query: &AuditQuery) -> StoreResult<Vec<AuditRecord>> {
+        let ws_key = query.workspace.as_deref().map(key);
+        let (sql, params) = audit::select(query, &ws_key);
+        self.backend.read(|tx| {
+            tx.query(&sql, &params)?
+                .into_iter()
+                .map(audit::audit_from)
+                .collect()
         })
     }
 

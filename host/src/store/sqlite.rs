@@ -342,12 +342,12 @@ mod tests {
         let path = dir.path().join("s.db");
         let store = SqliteStore::open(&path).unwrap();
         store
-            .put_workspace("acme", Plan::Free, TokenPolicy::default(), 1)
+            .put_workspace("acme", Plan::Free, TokenPolicy::default(), 1, &Actor::Cli)
             .unwrap();
         let before = store.change_marker().unwrap();
         assert!(store.get_workspace("acme").unwrap().is_some());
         let other = SqliteStore::open(&path).unwrap();
-        other.delete_workspace("acme", 2).unwrap();
+        other.delete_workspace("acme", 2, &Actor::Cli).unwrap();
         drop(other);
         assert_ne!(store.change_marker().unwrap(), before);
         assert!(store.get_workspace("acme").unwrap().is_none());
