@@ -182,6 +182,9 @@ pub trait WebhookStore: Send + Sync {
     ) -> StoreResult<Vec<Delivery>>;
     /// Records how each claimed delivery's attempt ended, at `now_ms`.
     fn finish_deliveries(&self, done: &[(Delivery, Outcome)], now_ms: i64) -> StoreResult<()>;
+    /// Deletes the deliveries enqueued before `before_ms` that are finished (delivered or
+    /// given up); how many.
+    fn prune_deliveries(&self, before_ms: i64) -> StoreResult<u64>;
 }
 
 fn key(s: &str) -> String {
@@ -616,6 +619,16 @@ impl<B: Backend> WebhookStore for SqlStore<B> {
                 )?;
             }
             Ok(())
+        })
+    }
+
+    fn prune_deliveries(&self, before_ms: i64) -> StoreResult<u64> {
+        // Commuting: finished rows are nobody's to claim, so no claim can race this.
+        self.backend.write(Write::Commuting, |tx| {
+            tx.execute(
+                "DELETE FROM webhook_deliveries WHERE next_attempt_at IS NULL AND created_at < ?1",
+                &[Param::Int(before_ms)],
+            )
         })
     }
 }

@@ -33,6 +33,10 @@ const POLL: Duration = Duration::from_millis(500);
 /// How often it looks for expiry notices that fell due: they are days apart.
 const EXPIRY_PASS: Duration = Duration::from_secs(30);
 
+/// How long a finished delivery (delivered or given up) is kept, for inspection, before the
+/// expiry pass deletes it: the outbox would otherwise grow with every event ever sent.
+pub const KEEP_FINISHED_MS: i64 = 7 * 24 * 60 * 60 * 1_000;
+
 /// What one pass did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Pass {
@@ -81,9 +85,15 @@ impl Notifier {
         Ok(Pass { noticed, ..pass })
     }
 
-    /// Records the expiry notices due at `now` (Unix seconds), with their deliveries.
+    /// Records the expiry notices due at `now` (Unix seconds), with their deliveries, and
+    /// deletes the deliveries finished more than [`KEEP_FINISHED_MS`] ago.
     pub async fn notice_expiring(&self, now: i64) -> StoreResult<usize> {
-        blocking(&self.store, move |s| s.notice_expiring(now)).await
+        blocking(&self.store, move |s| {
+            let noticed = s.notice_expiring(now)?;
+            s.prune_deliveries(now.saturating_mul(1000).saturating_sub(KEEP_FINISHED_MS))?;
+            Ok(noticed)
+        })
+        .await
     }
 
     /// Sends every delivery due at `now_ms`, batch after batch, until none is left.
