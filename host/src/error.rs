@@ -15,6 +15,7 @@ pub enum NameKind {
     Workspace,
     Repository,
     ProjectKey,
+    Webhook,
 }
 
 impl NameKind {
@@ -23,6 +24,7 @@ impl NameKind {
             NameKind::Workspace => "workspace",
             NameKind::Repository => "repository",
             NameKind::ProjectKey => "project_key",
+            NameKind::Webhook => "webhook",
         }
     }
 }
@@ -53,6 +55,17 @@ impl RefusalCode {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+/// What is wrong with a webhook's definition (`invalid_webhook_url`, …).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WebhookProblem {
+    /// Not an `http://` or `https://` URL of the form `URL_PATTERN` states.
+    Url,
+    /// Not 16-256 visible ASCII characters.
+    Secret,
+    /// No event to send.
+    NoEvents,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -96,6 +109,8 @@ pub enum ApiError {
     InvalidInput(std::io::Error),
     #[error("{} {name:?} is not a valid name", .kind.as_str())]
     InvalidName { kind: NameKind, name: String },
+    #[error("invalid webhook: {0:?}")]
+    InvalidWebhook(WebhookProblem),
 
     // ---- what the request names ---------------------------------------------------------------
     #[error("{} not found", .0.as_str())]
@@ -153,6 +168,12 @@ impl ApiError {
                 NameKind::Workspace => "invalid_workspace",
                 NameKind::Repository => "invalid_repository",
                 NameKind::ProjectKey => "invalid_project_key",
+                NameKind::Webhook => "invalid_webhook_name",
+            },
+            ApiError::InvalidWebhook(p) => match p {
+                WebhookProblem::Url => "invalid_webhook_url",
+                WebhookProblem::Secret => "invalid_webhook_secret",
+                WebhookProblem::NoEvents => "invalid_webhook_events",
             },
             // The same codes as the store's, for the same absence.
             ApiError::NotFound(what) => StoreError::NotFound(*what).code(),
@@ -183,7 +204,8 @@ impl ApiError {
             | ApiError::InvalidBody(_)
             | ApiError::InvalidQuery(_)
             | ApiError::InvalidInput(_)
-            | ApiError::InvalidName { .. } => 400,
+            | ApiError::InvalidName { .. }
+            | ApiError::InvalidWebhook(_) => 400,
             ApiError::TokenRevoked | ApiError::TokenExpired => 409,
             // The file in place is not the one the caller pinned: a conflict with the host's
             // state, not a malformed request.
@@ -233,6 +255,20 @@ impl ApiError {
                 "{} {name:?} is not a valid name (1-100 of A-Z a-z 0-9 - _ .)",
                 kind.as_str()
             ),
+            ApiError::InvalidWebhook(WebhookProblem::Url) => {
+                "url must be an http:// or https:// URL: a host name or IPv4 address, an \
+                 optional port, an optional path (no user, no fragment)"
+                    .into()
+            }
+            // Never the secret itself: an answer may be logged by whoever sent the request.
+            ApiError::InvalidWebhook(WebhookProblem::Secret) => {
+                "secret must be 16 to 256 visible ASCII characters".into()
+            }
+            ApiError::InvalidWebhook(WebhookProblem::NoEvents) => {
+                "events must name at least one of token.expiring, token.revoked, token.leaked, \
+                 token.rotated"
+                    .into()
+            }
             ApiError::NotFound(what) | ApiError::Store(StoreError::NotFound(what)) => {
                 format!("{} not found", what.as_str())
             }

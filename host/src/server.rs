@@ -74,6 +74,11 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         }
     }
 
+    // Webhooks go out from a task of their own: an admin call or a check only writes the
+    // delivery (in its own transaction) and never waits for a receiver.
+    let notifier = crate::webhooks::Notifier::new(svc.store.clone())?;
+    tokio::spawn(notifier.run());
+
     let upkeep = svc.clone();
     // Take the first marker before serving, so that a commit made right after start is noticed.
     let mut marker = None;

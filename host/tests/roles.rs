@@ -183,7 +183,7 @@ fn every_admin_call_is_checked_against_the_role_table() {
     assert!(listed.is_empty(), "not in the document: {listed:?}");
 
     // A bound role reaches nothing outside its workspace, even where its role would allow it.
-    s.admin("PUT", "/workspaces/other", Some(json!({"plan": "free"})));
+    s.admin("PUT", "/workspaces/other", Some(json!({"plan": "premium"})));
     s.admin("PUT", "/workspaces/other/projects/P", None);
     let manager = &credentials["manager"];
     for (method, path, body) in [

@@ -48,6 +48,12 @@ pub fn routes() -> OpenApiRouter<App> {
         .routes(routes!(edge_snapshot))
         .routes(routes!(policy_info))
         .routes(routes!(policy_reload))
+        .routes(routes!(super::webhooks::list_webhooks))
+        .routes(routes!(
+            super::webhooks::get_webhook,
+            super::webhooks::put_webhook,
+            super::webhooks::delete_webhook
+        ))
         .routes(routes!(create_credential, list_credentials))
         .routes(routes!(revoke_credential))
         .routes(routes!(read_audit))

@@ -8,6 +8,7 @@ pub mod guard;
 pub mod listen;
 pub mod openapi;
 pub mod views;
+pub mod webhooks;
 
 use crate::error::ApiError;
 use crate::metrics;

@@ -3,8 +3,9 @@
 //! secrets and the cache.
 //!
 //! One file per concern: [`credentials`] (the admin key), [`resources`] (workspaces, projects,
-//! repositories), [`tokens`] (issuing, revoking, rotating), [`check`] (the `/check` decision)
-//! and [`coherence`] (how long cached answers may outlive the last contact with the store).
+//! repositories), [`tokens`] (issuing, revoking, rotating), [`check`] (the `/check` decision),
+//! [`coherence`] (how long cached answers may outlive the last contact with the store) and
+//! [`webhooks`] (the definitions of a workspace's webhooks).
 
 mod audit;
 mod check;
@@ -14,6 +15,7 @@ mod resources;
 pub mod roles;
 mod tokens;
 pub mod usage;
+mod webhooks;
 
 pub use crate::answer::CheckAnswer;
 pub use check::CheckOutcome;
@@ -22,6 +24,7 @@ pub use credentials::{CreatedCredential, CredentialRequest, ENV_CREDENTIAL_ID};
 pub use resources::{check_key, check_slug, ResourceRef, KEY_PATTERN, SLUG_PATTERN};
 pub use roles::{Action, Caller};
 pub use tokens::{claims_json, Created, IssueRequest, ROTATION_GRACE_SECS};
+pub use webhooks::{check_url, WebhookRequest, SECRET_PATTERN, URL_MAX, URL_PATTERN};
 
 use crate::answer::Step;
 use crate::cache::CheckCache;

@@ -10,10 +10,12 @@ pub mod postgres;
 mod rules;
 pub mod sql;
 pub mod sqlite;
+pub mod webhooks;
 
 pub use audit::{Actor, AuditEvent, AuditQuery, AuditRecord, MAX_PAGE as MAX_AUDIT_PAGE};
 pub use credentials::{CredentialRecord, NewCredential, Role};
 pub use rules::SqlStore;
+pub use webhooks::{WebhookEvent, WebhookStore};
 
 use crate::token::SecretHash;
 use serde::Serialize;
@@ -83,6 +85,7 @@ pub enum Entity {
     Project,
     Repository,
     Token,
+    Webhook,
     Credential,
 }
 
@@ -93,6 +96,7 @@ impl Entity {
             Entity::Project => "project",
             Entity::Repository => "repository",
             Entity::Token => "token",
+            Entity::Webhook => "webhook",
             Entity::Credential => "credential",
         }
     }
@@ -147,6 +151,7 @@ impl StoreError {
             StoreError::NotFound(Entity::Project) => "project_not_found",
             StoreError::NotFound(Entity::Repository) => "repository_not_found",
             StoreError::NotFound(Entity::Token) => "token_not_found",
+            StoreError::NotFound(Entity::Webhook) => "webhook_not_found",
             StoreError::NotFound(Entity::Credential) => "credential_not_found",
             StoreError::Conflict(c) => c.code(),
             StoreError::Backend(_) => "store_failure",
@@ -424,7 +429,8 @@ pub struct NewToken {
 }
 
 /// A storage backend. Names (slugs, keys) are matched ASCII-case-insensitively by every method.
-pub trait Store: Send + Sync {
+/// Webhooks are their own trait, so that `Arc<dyn Store>` has them too.
+pub trait Store: WebhookStore + Send + Sync {
     /// Create or update; `true` when created.
     fn put_workspace(
         &self,

@@ -104,6 +104,43 @@ const MIGRATIONS: &[&str] = &[
      CREATE INDEX audit_event ON audit (event, id);
      ALTER TABLE tokens ADD COLUMN last_used_ips TEXT
         CHECK (last_used_ips IS NULL OR last_used_ips::jsonb IS NOT NULL);"#,
+    // 5: webhooks, the outbox of their deliveries, and the expiry notices already given (the
+    // primary key makes each one once per token and threshold, whichever host gets there).
+    r#"CREATE TABLE webhooks (
+        ws_key TEXT COLLATE "C" NOT NULL REFERENCES workspaces (slug_key),
+        name_key TEXT COLLATE "C" NOT NULL, name TEXT COLLATE "C" NOT NULL,
+        url TEXT NOT NULL CHECK (url LIKE 'http://%' OR url LIKE 'https://%'),
+        secret TEXT NOT NULL CHECK (length(secret) > 0),
+        events TEXT NOT NULL CHECK (jsonb_typeof(events::jsonb) = 'array'
+                                    AND jsonb_array_length(events::jsonb) > 0),
+        created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL,
+        PRIMARY KEY (ws_key, name_key));
+     CREATE TABLE webhook_deliveries (
+        id TEXT COLLATE "C" PRIMARY KEY,
+        ws_key TEXT COLLATE "C" NOT NULL, name_key TEXT COLLATE "C" NOT NULL,
+        event TEXT NOT NULL CHECK (event IN ('token.expiring', 'token.revoked', 'token.leaked',
+                                             'token.rotated')),
+        token_id TEXT COLLATE "C" NOT NULL,
+        body TEXT NOT NULL CHECK (body::jsonb IS NOT NULL),
+        created_at BIGINT NOT NULL,
+        attempts BIGINT NOT NULL CHECK (attempts >= 0),
+        next_attempt_at BIGINT, lease_until BIGINT, claim TEXT COLLATE "C",
+        delivered_at BIGINT, last_error TEXT,
+        CHECK (delivered_at IS NULL OR next_attempt_at IS NULL),
+        FOREIGN KEY (ws_key, name_key) REFERENCES webhooks (ws_key, name_key)
+            ON DELETE CASCADE);
+     CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at)
+        WHERE next_attempt_at IS NOT NULL;
+     CREATE INDEX webhook_deliveries_webhook ON webhook_deliveries (ws_key, name_key);
+     CREATE TABLE expiry_notices (
+        token_id TEXT COLLATE "C" NOT NULL REFERENCES tokens (id),
+        days BIGINT NOT NULL CHECK (days IN (60, 30, 7, 1)),
+        at BIGINT NOT NULL,
+        PRIMARY KEY (token_id, days));
+     CREATE INDEX tokens_expires ON tokens (expires_at) WHERE expires_at IS NOT NULL;
+     -- Compared with `id` (a successor's link to the token it replaced): one collation.
+     ALTER TABLE tokens ALTER COLUMN rotated_from TYPE TEXT COLLATE "C";
+     CREATE INDEX tokens_rotated_from ON tokens (rotated_from) WHERE rotated_from IS NOT NULL;"#,
 ];
 
 /// Classifies a failure: the database not answering (unreachable, restarting, out of
@@ -461,6 +498,7 @@ impl<C: GenericClient> Tx for PgTx<'_, C> {
 
 impl Backend for Postgres {
     const GENERATION: &'static str = "SELECT value FROM generation";
+    const SKIP_LOCKED: &'static str = " FOR UPDATE SKIP LOCKED";
 
     fn write<T: Send>(
         &self,

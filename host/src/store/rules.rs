@@ -9,6 +9,7 @@
 use super::audit::{self, Entry};
 use super::credentials::{credential_from, CREDENTIAL_COLUMNS};
 use super::sql::{corrupt, Backend, Cells, Param, Tx, Write};
+use super::webhooks::{self, WebhookEvent};
 use super::*;
 use serde_json::json;
 
@@ -30,7 +31,8 @@ const REPOSITORY_SELECT: &str = "SELECT w.slug, r.slug, p.key FROM repositories 
      JOIN workspaces w ON w.slug_key = r.ws_key
      JOIN projects p ON p.ws_key = r.ws_key AND p.key_key = r.project_key";
 
-const TOKEN_COLUMNS: &str = "id, name, kind, workspace, bound, scopes, created_at, expires_at, \
+pub(super) const TOKEN_COLUMNS: &str =
+    "id, name, kind, workspace, bound, scopes, created_at, expires_at, \
      revoked_at, deactivated_at, last_accessed_at, last_used_ips, rotated_from";
 
 fn workspace_from(mut r: Cells) -> StoreResult<Workspace> {
@@ -71,7 +73,7 @@ fn repository_from(mut r: Cells) -> StoreResult<Repository> {
 
 /// A token row, read exactly: a kind of the set, a bound resource exactly for project and
 /// repository tokens, scopes a non-empty JSON array of strings.
-fn token_from(r: &mut Cells) -> StoreResult<TokenRecord> {
+pub(super) fn token_from(r: &mut Cells) -> StoreResult<TokenRecord> {
     let id = r.text("id").map_err(|e| corrupt("tokens", "?", e))?;
     let bad = |e: String| corrupt("tokens", &id, e);
     let name = r.text("name").map_err(bad)?;
@@ -411,6 +413,7 @@ impl<B: Backend> Store for SqlStore<B> {
                 "DELETE FROM repositories WHERE ws_key = ?1",
                 &[Param::Text(&k)],
             )?;
+            tx.execute("DELETE FROM webhooks WHERE ws_key = ?1", &[Param::Text(&k)])?;
             tx.execute("DELETE FROM projects WHERE ws_key = ?1", &[Param::Text(&k)])?;
             let n = tx.execute(
                 "DELETE FROM workspaces WHERE slug_key = ?1",
@@ -677,6 +680,11 @@ impl<B: Backend> Store for SqlStore<B> {
                 record_resource(tx, actor, event, &to.workspace, subject, now, detail)?;
             }
             record_ended(tx, actor, AuditEvent::TokenRevoked, &ended, event, now)?;
+            for t in &ended {
+                // Read again: the webhook's body shows the token revoked, as it now is.
+                let t = require(get_token(tx, &t.id)?, Entity::Token)?;
+                webhooks::enqueue(tx, WebhookEvent::TokenRevoked, &t, now)?;
+            }
             Ok(to)
         })
     }
@@ -751,13 +759,15 @@ impl<B: Backend> Store for SqlStore<B> {
                 &[Param::Text(id), Param::Int(now)],
             )?;
             let t = require(get_token(tx, id)?, Entity::Token)?;
-            // Revoking again changes nothing, so only the first revocation is recorded.
+            // Revoking again changes nothing, so only the first revocation is recorded (and
+            // sent).
             if revoked > 0 {
-                let event = match actor {
-                    Actor::LeakReport => AuditEvent::TokenLeaked,
-                    _ => AuditEvent::TokenRevoked,
+                let (event, hook) = match actor {
+                    Actor::LeakReport => (AuditEvent::TokenLeaked, WebhookEvent::TokenLeaked),
+                    _ => (AuditEvent::TokenRevoked, WebhookEvent::TokenRevoked),
                 };
                 record_token(tx, actor, event, &t, now, token_detail(&t))?;
+                webhooks::enqueue(tx, hook, &t, now)?;
             }
             Ok(t)
         })
@@ -789,6 +799,7 @@ impl<B: Backend> Store for SqlStore<B> {
             let mut detail = token_detail(&old);
             detail["successor"] = json!(t.id);
             record_token(tx, actor, AuditEvent::TokenRotated, &old, now, detail)?;
+            webhooks::enqueue(tx, WebhookEvent::TokenRotated, &old, now)?;
             let mut detail = token_detail(&t);
             detail["rotated_from"] = json!(old.id);
             record_token(tx, actor, AuditEvent::TokenCreated, &t, now, detail)?;

@@ -146,6 +146,9 @@ pub enum Write {
 pub trait Backend: Send + Sync + 'static {
     /// The change counter, read inside a unit of work.
     const GENERATION: &'static str;
+    /// Appended to a subquery that picks rows to claim: rows another transaction holds locked
+    /// are passed over rather than waited for. Empty where writers are serialised anyway.
+    const SKIP_LOCKED: &'static str;
 
     /// Runs `f` in one write transaction and commits it durably, or rolls it back on error.
     fn write<T: Send>(

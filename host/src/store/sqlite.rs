@@ -112,6 +112,40 @@ const MIGRATIONS: &[&str] = &[
      CREATE INDEX audit_event ON audit (event, id);
      ALTER TABLE tokens ADD COLUMN last_used_ips TEXT
         CHECK (last_used_ips IS NULL OR json_valid(last_used_ips));",
+    // 5: webhooks, the outbox of their deliveries, and the expiry notices already given (the
+    // primary key makes each one once per token and threshold, whichever host gets there).
+    "CREATE TABLE webhooks (
+        ws_key TEXT NOT NULL REFERENCES workspaces (slug_key), name_key TEXT NOT NULL,
+        name TEXT NOT NULL,
+        url TEXT NOT NULL CHECK (substr(url, 1, 7) = 'http://' OR substr(url, 1, 8) = 'https://'),
+        secret TEXT NOT NULL CHECK (length(secret) > 0),
+        events TEXT NOT NULL CHECK (json_valid(events) AND json_type(events) = 'array'
+                                    AND json_array_length(events) > 0),
+        created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,
+        PRIMARY KEY (ws_key, name_key)) STRICT;
+     CREATE TABLE webhook_deliveries (
+        id TEXT PRIMARY KEY, ws_key TEXT NOT NULL, name_key TEXT NOT NULL,
+        event TEXT NOT NULL CHECK (event IN ('token.expiring', 'token.revoked', 'token.leaked',
+                                             'token.rotated')),
+        token_id TEXT NOT NULL,
+        body TEXT NOT NULL CHECK (json_valid(body)),
+        created_at INTEGER NOT NULL,
+        attempts INTEGER NOT NULL CHECK (attempts >= 0),
+        next_attempt_at INTEGER, lease_until INTEGER, claim TEXT,
+        delivered_at INTEGER, last_error TEXT,
+        CHECK (delivered_at IS NULL OR next_attempt_at IS NULL),
+        FOREIGN KEY (ws_key, name_key) REFERENCES webhooks (ws_key, name_key)
+            ON DELETE CASCADE) STRICT;
+     CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at)
+        WHERE next_attempt_at IS NOT NULL;
+     CREATE INDEX webhook_deliveries_webhook ON webhook_deliveries (ws_key, name_key);
+     CREATE TABLE expiry_notices (
+        token_id TEXT NOT NULL REFERENCES tokens (id),
+        days INTEGER NOT NULL CHECK (days IN (60, 30, 7, 1)),
+        at INTEGER NOT NULL,
+        PRIMARY KEY (token_id, days)) STRICT;
+     CREATE INDEX tokens_expires ON tokens (expires_at) WHERE expires_at IS NOT NULL;
+     CREATE INDEX tokens_rotated_from ON tokens (rotated_from) WHERE rotated_from IS NOT NULL;",
 ];
 
 fn backend(e: rusqlite::Error) -> StoreError {
@@ -244,6 +278,8 @@ impl Tx for Conn<'_> {
 
 impl Backend for Sqlite {
     const GENERATION: &'static str = "SELECT value FROM settings WHERE name = 'generation'";
+    /// One writer connection: no other transaction can hold a row this one reads.
+    const SKIP_LOCKED: &'static str = "";
 
     fn write<T: Send>(
         &self,
