@@ -11,6 +11,7 @@ pub mod credentials;
 pub mod decision;
 pub mod forwarded;
 pub mod input;
+pub mod introspect;
 pub mod issue;
 mod json;
 mod lenient;
@@ -33,6 +34,7 @@ pub use decision::{Decision, Reason};
 pub use forwarded::{
     original_request, original_request_json, ForwardedHeaders, Header, OriginalRequest, Refusal,
 };
+pub use introspect::introspect_json;
 pub use issue::{check_issue, check_issue_json, check_issue_value, IssueOutcome, IssueReason};
 pub use minimal::{
     minimal_token, minimal_token_json, minimal_token_value, Advice, AdviceError, AdviceRefusal,

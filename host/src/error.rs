@@ -101,6 +101,12 @@ pub enum ApiError {
     /// A body field missing or of the wrong form; the text says which.
     #[error("invalid body: {0}")]
     InvalidBody(String),
+    /// A leak report of no string, or of more than the limit.
+    #[error("a leak report holds 1 to {max} strings, not {received}")]
+    ReportSize { received: usize, max: usize },
+    /// More leak reports from one address than the limit allows.
+    #[error("more than {per_hour} leak reports in {window_secs} s from one address")]
+    TooManyReports { per_hour: usize, window_secs: i64 },
     /// A query parameter missing or of the wrong form; the text says which.
     #[error("invalid query: {0}")]
     InvalidQuery(String),
@@ -163,6 +169,8 @@ impl ApiError {
             ApiError::InvalidPath(_) => "invalid_path",
             ApiError::InvalidBody(_) => "invalid_body",
             ApiError::InvalidQuery(_) => "invalid_query",
+            ApiError::ReportSize { .. } => "report_size",
+            ApiError::TooManyReports { .. } => "too_many_reports",
             ApiError::InvalidInput(_) => "invalid_input",
             ApiError::InvalidName { kind, .. } => match kind {
                 NameKind::Workspace => "invalid_workspace",
@@ -212,7 +220,9 @@ impl ApiError {
             ApiError::PolicyLoad(LoadError::DigestMismatch { .. }) => 409,
             // Well-formed, but not a credential that can be: a rule of SPEC §11, like the §6
             // refusals of an access token.
+            ApiError::TooManyReports { .. } => 429,
             ApiError::IssueRefused { .. }
+            | ApiError::ReportSize { .. }
             | ApiError::RoleBinding { .. }
             | ApiError::PolicyLoad(_) => 422,
             ApiError::Store(e) => match e {
@@ -250,6 +260,12 @@ impl ApiError {
             ApiError::InvalidJson(e) => format!("the body is not valid JSON: {e}"),
             ApiError::InvalidPath(e) => e.body_text(),
             ApiError::InvalidBody(m) | ApiError::InvalidQuery(m) => m.clone(),
+            ApiError::ReportSize { received, max } => {
+                format!("a leak report holds 1 to {max} strings, not {received}")
+            }
+            ApiError::TooManyReports { per_hour, window_secs } => format!(
+                "at most {per_hour} leak reports an hour from one address ({window_secs} s); see Retry-After"
+            ),
             ApiError::InvalidInput(e) => e.to_string(),
             ApiError::InvalidName { kind, name } => format!(
                 "{} {name:?} is not a valid name (1-100 of A-Z a-z 0-9 - _ .)",

@@ -222,6 +222,7 @@ struct Slot {
     check_request: TypedFunc<(i32, i32), i64>,
     check_answer: TypedFunc<(i32, i32), i64>,
     seal: TypedFunc<(i32, i32), i64>,
+    introspect: TypedFunc<(i32, i32), i64>,
     check_header_names: TypedFunc<(), i64>,
     abi_version: TypedFunc<(), i32>,
     operations: Option<TypedFunc<(), i64>>,
@@ -243,19 +244,21 @@ pub enum Entry {
     CheckRequest,
     CheckAnswer,
     Seal,
+    Introspect,
     CheckHeaderNames,
     AbiVersion,
     Operations,
 }
 
 impl Entry {
-    pub const ALL: [Entry; 9] = [
+    pub const ALL: [Entry; 10] = [
         Entry::Authorize,
         Entry::Route,
         Entry::CheckIssue,
         Entry::CheckRequest,
         Entry::CheckAnswer,
         Entry::Seal,
+        Entry::Introspect,
         Entry::CheckHeaderNames,
         Entry::AbiVersion,
         Entry::Operations,
@@ -270,6 +273,7 @@ impl Entry {
             Entry::CheckRequest => "sg_check_request",
             Entry::CheckAnswer => "sg_check_answer",
             Entry::Seal => "sg_seal",
+            Entry::Introspect => "sg_introspect",
             Entry::CheckHeaderNames => "sg_check_header_names",
             Entry::AbiVersion => "sg_abi_version",
             Entry::Operations => "sg_operations",
@@ -286,6 +290,7 @@ enum Input {
     CheckRequest,
     CheckAnswer,
     Seal,
+    Introspect,
 }
 
 impl Input {
@@ -297,6 +302,7 @@ impl Input {
             Input::CheckRequest => Entry::CheckRequest,
             Input::CheckAnswer => Entry::CheckAnswer,
             Input::Seal => Entry::Seal,
+            Input::Introspect => Entry::Introspect,
         }
     }
 }
@@ -366,6 +372,7 @@ impl Slot {
             Input::CheckRequest => &self.check_request,
             Input::CheckAnswer => &self.check_answer,
             Input::Seal => &self.seal,
+            Input::Introspect => &self.introspect,
         };
         let packed = func.call(&mut self.store, (ptr, len)).map_err(classify)?;
         // The input buffer stays the caller's: it was allocated by the caller through sg_alloc.
@@ -452,6 +459,7 @@ impl Policy {
         let check_request = func!("sg_check_request");
         let check_answer = func!("sg_check_answer");
         let seal = func!("sg_seal");
+        let introspect = func!("sg_introspect");
         let check_header_names = func!("sg_check_header_names");
         let abi_version = func!("sg_abi_version");
         let operations = inst.get_typed_func(&mut store, "sg_operations").ok();
@@ -466,6 +474,7 @@ impl Policy {
             check_request,
             check_answer,
             seal,
+            introspect,
             check_header_names,
             abi_version,
             operations,
@@ -539,6 +548,12 @@ impl Policy {
     /// `sg_seal`: `{"kind", "random"}` in, `{"secret", "sha256"}` out.
     pub fn seal(&self, input: &[u8]) -> Result<Vec<u8>, CallError> {
         self.call(Input::Seal, input)
+    }
+
+    /// `sg_introspect`: `{"now", "token": {"id", "created_at", "claims"} | null}` in, the RFC
+    /// 7662 answer out.
+    pub fn introspect(&self, input: &[u8]) -> Result<Vec<u8>, CallError> {
+        self.call(Input::Introspect, input)
     }
 
     /// The answer a check gets when the module can't be asked (a trap, a bad answer): the

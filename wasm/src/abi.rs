@@ -17,6 +17,7 @@ pub enum Call {
     CheckRequest,
     CheckAnswer,
     Seal,
+    Introspect,
 }
 
 /// Answers one raw-ABI call on the input bytes, as JSON bytes. `None` input means the caller's
@@ -40,6 +41,7 @@ pub fn dispatch(call: Call, input: Option<&[u8]>) -> Vec<u8> {
         Call::CheckRequest => core::check_request_json(bytes),
         Call::CheckAnswer => core::check_answer_json(bytes),
         Call::Seal => core::seal_json(bytes),
+        Call::Introspect => core::introspect_json(bytes),
     }
 }
 
@@ -147,6 +149,11 @@ mod exports {
     #[no_mangle]
     pub extern "C" fn sg_seal(ptr: i32, len: i32) -> i64 {
         answer(Call::Seal, ptr, len)
+    }
+
+    #[no_mangle]
+    pub extern "C" fn sg_introspect(ptr: i32, len: i32) -> i64 {
+        answer(Call::Introspect, ptr, len)
     }
 
     fn answer(call: Call, ptr: i32, len: i32) -> i64 {

@@ -113,6 +113,14 @@ pub fn seal(kind: JsValue, random: JsValue) -> JsValue {
     parse_answer(&core::seal_json(input.as_bytes()))
 }
 
+/// RFC 7662 introspection of what is stored under a presented secret's hash:
+/// `{now, token: {id, created_at, claims} | null}` in, `{active: true, scope, client_id, …}` or
+/// exactly `{active: false}` out (SPEC §12).
+#[wasm_bindgen]
+pub fn introspect(input: JsValue) -> JsValue {
+    parse_answer(&core::introspect_json(json_text(&input).as_bytes()))
+}
+
 #[wasm_bindgen(js_name = abiVersion)]
 pub fn abi_version() -> u32 {
     core::ABI_VERSION

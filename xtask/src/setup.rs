@@ -59,10 +59,12 @@ pub fn caddy() -> Result<()> {
 /// host's `/metrics` with Prometheus's own parser; `openapi_spec_validator` and `schemathesis`
 /// check the OpenAPI document and run it against a live host. schemathesis is pinned: its
 /// default checks grow from release to release, and a new one should arrive as a change here.
-const PYTHON_PACKAGES: [(&str, &str); 3] = [
+/// `authlib` is a real OAuth client, for the RFC 7009/7662 endpoints.
+const PYTHON_PACKAGES: [(&str, &str); 4] = [
     ("prometheus_client", "prometheus-client"),
     ("openapi_spec_validator", "openapi-spec-validator==0.9.0"),
     ("schemathesis", "schemathesis==4.32.5"),
+    ("authlib", "authlib"),
 ];
 
 /// The Python packages the tests import, installed into `python3`'s installation when it cannot

@@ -72,14 +72,7 @@ pub fn guarded(admin: Router<App>, app: App) -> Router<App> {
 /// Matches the bearer credential to a caller, and hands the caller to the handler (which names
 /// the action it performs: see `service::roles`).
 async fn require_admin(State(app): State<App>, mut req: Request, next: Next) -> Response {
-    let presented = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, key)| key.trim().to_string());
-    let Some(presented) = presented else {
+    let Some(presented) = bearer(req.headers()) else {
         return ApiError::AdminKeyMissing.into_response();
     };
     match blocking(&app, move |s| s.authenticate(&presented)).await {
@@ -89,6 +82,16 @@ async fn require_admin(State(app): State<App>, mut req: Request, next: Next) -> 
         }
         Err(e) => e.into_response(),
     }
+}
+
+/// The secret of `Authorization: Bearer …`, if the request has one.
+pub fn bearer(headers: &axum::http::HeaderMap) -> Option<String> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, key)| key.trim().to_string())
 }
 
 /// The caller `require_admin` matched. A route without it is a bug, answered 401, never served.

@@ -38,9 +38,21 @@ pub async fn serve(
             tcp = accept(&listener) => tcp,
             () = &mut shutdown => break,
         };
+        // The peer's address for the handlers that count by client (`POST /leaks`).
+        let peer = tcp.peer_addr().ok();
+        let service = tower::ServiceExt::map_request(
+            app.clone(),
+            move |mut req: axum::http::Request<hyper::body::Incoming>| {
+                if let Some(peer) = peer {
+                    req.extensions_mut()
+                        .insert(axum::extract::ConnectInfo(peer));
+                }
+                req
+            },
+        );
         let conn = builder.serve_connection(
             TokioIo::new(Guarded::new(tcp)),
-            TowerToHyperService::new(app.clone()),
+            TowerToHyperService::new(service),
         );
         let conn = graceful.watch(conn);
         tokio::spawn(async move {

@@ -6,6 +6,7 @@ pub mod bodies;
 pub mod check;
 pub mod guard;
 pub mod listen;
+pub mod oauth;
 pub mod openapi;
 pub mod views;
 pub mod webhooks;
@@ -80,15 +81,21 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
             } else {
                 &bytes
             };
-        serde_json::from_slice(text).map(JsonBody).map_err(|e| {
-            // serde_json words some shape errors as syntax errors (`[1]` for an object), so
-            // whether the text is JSON at all is asked of the text itself.
-            match serde_json::from_slice::<serde::de::IgnoredAny>(text) {
-                Ok(_) => ApiError::InvalidBody(e.to_string()),
-                Err(not_json) => ApiError::InvalidJson(not_json),
-            }
-        })
+        read_json(text).map(JsonBody)
     }
+}
+
+/// A JSON body read into its type: not JSON at all is `invalid_json`; JSON of the wrong shape
+/// is `invalid_body`.
+pub fn read_json<T: DeserializeOwned>(text: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(text).map_err(|e| {
+        // serde_json words some shape errors as syntax errors (`[1]` for an object), so
+        // whether the text is JSON at all is asked of the text itself.
+        match serde_json::from_slice::<serde::de::IgnoredAny>(text) {
+            Ok(_) => ApiError::InvalidBody(e.to_string()),
+            Err(not_json) => ApiError::InvalidJson(not_json),
+        }
+    })
 }
 
 /// Path parameters that check their own names, so that every route refuses a name no resource
@@ -156,6 +163,9 @@ pub fn router(app: App, www: PathBuf) -> Router {
     Router::new()
         .route("/check", any(check::check))
         .route("/metrics", get(metrics_text))
+        .route("/oauth/revoke", axum::routing::post(oauth::revoke))
+        .route("/oauth/introspect", axum::routing::post(oauth::introspect))
+        .route("/leaks", axum::routing::post(oauth::leaks))
         .nest(
             "/admin/v1",
             admin::guarded(admin, app.clone())

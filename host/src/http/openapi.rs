@@ -38,17 +38,22 @@ pub const ADMIN_BASE: &str = "/admin/v1";
                        check and the admin API of one scopegate host.",
         license(name = "Apache-2.0", identifier = "Apache-2.0"),
     ),
-    paths(super::check::check, super::metrics_text, serve),
+    paths(super::check::check, super::metrics_text, serve, super::oauth::revoke,
+          super::oauth::introspect, super::oauth::leaks),
     components(schemas(
         ErrorView, ErrorType, ErrorDetail, TokenView, TokenList, CreatedView, WorkspaceList,
         WorkspaceDetail, WorkspaceBody, LifetimeDays, ProjectBody, RepositoryBody, TransferBody,
         IssueBody, RotateBody, ReloadBody, CheckAllow, CheckDenial, CheckDenialError,
-        CheckDenialDetail
+        CheckDenialDetail, super::oauth::OAuthError, super::oauth::RevokeForm,
+        super::oauth::IntrospectForm, super::oauth::Introspection, super::oauth::LeakReport,
+        super::oauth::LeakReceipt
     )),
     tags(
         (name = "check", description = "Forward authentication (SPEC §9): nginx `auth_request`, \
                                         Caddy `forward_auth`, Traefik ForwardAuth, Envoy."),
         (name = "metrics", description = "Prometheus metrics."),
+        (name = "oauth", description = "Leak response (SPEC §12): RFC 7009 revocation and RFC \
+                                        7662 introspection, and the public leak report."),
         (name = "admin", description = "Resources and tokens, behind `Authorization: Bearer \
                                         <admin key>`."),
     )

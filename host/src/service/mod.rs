@@ -11,6 +11,7 @@ mod audit;
 mod check;
 mod coherence;
 mod credentials;
+mod oauth;
 mod resources;
 pub mod roles;
 mod tokens;
@@ -21,6 +22,7 @@ pub use crate::answer::CheckAnswer;
 pub use check::CheckOutcome;
 pub use coherence::DEFAULT_MAX_STALENESS;
 pub use credentials::{CreatedCredential, CredentialRequest, ENV_CREDENTIAL_ID};
+pub use oauth::{REPORTS_PER_WINDOW, REPORT_WINDOW_SECS};
 pub use resources::{check_key, check_slug, ResourceRef, KEY_PATTERN, SLUG_PATTERN};
 pub use roles::{Action, Caller};
 pub use tokens::{claims_json, Created, IssueRequest, ROTATION_GRACE_SECS};
@@ -57,6 +59,8 @@ pub struct Service {
     coherence: Coherence,
     /// The family of forwarding headers the front sets (`serve --forwarded-headers`).
     forwarded_headers: ForwardedHeaders,
+    /// Leak reports per client address (`POST /leaks`).
+    pub leak_reports: oauth::ReportLimiter,
 }
 
 /// Append `s` as a JSON string literal. The check path builds the module's input with this
@@ -106,6 +110,7 @@ impl Service {
             env_key_hash: Mutex::new(None),
             coherence: Coherence::new(),
             forwarded_headers: ForwardedHeaders::default(),
+            leak_reports: oauth::ReportLimiter::default(),
         }
     }
 

@@ -504,6 +504,9 @@ pub trait Store: WebhookStore + Send + Sync {
     fn token_by_hash(&self, hash: &SecretHash) -> StoreResult<Option<TokenRecord>>;
     /// Idempotent; NotFound for an unknown id.
     fn revoke_token(&self, id: &str, now: i64, actor: &Actor) -> StoreResult<TokenRecord>;
+    /// Revokes each of `ids` still unrevoked, in one transaction (unknown ids are passed
+    /// over); how many this call revoked.
+    fn revoke_tokens(&self, ids: &[String], now: i64, actor: &Actor) -> StoreResult<usize>;
     /// Insert the successor and shorten the predecessor's expiry, atomically.
     fn rotate_token(
         &self,

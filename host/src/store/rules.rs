@@ -202,6 +202,30 @@ fn record_credential(
     )
 }
 
+/// Revokes token `id` in the caller's transaction; whether this call revoked it. Revoking
+/// again changes nothing, so only the first revocation is recorded (and sent).
+fn revoke_in(
+    tx: &mut dyn Tx,
+    id: &str,
+    now: i64,
+    actor: &Actor,
+) -> StoreResult<(TokenRecord, bool)> {
+    let revoked = tx.execute(
+        "UPDATE tokens SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
+        &[Param::Text(id), Param::Int(now)],
+    )? > 0;
+    let t = require(get_token(tx, id)?, Entity::Token)?;
+    if revoked {
+        let (event, hook) = match actor {
+            Actor::LeakReport => (AuditEvent::TokenLeaked, WebhookEvent::TokenLeaked),
+            _ => (AuditEvent::TokenRevoked, WebhookEvent::TokenRevoked),
+        };
+        record_token(tx, actor, event, &t, now, token_detail(&t))?;
+        webhooks::enqueue(tx, hook, &t, now)?;
+    }
+    Ok((t, revoked))
+}
+
 fn require<T>(found: Option<T>, what: Entity) -> StoreResult<T> {
     found.ok_or(StoreError::NotFound(what))
 }
@@ -754,22 +778,25 @@ impl<B: Backend> Store for SqlStore<B> {
 
     fn revoke_token(&self, id: &str, now: i64, actor: &Actor) -> StoreResult<TokenRecord> {
         self.backend.write(Write::Change, |tx| {
-            let revoked = tx.execute(
-                "UPDATE tokens SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
-                &[Param::Text(id), Param::Int(now)],
-            )?;
-            let t = require(get_token(tx, id)?, Entity::Token)?;
-            // Revoking again changes nothing, so only the first revocation is recorded (and
-            // sent).
-            if revoked > 0 {
-                let (event, hook) = match actor {
-                    Actor::LeakReport => (AuditEvent::TokenLeaked, WebhookEvent::TokenLeaked),
-                    _ => (AuditEvent::TokenRevoked, WebhookEvent::TokenRevoked),
-                };
-                record_token(tx, actor, event, &t, now, token_detail(&t))?;
-                webhooks::enqueue(tx, hook, &t, now)?;
+            revoke_in(tx, id, now, actor).map(|(t, _)| t)
+        })
+    }
+
+    fn revoke_tokens(&self, ids: &[String], now: i64, actor: &Actor) -> StoreResult<usize> {
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        // One transaction, so a report of many leaked tokens costs one durable commit.
+        self.backend.write(Write::Change, |tx| {
+            let mut revoked = 0;
+            for id in ids {
+                match revoke_in(tx, id, now, actor) {
+                    Ok((_, true)) => revoked += 1,
+                    Ok((_, false)) | Err(StoreError::NotFound(_)) => {}
+                    Err(e) => return Err(e),
+                }
             }
-            Ok(t)
+            Ok(revoked)
         })
     }
 

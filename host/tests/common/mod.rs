@@ -95,6 +95,8 @@ pub fn fake_policy_wat(abi_version: i32) -> String {
     (call $pack (i32.const {o}) (i32.const {ok_len})))
   (func (export "sg_seal") (param i32 i32) (result i64)
     (call $pack (i32.const {q1}) (i32.const {sealed_len})))
+  (func (export "sg_introspect") (param i32 i32) (result i64)
+    (call $pack (i32.const {o}) (i32.const {ok_len})))
   (func (export "sg_check_request") (param $p i32) (param $n i32) (result i64)
     (if (call $has (local.get $p) (local.get $n) (i32.const 0x504F4F4C))
       (then (loop $forever (br $forever))))
