@@ -347,6 +347,62 @@ fn a_real_host_sends_signed_revocations_and_rotations() {
     assert!(!logs.contains(SECRET), "the secret in the log:\n{logs}");
 }
 
+/// A leak report (SPEC §12) sends `token.leaked` for each token it kills, and a transfer to
+/// another workspace `token.revoked` for each token of the repository.
+#[test]
+fn leaks_and_transfers_send_their_tokens_ends() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = start_real(dir.path());
+    s.seed();
+    admin_ok(
+        &s,
+        "PUT",
+        "/workspaces/elsewhere",
+        Some(json!({"plan": "premium"})),
+        201,
+    );
+    admin_ok(&s, "PUT", "/workspaces/elsewhere/projects/P", None, 201);
+    let rx = Receiver::start(0);
+    let body = webhook_body(&rx.url(), &["token.leaked", "token.revoked"]);
+    admin_ok(&s, "PUT", "/workspaces/acme/webhooks/ops", Some(body), 201);
+    let (leaked, secret) = s.issue("/workspaces/acme", &["repository"]);
+    let (moved, _) = s.issue("/workspaces/acme/repositories/api", &["repository"]);
+    let r = s.raw(
+        s.http
+            .post(s.url("/leaks"))
+            .json(&json!({"tokens": [secret, "sgat_stranger"]})),
+    );
+    assert_eq!(r.status, 202, "{}", r.text);
+    admin_ok(
+        &s,
+        "POST",
+        "/workspaces/acme/repositories/api/transfer",
+        Some(json!({"workspace": "elsewhere", "project": "P"})),
+        200,
+    );
+    let got = rx.wait_for(2, Duration::from_secs(10));
+    let mut seen: Vec<(String, String, String)> = got
+        .iter()
+        .map(|r| {
+            let v = check_delivery(r, SECRET);
+            let state = v["token"]["state"].as_str().unwrap().to_string();
+            (
+                r.event.clone(),
+                v["token"]["id"].as_str().unwrap().to_string(),
+                state,
+            )
+        })
+        .collect();
+    seen.sort();
+    assert_eq!(
+        seen,
+        [
+            ("token.leaked".to_string(), leaked, "revoked".to_string()),
+            ("token.revoked".to_string(), moved, "revoked".to_string()),
+        ]
+    );
+}
+
 /// The delivery ids named by the host's log lines of failed attempts.
 fn failed_ids(logs: &str) -> Vec<String> {
     logs.lines()
