@@ -162,6 +162,28 @@ test('seal makes §7 secrets from the caller\'s random characters, and refuses o
   assert.equal(policy.seal('password', random).error, 'bad_input');
 });
 
+test('introspect describes an active token and answers exactly {active: false} for the rest', () => {
+  const claims = {
+    kind: 'repository', workspace: 'acme', repository: 'api', scopes: ['pullrequest'],
+    expires_at: 2000, revoked: false,
+  };
+  const stored = { id: 'tok_a', created_at: 100, claims };
+  const active = policy.introspect({ now: 1000, token: stored });
+  assert.deepEqual(active, {
+    active: true, scope: 'pullrequest repository', client_id: 'tok_a', token_type: 'access_token',
+    sub: 'repository:acme/api', credential_type: 'repo_access_token', iat: 100, exp: 2000,
+  });
+  assert.deepEqual(raw('sg_introspect', { now: 1000, token: stored }), active);
+  for (const input of [
+    { now: 1000, token: null },
+    { now: 2000, token: stored },
+    { now: 1000, token: { ...stored, claims: { ...claims, revoked: true } } },
+  ]) {
+    assert.deepEqual(policy.introspect(input), { active: false });
+    assert.deepEqual(raw('sg_introspect', input), { active: false });
+  }
+});
+
 test('operations() is the route table of the contract, row for row', () => {
   const rows = fs.readFileSync(path.join(shared, 'bitbucket/routes.tsv'), 'utf8')
     .trim().split('\n').slice(1).map((line) => line.split('\t'));
