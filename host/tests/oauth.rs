@@ -45,6 +45,23 @@ fn credential(s: &Server, role: &str) -> String {
 
 const API: &str = "/2.0/repositories/acme/api";
 
+/// `host` refuses `secret` as revoked within a second of `since` (SPEC §12's goal).
+fn refused_within_a_second(host: &Server, secret: &str, since: Instant) {
+    loop {
+        let r = host.check(Some(secret), "GET", API);
+        if r.status == 401 {
+            assert_eq!(r.reason(), "token_revoked");
+            return;
+        }
+        assert_eq!(r.status, 200, "{}", r.text);
+        assert!(
+            since.elapsed() < Duration::from_secs(1),
+            "still allowed after 1 s"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
 #[test]
 fn rfc7009_revokes_what_it_is_shown_and_says_nothing_else() {
     let dir = tempfile::tempdir().unwrap();
@@ -80,11 +97,11 @@ fn rfc7009_revokes_what_it_is_shown_and_says_nothing_else() {
         answers.iter().all(|(s, t)| *s == 200 && t.is_empty()),
         "{answers:?}"
     );
-    // Refused by both hosts at once, and recorded with the actor rfc7009.
-    for host in [&b, &a] {
-        let r = host.check(Some(&secret), "GET", API);
-        assert_eq!((r.status, r.reason()), (401, "token_revoked".into()));
-    }
+    // Refused at once by the host that revoked it, within the second by the other (which
+    // learns of the change from the store), and recorded with the actor rfc7009.
+    let r = a.check(Some(&secret), "GET", API);
+    assert_eq!((r.status, r.reason()), (401, "token_revoked".into()));
+    refused_within_a_second(&b, &secret, Instant::now());
     let entries = a
         .admin(
             "GET",
@@ -223,8 +240,7 @@ print(json.dumps({"before": before, "revoke_status": revoked.status_code, "revok
         (Some(200), Some(""))
     );
     assert_eq!(v["after"], json!({"active": false}));
-    let r = b.check(Some(&secret), "GET", API);
-    assert_eq!((r.status, r.reason()), (401, "token_revoked".into()));
+    refused_within_a_second(&b, &secret, Instant::now());
 }
 
 fn report(s: &Server, tokens: &[String]) -> Resp {
@@ -253,18 +269,7 @@ fn a_leak_report_kills_its_tokens_everywhere_within_a_second_and_says_only_how_m
     // Dead on both hosts within a second of the report.
     for (_, secret) in &leaked {
         for host in [&b, &a] {
-            loop {
-                let r = host.check(Some(secret), "GET", API);
-                if r.status == 401 {
-                    assert_eq!(r.reason(), "token_revoked");
-                    break;
-                }
-                assert!(
-                    reported.elapsed() < Duration::from_secs(1),
-                    "still allowed after 1 s"
-                );
-                std::thread::sleep(Duration::from_millis(20));
-            }
+            refused_within_a_second(host, secret, reported);
         }
     }
     assert_eq!(a.check(Some(&kept), "GET", API).status, 200);
@@ -299,25 +304,38 @@ fn a_leak_report_answers_alike_for_tokens_and_strangers_and_is_limited_per_addre
     let dir = tempfile::tempdir().unwrap();
     let (a, _b) = two_hosts(dir.path());
     // Reports of 50 live tokens each, and reports of 50 well-formed strangers each, taking
-    // turns; their answer times must not tell them apart.
+    // turns (which goes first alternates, so neither always follows the other's background
+    // revocations); their answer times must not tell them apart. The tokens are issued first,
+    // so that no report follows a burst of writes the other kind does not.
+    let rounds: Vec<(Vec<String>, Vec<String>)> = (0..12)
+        .map(|_| {
+            let live: Vec<String> = (0..50)
+                .map(|_| {
+                    a.issue("/workspaces/acme/repositories/api", &["repository"])
+                        .1
+                })
+                .collect();
+            let strangers = live
+                .iter()
+                .map(|s| format!("{}{}", &s[..10], &s[10..].chars().rev().collect::<String>()))
+                .collect();
+            (live, strangers)
+        })
+        .collect();
     let mut hits = Vec::new();
     let mut misses = Vec::new();
-    for round in 0..12 {
-        let live: Vec<String> = (0..50)
-            .map(|_| {
-                a.issue("/workspaces/acme/repositories/api", &["repository"])
-                    .1
-            })
-            .collect();
-        let strangers: Vec<String> = live
-            .iter()
-            .map(|s| format!("{}{}", &s[..10], &s[10..].chars().rev().collect::<String>()))
-            .collect();
-        for (reports, set) in [(&mut hits, &live), (&mut misses, &strangers)] {
+    for (round, (live, strangers)) in rounds.iter().enumerate() {
+        let mut turns = [(&mut hits, live), (&mut misses, strangers)];
+        if round % 2 == 1 {
+            turns.reverse();
+        }
+        for (reports, set) in turns {
             let started = Instant::now();
             let r = report(&a, set);
             assert_eq!(r.status, 202, "round {round}: {}", r.text);
             reports.push(started.elapsed().as_secs_f64() * 1000.0);
+            // Independent reports, as two callers' would be: the one before is done.
+            std::thread::sleep(Duration::from_millis(250));
         }
     }
     let median = |v: &mut Vec<f64>| {

@@ -58,10 +58,12 @@ fn the_document_is_valid_openapi_and_the_one_in_docs() {
         String::from_utf8_lossy(&out.stderr)
     );
 
-    // Every admin operation is behind the key, and says so; /check and the document are not.
+    // Every admin operation is behind an admin credential, and says so, and so is RFC 7662
+    // introspection; /check, revocation, the leak report and the document are not.
     for (path, item) in doc["paths"].as_object().unwrap() {
         for (method, op) in item.as_object().unwrap() {
-            let guarded = path.starts_with("/admin/v1/") && path != "/admin/v1/openapi.json";
+            let guarded = (path.starts_with("/admin/v1/") && path != "/admin/v1/openapi.json")
+                || path == "/oauth/introspect";
             assert_eq!(
                 op["security"] == serde_json::json!([{"admin_key": []}]),
                 guarded,
