@@ -17,6 +17,7 @@ pub enum Call {
     CheckRequest,
     CheckAnswer,
     Seal,
+    Scan,
 }
 
 /// Answers one raw-ABI call on the input bytes, as JSON bytes. `None` input means the caller's
@@ -40,6 +41,12 @@ pub fn dispatch(call: Call, input: Option<&[u8]>) -> Vec<u8> {
         Call::CheckRequest => core::check_request_json(bytes),
         Call::CheckAnswer => core::check_answer_json(bytes),
         Call::Seal => core::seal_json(bytes),
+        // Every byte string is something to scan, so an input outside memory must not read as
+        // one with nothing in it.
+        Call::Scan => match input {
+            Some(bytes) => core::scan_json(bytes),
+            None => br#"{"error":"bad_input","message":"the input lies outside memory"}"#.to_vec(),
+        },
     }
 }
 
@@ -147,6 +154,12 @@ mod exports {
     #[no_mangle]
     pub extern "C" fn sg_seal(ptr: i32, len: i32) -> i64 {
         answer(Call::Seal, ptr, len)
+    }
+
+    /// The bytes themselves are the input, not JSON: what a scanner reads is files.
+    #[no_mangle]
+    pub extern "C" fn sg_scan(ptr: i32, len: i32) -> i64 {
+        answer(Call::Scan, ptr, len)
     }
 
     fn answer(call: Call, ptr: i32, len: i32) -> i64 {
