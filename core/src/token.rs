@@ -385,7 +385,7 @@ mod tests {
             format!("_{token}"),
             format!("{token}0"),
             format!("{token}_"),
-            format!("{}", &token[..50]),
+            token[..50].to_string(),
         ] {
             assert_eq!(found(touching.as_bytes()), [], "{touching}");
         }

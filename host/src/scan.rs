@@ -126,7 +126,7 @@ fn scan_stream(
     mut reader: impl Read,
     window: usize,
     secret_len: usize,
-    find: &mut dyn FnMut(&[u8]) -> Result<Vec<Found>, CallError>,
+    find: &mut Find<'_>,
     found: &mut dyn FnMut(u64, &[u8], SecretKind),
 ) -> Result<(), StreamError> {
     // What the next window keeps of this one: room for a secret that did not end inside it,
@@ -168,20 +168,15 @@ fn scan_stream(
     }
 }
 
+/// What finds the secrets in a window: the module, or in unit tests the native core.
+type Find<'a> = dyn FnMut(&[u8]) -> Result<Vec<Found>, CallError> + 'a;
+
 /// The module as `scan_stream` calls it, and the length of a secret it states.
-fn module_finder(
-    policy: &crate::runtime::Policy,
-) -> Result<
-    (
-        impl FnMut(&[u8]) -> Result<Vec<Found>, CallError> + '_,
-        usize,
-    ),
-    ScanError,
-> {
+fn module_finder(policy: &crate::runtime::Policy) -> Result<(Box<Find<'_>>, usize), ScanError> {
     let secret_len = policy
         .secret_len()
         .ok_or_else(|| ScanError::Policy("the module has no sg_scan".into()))?;
-    Ok((move |bytes: &[u8]| policy.scan(bytes), secret_len))
+    Ok((Box::new(move |bytes: &[u8]| policy.scan(bytes)), secret_len))
 }
 
 /// Scans the files under `paths` (a file, or a directory walked in name order, without `.git`
@@ -234,13 +229,19 @@ pub fn scan_paths(
                 let result = std::fs::File::open(&path)
                     .map_err(StreamError::Read)
                     .and_then(|file| {
-                        scan_stream(file, WINDOW, secret_len, &mut find, &mut |line, s, kind| {
-                            hit(Hit {
-                                location: format!("{shown}:{line}"),
-                                secret: String::from_utf8_lossy(s).into_owned(),
-                                kind,
-                            })
-                        })
+                        scan_stream(
+                            file,
+                            WINDOW,
+                            secret_len,
+                            &mut *find,
+                            &mut |line, s, kind| {
+                                hit(Hit {
+                                    location: format!("{shown}:{line}"),
+                                    secret: String::from_utf8_lossy(s).into_owned(),
+                                    kind,
+                                })
+                            },
+                        )
                     });
                 if let Err(e) = result {
                     error(e.at(&shown));
@@ -349,7 +350,7 @@ pub fn scan_git(
                         reader,
                         WINDOW,
                         secret_len,
-                        &mut find,
+                        &mut *find,
                         &mut |line, s, kind| {
                             if seen_secrets.insert(s.to_vec()) {
                                 hit(Hit {

@@ -316,17 +316,20 @@ fn a_large_file_is_scanned_across_its_windows() {
     let line = "the quick brown fox jumps over the lazy dog, 0123456789 times over\n";
     let mut text = String::new();
     let mut expected = Vec::new();
-    let mut n = 0;
-    for target in [
+    // The first window is [0, 4 MiB); the second starts a secret's length and a byte before
+    // its end, so its own end is at 8 MiB - 52. A token is placed one byte after each target.
+    for (n, target) in [
         10,
-        WINDOW - 100,
-        WINDOW - 30,
-        WINDOW - 1,
-        WINDOW + 40,
-        2 * WINDOW - 52,
-        2 * WINDOW - 10,
+        // Ends at the first window's last byte: the second decides it.
+        WINDOW - 52,
+        WINDOW + 300,
+        // Across the second window's end.
+        2 * WINDOW - 52 - 25,
         2 * WINDOW + 3_000,
-    ] {
+    ]
+    .into_iter()
+    .enumerate()
+    {
         while text.len() + line.len() < target {
             text.push_str(line);
         }
@@ -335,7 +338,6 @@ fn a_large_file_is_scanned_across_its_windows() {
         }
         text.push(' ');
         let token = secret(n);
-        n += 1;
         expected.push(format!(
             "big.txt:{}",
             text.bytes().filter(|&b| b == b'\n').count() + 1
@@ -543,8 +545,16 @@ fn the_gitleaks_rules_find_scopegate_secrets() {
     let dir = tempfile::tempdir().unwrap();
     let mut found_text = String::new();
     let mut secrets = Vec::new();
-    for i in 0..50 {
-        let random: String = format!("{i:02}Az{}", "q9".repeat(18));
+    const DIGITS: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    for i in 0..50u64 {
+        // Random parts as a CSPRNG makes them: gitleaks' entropy threshold drops filler.
+        let random: String = (0..40u64)
+            .map(|j| {
+                let x = (i * 40 + j + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+                let x = (x ^ (x >> 29)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+                char::from(DIGITS[((x ^ (x >> 32)) % 62) as usize])
+            })
+            .collect();
         for (kind, re) in [
             (SecretKind::AccessToken, &compiled[0]),
             (SecretKind::AdminCredential, &compiled[1]),
