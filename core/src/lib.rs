@@ -41,7 +41,7 @@ pub use minimal::{
 };
 pub use scope::{Scope, ScopeSet};
 pub use target::{Target, TargetKind};
-pub use token::{seal_json, SecretKind};
+pub use token::{scan, scan_json, seal_json, Finding, SecretKind};
 
 /// Version of the module's interfaces (`abiVersion()`, `sg_abi_version`).
 pub const ABI_VERSION: u32 = 2;

@@ -23,6 +23,14 @@ impl SecretKind {
         }
     }
 
+    /// The name an interface gives the kind (`sg_seal`'s `kind`, `sg_scan`'s findings).
+    pub const fn name(self) -> &'static str {
+        match self {
+            SecretKind::AccessToken => "access_token",
+            SecretKind::AdminCredential => "admin_credential",
+        }
+    }
+
     pub fn parse(name: &str) -> Option<SecretKind> {
         match name {
             "access_token" => Some(SecretKind::AccessToken),
@@ -64,6 +72,118 @@ pub fn is_well_formed(secret: &[u8], kind: SecretKind) -> bool {
         && secret.starts_with(kind.prefix().as_bytes())
         && secret[5..].iter().all(u8::is_ascii_alphanumeric)
         && checksum(&secret[..body_end]) == secret[body_end..]
+}
+
+/// A secret found in arbitrary bytes: where it starts and which kind it is. It is always
+/// [`SECRET_LEN`] bytes long.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Finding {
+    pub offset: usize,
+    pub kind: SecretKind,
+}
+
+/// A byte that may be part of a word: what a secret must not touch on either side, so that a
+/// lookalike inside a longer identifier is not taken for a secret.
+fn is_word(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
+}
+
+/// Every well-formed secret of either kind in `bytes`, checksum included, that no word
+/// character touches on either side, in order. Secrets of §7 cannot overlap (each is a whole
+/// word), so every finding is one of its own.
+pub fn scan(bytes: &[u8]) -> Vec<Finding> {
+    let mut found = Vec::new();
+    scan_each(bytes, |f| found.push(f));
+    found
+}
+
+/// [`scan`], each finding handed to `found` as it is made: the JSON answer is written without
+/// a list in between.
+pub fn scan_each(bytes: &[u8], mut found: impl FnMut(Finding)) {
+    // Each secret has a `_` at index 4, and `_` is rare in most text: look for it eight bytes a
+    // turn (wasm has no vectorised memchr) and test the few places it occurs.
+    let mut at = 0;
+    while at < bytes.len() {
+        let underscore = match crate::bytes::word(bytes, at) {
+            Some(word) => match crate::bytes::equal(word, b'_') {
+                0 => {
+                    at += 8;
+                    continue;
+                }
+                flags => at + crate::bytes::first(flags),
+            },
+            // The last few bytes, one at a time.
+            None if bytes.get(at) == Some(&b'_') => at,
+            None => {
+                at += 1;
+                continue;
+            }
+        };
+        at = underscore + 1;
+        let Some(start) = underscore.checked_sub(4) else {
+            continue;
+        };
+        let kind = match bytes.get(start..underscore) {
+            Some(b"sgat") => SecretKind::AccessToken,
+            Some(b"sgak") => SecretKind::AdminCredential,
+            _ => continue,
+        };
+        let end = start + SECRET_LEN;
+        let touched = |i: Option<usize>| i.and_then(|i| bytes.get(i)).is_some_and(|&b| is_word(b));
+        if touched(start.checked_sub(1)) || touched(Some(end)) {
+            continue;
+        }
+        if bytes
+            .get(start..end)
+            .is_some_and(|s| is_well_formed(s, kind))
+        {
+            found(Finding {
+                offset: start,
+                kind,
+            });
+            // Nothing inside a secret starts another: its underscore was the only one.
+            at = end;
+        }
+    }
+}
+
+/// `sg_scan` on raw bytes (not JSON: the bytes are what is searched):
+/// `{"secret_len":51,"findings":[{"offset":<byte offset>,"kind":"access_token"|"admin_credential"},…]}`.
+pub fn scan_json(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(64);
+    // The length goes with the answer so that a caller (which cuts files into windows that
+    // must overlap by a secret's length) takes it from here rather than keep its own copy.
+    out.extend_from_slice(br#"{"secret_len":"#);
+    write_decimal(&mut out, SECRET_LEN);
+    out.extend_from_slice(br#","findings":["#);
+    let mut first = true;
+    scan_each(bytes, |f| {
+        if !first {
+            out.push(b',');
+        }
+        first = false;
+        out.extend_from_slice(br#"{"offset":"#);
+        write_decimal(&mut out, f.offset);
+        out.extend_from_slice(br#","kind":""#);
+        out.extend_from_slice(f.kind.name().as_bytes());
+        out.extend_from_slice(br#""}"#);
+    });
+    out.extend_from_slice(b"]}");
+    out
+}
+
+fn write_decimal(out: &mut Vec<u8>, mut n: usize) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[at..]);
 }
 
 /// Why random characters can't be made into a secret.
@@ -216,6 +336,16 @@ mod tests {
         assert_eq!(&checksum(b"123456789"), b"3jZRME");
     }
 
+    /// The worked example of docs/tokens.md.
+    #[test]
+    fn the_documented_example_is_what_seal_makes() {
+        let body = "sgat_0123456789abcdefghijABCDEFGHIJ0123456789";
+        assert_eq!(CRC32.checksum(body.as_bytes()), 0xF7BB_2C32);
+        assert_eq!(&checksum(body.as_bytes()), b"4XH9bG");
+        let (token, _) = seal(SecretKind::AccessToken, RANDOM).unwrap();
+        assert_eq!(token, "sgat_0123456789abcdefghijABCDEFGHIJ01234567894XH9bG");
+    }
+
     #[test]
     fn any_change_breaks_the_shape() {
         let (token, _) = seal(SecretKind::AccessToken, RANDOM).unwrap();
@@ -229,6 +359,133 @@ mod tests {
         let mut dash = t.to_vec();
         dash[7] = b'-';
         assert!(!is_well_formed(&dash, SecretKind::AccessToken));
+    }
+
+    fn found(bytes: &[u8]) -> Vec<(usize, SecretKind)> {
+        scan(bytes).iter().map(|f| (f.offset, f.kind)).collect()
+    }
+
+    #[test]
+    fn a_scan_finds_whole_secrets_of_both_kinds_and_nothing_else() {
+        let (token, _) = seal(SecretKind::AccessToken, RANDOM).unwrap();
+        let (key, _) = seal(SecretKind::AdminCredential, RANDOM).unwrap();
+        let text = format!("a={token}\n\"{key}\" {token}");
+        assert_eq!(
+            found(text.as_bytes()),
+            [
+                (2, SecretKind::AccessToken),
+                (55, SecretKind::AdminCredential),
+                (108, SecretKind::AccessToken)
+            ]
+        );
+        assert_eq!(found(token.as_bytes()), [(0, SecretKind::AccessToken)]);
+        // Touching a word character on either side, it is part of a longer word.
+        for touching in [
+            format!("x{token}"),
+            format!("_{token}"),
+            format!("{token}0"),
+            format!("{token}_"),
+            token[..50].to_string(),
+        ] {
+            assert_eq!(found(touching.as_bytes()), [], "{touching}");
+        }
+        // Punctuation and non-ASCII bytes are not word characters.
+        for apart in [
+            format!("é{token}é"),
+            format!("-{token}."),
+            format!("/{token}/"),
+        ] {
+            assert_eq!(found(apart.as_bytes()).len(), 1, "{apart}");
+        }
+        // A wrong checksum, the wrong prefix, a character outside the alphabet.
+        let mut wrong = token.clone().into_bytes();
+        wrong[50] = if wrong[50] == b'0' { b'1' } else { b'0' };
+        assert_eq!(found(&wrong), []);
+        assert_eq!(found(token.replace("sgat_", "sgax_").as_bytes()), []);
+        assert_eq!(found(token.replacen('0', "-", 1).as_bytes()), []);
+        assert_eq!(found(b""), []);
+        assert_eq!(found(b"sgat_"), []);
+    }
+
+    #[test]
+    fn scan_json_names_offsets_and_kinds() {
+        let (key, _) = seal(SecretKind::AdminCredential, RANDOM).unwrap();
+        assert_eq!(
+            scan_json(b"nothing here"),
+            br#"{"secret_len":51,"findings":[]}"#
+        );
+        assert_eq!(
+            String::from_utf8(scan_json(format!("key: {key}").as_bytes())).unwrap(),
+            r#"{"secret_len":51,"findings":[{"offset":5,"kind":"admin_credential"}]}"#
+        );
+    }
+
+    mod properties {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        fn text() -> impl Strategy<Value = Vec<u8>> {
+            // Text dense in the characters that matter: word characters, underscores,
+            // separators, the prefix letters and non-ASCII bytes.
+            proptest::collection::vec(
+                prop_oneof![
+                    Just(b' '),
+                    Just(b'\n'),
+                    Just(b'_'),
+                    Just(b's'),
+                    Just(b'g'),
+                    Just(0xc3),
+                    any::<u8>(),
+                ],
+                0..300,
+            )
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(1_000))]
+
+            /// A sealed secret set apart by separators anywhere in random text is found where
+            /// it is, with its kind.
+            #[test]
+            fn every_embedded_secret_is_found(
+                before in text(),
+                after in text(),
+                random in "[0-9A-Za-z]{40}",
+                admin in any::<bool>(),
+            ) {
+                let kind = if admin { SecretKind::AdminCredential } else { SecretKind::AccessToken };
+                let (secret, _) = seal(kind, &random).unwrap();
+                let mut bytes = before.clone();
+                bytes.push(b' ');
+                let offset = bytes.len();
+                bytes.extend_from_slice(secret.as_bytes());
+                bytes.push(b'\n');
+                bytes.extend_from_slice(&after);
+                let found = scan(&bytes);
+                prop_assert!(found.contains(&Finding { offset, kind }), "{found:?}");
+                // Whatever else is found is a real secret, whole and apart.
+                for f in &found {
+                    let s = &bytes[f.offset..f.offset + SECRET_LEN];
+                    prop_assert!(is_well_formed(s, f.kind));
+                }
+            }
+
+            /// Changing one character of a secret (to another of the alphabet) leaves nothing
+            /// to find.
+            #[test]
+            fn a_one_character_change_is_not_found(
+                random in "[0-9A-Za-z]{40}",
+                at in 5..SECRET_LEN,
+                with in "[0-9A-Za-z]",
+            ) {
+                let (secret, _) = seal(SecretKind::AccessToken, &random).unwrap();
+                let mut bytes = secret.into_bytes();
+                prop_assume!(bytes[at] != with.as_bytes()[0]);
+                bytes[at] = with.as_bytes()[0];
+                let text = [b"x = ".as_slice(), &bytes, b"\n"].concat();
+                prop_assert_eq!(scan(&text), vec![]);
+            }
+        }
     }
 
     #[test]

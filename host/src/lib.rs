@@ -11,6 +11,7 @@ pub mod forwarded;
 pub mod http;
 pub mod metrics;
 pub mod runtime;
+pub mod scan;
 pub mod server;
 pub mod service;
 pub mod store;

@@ -183,6 +183,7 @@ impl PolicyEngine {
             operations: None,
             check_headers: Vec::new(),
             failure_answer: Vec::new(),
+            secret_len: None,
         };
         let mut slot = policy.instantiate().map_err(|e| match e {
             CallError::Unavailable(m) => LoadError::Invalid(m),
@@ -196,10 +197,11 @@ impl PolicyEngine {
             return Err(LoadError::AbiMismatch(version as i64));
         }
         policy.abi_version = version;
+        let scans = slot.scan.is_some();
         policy.idle.lock().push(slot);
         policy.operations = policy.operation_count();
         policy.check_headers = policy.check_header_names()?;
-        self_test(&policy)?;
+        self_test(&mut policy, scans)?;
         policy.failure_answer = policy
             .check_answer(br#"{"failure":"policy_failure"}"#)
             .map_err(|e| LoadError::SelfTest(format!("check_answer: {e}")))?;
@@ -223,6 +225,9 @@ struct Slot {
     check_answer: TypedFunc<(i32, i32), i64>,
     seal: TypedFunc<(i32, i32), i64>,
     introspect: TypedFunc<(i32, i32), i64>,
+    /// Optional, like `sg_operations`: a module from before `sg_scan` still serves checks (it
+    /// has the same ABI version); only `scopegate scan` needs it.
+    scan: Option<TypedFunc<(i32, i32), i64>>,
     check_header_names: TypedFunc<(), i64>,
     abi_version: TypedFunc<(), i32>,
     operations: Option<TypedFunc<(), i64>>,
@@ -245,13 +250,14 @@ pub enum Entry {
     CheckAnswer,
     Seal,
     Introspect,
+    Scan,
     CheckHeaderNames,
     AbiVersion,
     Operations,
 }
 
 impl Entry {
-    pub const ALL: [Entry; 10] = [
+    pub const ALL: [Entry; 11] = [
         Entry::Authorize,
         Entry::Route,
         Entry::CheckIssue,
@@ -259,6 +265,7 @@ impl Entry {
         Entry::CheckAnswer,
         Entry::Seal,
         Entry::Introspect,
+        Entry::Scan,
         Entry::CheckHeaderNames,
         Entry::AbiVersion,
         Entry::Operations,
@@ -274,6 +281,7 @@ impl Entry {
             Entry::CheckAnswer => "sg_check_answer",
             Entry::Seal => "sg_seal",
             Entry::Introspect => "sg_introspect",
+            Entry::Scan => "sg_scan",
             Entry::CheckHeaderNames => "sg_check_header_names",
             Entry::AbiVersion => "sg_abi_version",
             Entry::Operations => "sg_operations",
@@ -291,6 +299,7 @@ enum Input {
     CheckAnswer,
     Seal,
     Introspect,
+    Scan,
 }
 
 impl Input {
@@ -303,8 +312,36 @@ impl Input {
             Input::CheckAnswer => Entry::CheckAnswer,
             Input::Seal => Entry::Seal,
             Input::Introspect => Entry::Introspect,
+            Input::Scan => Entry::Scan,
         }
     }
+}
+
+/// What a secret found by `sg_scan` is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SecretKind {
+    AccessToken,
+    AdminCredential,
+}
+
+/// A secret `sg_scan` found: where it starts in the bytes handed in, and its kind. It is
+/// always 51 bytes long (SPEC §7).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Found {
+    pub offset: usize,
+    pub kind: SecretKind,
+}
+
+#[derive(serde::Deserialize)]
+struct ScanAnswer {
+    secret_len: usize,
+    findings: Vec<ScanFinding>,
+}
+
+#[derive(serde::Deserialize)]
+struct ScanFinding {
+    offset: usize,
+    kind: String,
 }
 
 /// One loaded, checked module.
@@ -324,6 +361,9 @@ pub struct Policy {
     check_headers: Vec<String>,
     /// `sg_check_answer`'s answer to `{"failure":"policy_failure"}`.
     failure_answer: Vec<u8>,
+    /// A secret's length, as `sg_scan` answered it at load; `None` when the module has no
+    /// `sg_scan`.
+    secret_len: Option<usize>,
 }
 
 fn classify(err: wasmtime::Error) -> CallError {
@@ -354,6 +394,20 @@ impl Slot {
         self.store.set_epoch_deadline(ticks);
         let len = i32::try_from(input.len())
             .map_err(|_| CallError::BadOutput("input too large".into()))?;
+        let func = match entry {
+            Input::Authorize => &self.authorize,
+            Input::Route => &self.route,
+            Input::CheckIssue => &self.check_issue,
+            Input::CheckRequest => &self.check_request,
+            Input::CheckAnswer => &self.check_answer,
+            Input::Seal => &self.seal,
+            Input::Introspect => &self.introspect,
+            Input::Scan => self
+                .scan
+                .as_ref()
+                .ok_or_else(|| CallError::Unavailable("the module has no sg_scan".into()))?,
+        }
+        .clone();
         let kept = input.len() <= KEPT_INPUT;
         let ptr = if kept {
             self.kept_buffer(input.len())?
@@ -365,15 +419,6 @@ impl Slot {
             .map_err(|_| {
                 CallError::BadOutput(format!("sg_alloc returned {ptr}, outside memory"))
             })?;
-        let func = match entry {
-            Input::Authorize => &self.authorize,
-            Input::Route => &self.route,
-            Input::CheckIssue => &self.check_issue,
-            Input::CheckRequest => &self.check_request,
-            Input::CheckAnswer => &self.check_answer,
-            Input::Seal => &self.seal,
-            Input::Introspect => &self.introspect,
-        };
         let packed = func.call(&mut self.store, (ptr, len)).map_err(classify)?;
         // The input buffer stays the caller's: it was allocated by the caller through sg_alloc.
         if !kept {
@@ -460,6 +505,7 @@ impl Policy {
         let check_answer = func!("sg_check_answer");
         let seal = func!("sg_seal");
         let introspect = func!("sg_introspect");
+        let scan = inst.get_typed_func(&mut store, "sg_scan").ok();
         let check_header_names = func!("sg_check_header_names");
         let abi_version = func!("sg_abi_version");
         let operations = inst.get_typed_func(&mut store, "sg_operations").ok();
@@ -475,6 +521,7 @@ impl Policy {
             check_answer,
             seal,
             introspect,
+            scan,
             check_header_names,
             abi_version,
             operations,
@@ -556,6 +603,42 @@ impl Policy {
         self.call(Input::Introspect, input)
     }
 
+    /// `sg_scan`: raw bytes in (not JSON), the secrets found in them out, as offsets into
+    /// those bytes with their kinds.
+    pub fn scan(&self, bytes: &[u8]) -> Result<Vec<Found>, CallError> {
+        Ok(self.scan_answer(bytes)?.1)
+    }
+
+    /// A secret's length in bytes, as the module states it: what windows of a file handed to
+    /// `sg_scan` overlap by. `None` when the module has no `sg_scan`.
+    pub fn secret_len(&self) -> Option<usize> {
+        self.secret_len
+    }
+
+    fn scan_answer(&self, bytes: &[u8]) -> Result<(usize, Vec<Found>), CallError> {
+        let out = self.call(Input::Scan, bytes)?;
+        let answer: ScanAnswer = serde_json::from_slice(&out)
+            .map_err(|e| CallError::BadOutput(format!("sg_scan: {e}")))?;
+        let found = answer
+            .findings
+            .into_iter()
+            .map(|f| match f.kind.as_str() {
+                "access_token" => Ok(Found {
+                    offset: f.offset,
+                    kind: SecretKind::AccessToken,
+                }),
+                "admin_credential" => Ok(Found {
+                    offset: f.offset,
+                    kind: SecretKind::AdminCredential,
+                }),
+                other => Err(CallError::BadOutput(format!(
+                    "sg_scan: unknown kind {other:?}"
+                ))),
+            })
+            .collect::<Result<_, _>>()?;
+        Ok((answer.secret_len, found))
+    }
+
     /// The answer a check gets when the module can't be asked (a trap, a bad answer): the
     /// module's own wording, asked for when it was loaded.
     pub fn failure_answer(&self) -> &[u8] {
@@ -614,7 +697,7 @@ fn json_call(
 
 /// A few decisions whose answers the contract fixes, so that a module that loads but decides
 /// nonsense (a wrong build, a truncated file that still validates) is refused before it serves.
-fn self_test(p: &Policy) -> Result<(), LoadError> {
+fn self_test(p: &mut Policy, scans: bool) -> Result<(), LoadError> {
     use serde_json::json;
     let token = json!({"kind": "repository", "workspace": "acme", "repository": "api",
                        "scopes": ["repository"], "expires_at": null, "revoked": false});
@@ -688,6 +771,9 @@ fn self_test(p: &Policy) -> Result<(), LoadError> {
             "expected an allow, got {answer}"
         )));
     }
+    if scans {
+        scan_self_test(p, secret)?;
+    }
     let repeated = json_call(
         |b| p.check_request(b),
         json!({"headers": [["x-original-uri", "/2.0/user"], ["x-original-uri", "/2.0/user"]]}),
@@ -711,6 +797,26 @@ fn self_test(p: &Policy) -> Result<(), LoadError> {
             "expected an issuable token, got {issue}"
         )));
     }
+    Ok(())
+}
+
+/// `sg_scan` finds the sealed token where it was put, and says how long a secret is.
+fn scan_self_test(p: &mut Policy, secret: &str) -> Result<(), LoadError> {
+    let (secret_len, scanned) = p
+        .scan_answer(format!("token = \"{secret}\"\n").as_bytes())
+        .map_err(|e| LoadError::SelfTest(format!("scan: {e}")))?;
+    if secret_len != secret.len()
+        || scanned
+            != [Found {
+                offset: 9,
+                kind: SecretKind::AccessToken,
+            }]
+    {
+        return Err(LoadError::SelfTest(format!(
+            "expected the sealed token found at 9, got {scanned:?} ({secret_len} long)"
+        )));
+    }
+    p.secret_len = Some(secret_len);
     Ok(())
 }
 

@@ -184,6 +184,33 @@ test('introspect describes an active token and answers exactly {active: false} f
   }
 });
 
+test('scan finds well-formed secrets in bytes, as the raw ABI does', () => {
+  const token = policy.seal('access_token', '0123456789abcdefghijABCDEFGHIJ0123456789').secret;
+  assert.equal(token, 'sgat_0123456789abcdefghijABCDEFGHIJ01234567894XH9bG');
+  const key = policy.seal('admin_credential', 'ZYXWVUTSRQponmlkjihg9876543210ZYXWVUTSRQ').secret;
+  const wrong = token.slice(0, 50) + (token[50] === 'A' ? 'B' : 'A');
+  const text = `TOKEN=${token}\nOLD=${wrong}\nid=x${token}\nkey: "${key}"\n`;
+  const bytes = new TextEncoder().encode(text);
+  const expected = {
+    secret_len: 51,
+    findings: [
+      { offset: 6, kind: 'access_token' },
+      { offset: text.indexOf(key), kind: 'admin_credential' },
+    ],
+  };
+  assert.deepEqual(policy.scan(bytes), expected);
+  // The raw ABI takes the same bytes as they are, not JSON.
+  const ptr = wasm.sg_alloc(bytes.length);
+  new Uint8Array(wasm.memory.buffer, ptr, bytes.length).set(bytes);
+  const packed = BigInt.asUintN(64, wasm.sg_scan(ptr, bytes.length));
+  const [outPtr, outLen] = [Number(packed >> 32n), Number(packed & 0xffffffffn)];
+  const answer = JSON.parse(new TextDecoder().decode(new Uint8Array(wasm.memory.buffer, outPtr, outLen)));
+  wasm.sg_free(outPtr, outLen);
+  wasm.sg_free(ptr, bytes.length);
+  assert.deepEqual(answer, expected);
+  assert.deepEqual(policy.scan(new Uint8Array()), { secret_len: 51, findings: [] });
+});
+
 test('operations() is the route table of the contract, row for row', () => {
   const rows = fs.readFileSync(path.join(shared, 'bitbucket/routes.tsv'), 'utf8')
     .trim().split('\n').slice(1).map((line) => line.split('\t'));

@@ -22,6 +22,7 @@ pub struct RawAbi {
     check_request: TypedFunc<(i32, i32), i64>,
     check_answer: TypedFunc<(i32, i32), i64>,
     seal: TypedFunc<(i32, i32), i64>,
+    scan: TypedFunc<(i32, i32), i64>,
     check_header_names: TypedFunc<(), i64>,
     /// An input buffer kept across calls, `(ptr, capacity)`, as a long-lived host keeps one.
     input: Option<(i32, usize)>,
@@ -37,6 +38,8 @@ pub enum Entry {
     CheckRequest,
     CheckAnswer,
     Seal,
+    /// Raw bytes in, not JSON.
+    Scan,
 }
 
 impl RawAbi {
@@ -64,6 +67,7 @@ impl RawAbi {
             check_request: func(&mut store, "sg_check_request")?,
             check_answer: func(&mut store, "sg_check_answer")?,
             seal: func(&mut store, "sg_seal")?,
+            scan: func(&mut store, "sg_scan")?,
             check_header_names: instance.get_typed_func(&mut store, "sg_check_header_names")?,
             input: None,
             store,
@@ -111,6 +115,7 @@ impl RawAbi {
             Entry::CheckRequest => &self.check_request,
             Entry::CheckAnswer => &self.check_answer,
             Entry::Seal => &self.seal,
+            Entry::Scan => &self.scan,
         };
         let packed = func.call(&mut self.store, (ptr, len))?;
         self.read_answer(packed)

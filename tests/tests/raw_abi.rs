@@ -114,6 +114,57 @@ fn check_vectors_through_wasmtime() {
     });
 }
 
+/// `sg_scan` on raw bytes answers as the native core does, on text with secrets, lookalikes
+/// and bytes that are not UTF-8.
+#[test]
+fn scan_through_wasmtime_is_the_native_scan() {
+    let mut abi = module();
+    let (token, _) = core::token::seal(
+        core::SecretKind::AccessToken,
+        "0123456789abcdefghijABCDEFGHIJ0123456789",
+    )
+    .expect("sealed");
+    let (key, _) = core::token::seal(
+        core::SecretKind::AdminCredential,
+        "ZYXWVUTSRQponmlkjihg9876543210ZYXWVUTSRQ",
+    )
+    .expect("sealed");
+    let mut wrong = token.clone().into_bytes();
+    wrong[50] ^= 1;
+    let inputs: Vec<Vec<u8>> = vec![
+        Vec::new(),
+        token.clone().into_bytes(),
+        format!("TOKEN={token}\nkey: '{key}'\nx{token}\n{token}_\n").into_bytes(),
+        [
+            b"\xff\xfe".as_slice(),
+            token.as_bytes(),
+            b"\x00",
+            &wrong,
+            b"\n",
+        ]
+        .concat(),
+        format!("{}{token}", "_".repeat(100_000)).into_bytes(),
+    ];
+    for input in inputs {
+        let answer = abi.call(Entry::Scan, &input).expect("no trap");
+        assert_eq!(
+            String::from_utf8_lossy(&answer),
+            String::from_utf8_lossy(&core::scan_json(&input))
+        );
+    }
+    let answer = abi
+        .call(Entry::Scan, format!("a {token} b {key}").as_bytes())
+        .expect("no trap");
+    let answer: Value = serde_json::from_slice(&answer).expect("JSON");
+    assert_eq!(
+        answer,
+        json!({"secret_len": 51, "findings": [
+            {"offset": 2, "kind": "access_token"},
+            {"offset": 56, "kind": "admin_credential"}
+        ]})
+    );
+}
+
 #[test]
 fn pointers_outside_memory_are_answered_not_trapped() {
     let mut abi = module();
@@ -135,6 +186,21 @@ fn pointers_outside_memory_are_answered_not_trapped() {
                 "({ptr}, {len})"
             );
         }
+    }
+}
+
+/// Any bytes are something to scan, so `sg_scan` can't answer bad pointers as it answers bad
+/// JSON: it says so, rather than answer an empty list that would say the bytes held no secret.
+#[test]
+fn scan_answers_pointers_outside_memory_as_errors() {
+    let mut abi = module();
+    // Measured before each call: every answer grows memory a little.
+    for place in 0..5 {
+        let beyond = i32::try_from(abi.memory_size()).expect("small memory");
+        let (ptr, len) = [(0, 10), (beyond, 10), (beyond - 4, 100), (-1, 8), (16, -5)][place];
+        let answer = abi.call_raw(Entry::Scan, ptr, len).expect("no trap");
+        let answer: Value = serde_json::from_slice(&answer).expect("JSON answer");
+        assert_eq!(answer["error"], "bad_input", "({ptr}, {len}): {answer}");
     }
 }
 

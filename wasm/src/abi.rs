@@ -18,6 +18,7 @@ pub enum Call {
     CheckAnswer,
     Seal,
     Introspect,
+    Scan,
 }
 
 /// Answers one raw-ABI call on the input bytes, as JSON bytes. `None` input means the caller's
@@ -42,6 +43,12 @@ pub fn dispatch(call: Call, input: Option<&[u8]>) -> Vec<u8> {
         Call::CheckAnswer => core::check_answer_json(bytes),
         Call::Seal => core::seal_json(bytes),
         Call::Introspect => core::introspect_json(bytes),
+        // Every byte string is something to scan, so an input outside memory must not read as
+        // one with nothing in it.
+        Call::Scan => match input {
+            Some(bytes) => core::scan_json(bytes),
+            None => br#"{"error":"bad_input","message":"the input lies outside memory"}"#.to_vec(),
+        },
     }
 }
 
@@ -154,6 +161,12 @@ mod exports {
     #[no_mangle]
     pub extern "C" fn sg_introspect(ptr: i32, len: i32) -> i64 {
         answer(Call::Introspect, ptr, len)
+    }
+
+    /// The bytes themselves are the input, not JSON: what a scanner reads is files.
+    #[no_mangle]
+    pub extern "C" fn sg_scan(ptr: i32, len: i32) -> i64 {
+        answer(Call::Scan, ptr, len)
     }
 
     fn answer(call: Call, ptr: i32, len: i32) -> i64 {

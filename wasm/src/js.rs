@@ -121,6 +121,13 @@ pub fn introspect(input: JsValue) -> JsValue {
     parse_answer(&core::introspect_json(json_text(&input).as_bytes()))
 }
 
+/// The well-formed secrets of either kind in `bytes` (a `Uint8Array`, as a file is read):
+/// `{secret_len, findings: [{offset, kind}, …]}`, offsets in bytes.
+#[wasm_bindgen]
+pub fn scan(bytes: &[u8]) -> JsValue {
+    parse_answer(&core::scan_json(bytes))
+}
+
 #[wasm_bindgen(js_name = abiVersion)]
 pub fn abi_version() -> u32 {
     core::ABI_VERSION

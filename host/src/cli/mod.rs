@@ -77,6 +77,10 @@ pub enum Command {
     Credential(CredentialCmd),
     /// The audit log, newest first: who changed what, and denied checks per minute.
     Audit(AuditArgs),
+    /// Find leaked secrets (access tokens and admin credentials whose checksum is valid) in
+    /// files or, with --git, in a repository's whole history, each with its state in the store.
+    /// Exit status 0 when none is found, 1 when any is, 2 on an error.
+    Scan(ScanArgs),
     /// Print the OpenAPI 3.1 document of the HTTP interface (as served at
     /// /admin/v1/openapi.json).
     Openapi,
@@ -333,6 +337,21 @@ pub struct CheckArgs {
     /// to other users of the machine.
     #[arg(long, env = "SCOPEGATE_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct ScanArgs {
+    /// Files and directories to scan: directories recursively, skipping `.git` and not
+    /// following symbolic links. With --git, repositories.
+    #[arg(default_value = ".")]
+    pub paths: Vec<PathBuf>,
+    /// Scan every blob in the history of each repository (every commit of every ref) instead
+    /// of the files; each secret is reported once, at the first commit it is found in.
+    #[arg(long)]
+    pub git: bool,
+    /// Revoke every active token and credential found, at once (audit actor `cli`).
+    #[arg(long)]
+    pub revoke: bool,
 }
 
 #[derive(Subcommand, Debug)]

@@ -5,6 +5,38 @@ use crate::http::views::{
 };
 use serde::Serialize;
 
+/// One secret `scan` found: what `--json` prints of it, and more for a person.
+#[derive(Serialize)]
+pub(super) struct FindingView {
+    pub location: String,
+    pub token_id: Option<String>,
+    /// `active`, `revoked`, `expired`, `deactivated` or `unknown`, as found (before `--revoke`).
+    pub state: &'static str,
+    pub revoked_now: bool,
+    #[serde(skip)]
+    pub name: Option<String>,
+    /// The secret's first 12 characters: enough to tell it apart, too few to use it.
+    #[serde(skip)]
+    pub secret_start: String,
+}
+
+/// One finding a line: location, id, name, state, the secret's start.
+pub(super) fn print_findings(findings: &[FindingView]) {
+    for f in findings {
+        // The name is quoted (and escaped): a name with spaces or control characters keeps
+        // each finding on one line of whole fields.
+        println!(
+            "{}  {}  {}  {}  {}…{}",
+            f.location,
+            f.token_id.as_deref().unwrap_or("-"),
+            f.name.as_ref().map_or("-".into(), |n| format!("{n:?}")),
+            f.state,
+            f.secret_start,
+            if f.revoked_now { "  revoked now" } else { "" }
+        );
+    }
+}
+
 pub(super) fn print_table(headers: &[&str], rows: &[Vec<String>]) {
     let mut widths: Vec<usize> = headers.iter().map(|h| h.len()).collect();
     for row in rows {

@@ -1,22 +1,23 @@
 //! Carrying out one command on the local store (or serving), and its exit code.
 
 use super::print::{
-    out, print_audit, print_credentials, print_fields, print_table, print_token, print_tokens,
-    show_created, show_created_credential,
+    out, print_audit, print_credentials, print_fields, print_findings, print_table, print_token,
+    print_tokens, show_created, show_created_credential, FindingView,
 };
 use super::{
     AuditArgs, CheckArgs, Cli, Command, CredentialCmd, ExpiryArgs, PolicyCmd, ProjectCmd,
-    RepositoryCmd, TokenCmd, WorkspaceCmd,
+    RepositoryCmd, ScanArgs, TokenCmd, WorkspaceCmd,
 };
 use crate::clock;
 use crate::error::ApiError;
 use crate::http::views::{
     AuditView, CreatedView, CredentialCreatedView, CredentialView, TokenView,
 };
-use crate::runtime::RuntimeConfig;
+use crate::runtime::{RuntimeConfig, SecretKind};
+use crate::scan::{self, ScanError};
 use crate::server::{open_policy, ServeOptions};
 use crate::service::{Caller, CredentialRequest, IssueRequest, Service};
-use crate::store::{Entity, Plan, TokenPolicy};
+use crate::store::{DbTarget, Entity, Plan, TokenPolicy, TokenState};
 use clap::CommandFactory;
 use serde_json::json;
 use std::time::Duration;
@@ -125,6 +126,9 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             let svc = open_service(&cli, true)?;
             check(&svc, a, json)
         }
+        // Its exit status is its own (2 on an error, as scanners answer), so it answers its
+        // errors itself, setup included.
+        Command::Scan(a) => return Ok(scan(&cli, a, json)),
         // The document is JSON already, so `--json` changes nothing.
         Command::Openapi => {
             print!("{}", crate::http::openapi::document_json());
@@ -445,4 +449,174 @@ fn audit(svc: &Service, a: &AuditArgs, json: bool) -> Result<i32, ApiError> {
         .collect();
     out(json, &entries, || print_audit(&entries));
     Ok(0)
+}
+
+/// How much of a secret a finding shows.
+const SHOWN: usize = 12;
+
+fn scan(cli: &Cli, a: &ScanArgs, json: bool) -> i32 {
+    let mut errors = Vec::new();
+    let findings = match scan_findings(cli, a, &mut errors) {
+        Ok(findings) => findings,
+        Err(e) => {
+            errors.push(e);
+            Vec::new()
+        }
+    };
+    for e in &errors {
+        if json {
+            eprintln!(
+                "{}",
+                json!({"type": "error", "error": {"message": e.message(), "reason": e.code()}})
+            );
+        } else {
+            eprintln!("error: {} ({})", e.message(), e.code());
+        }
+    }
+    out(json, &findings, || print_findings(&findings));
+    if !errors.is_empty() {
+        2
+    } else if !findings.is_empty() {
+        1
+    } else {
+        0
+    }
+}
+
+/// The store `scan` looks secrets up in: none when the SQLite file does not exist, since a
+/// scan must not create one (every finding is then `unknown`).
+fn scan_store(cli: &Cli) -> Result<Option<Service>, ScanError> {
+    if let DbTarget::Sqlite(path) = &cli.db {
+        if !path.exists() {
+            return Ok(None);
+        }
+    }
+    let store = cli.db.open().map_err(ApiError::from)?;
+    Ok(Some(Service::new(store, None)))
+}
+
+/// Every finding, looked up and (with `--revoke`) revoked; the paths that could not be read go
+/// to `errors` and the scan goes on.
+fn scan_findings(
+    cli: &Cli,
+    a: &ScanArgs,
+    errors: &mut Vec<ScanError>,
+) -> Result<Vec<FindingView>, ScanError> {
+    let svc = scan_store(cli)?;
+    if a.revoke && svc.is_none() {
+        return Err(ScanError::NoStore(cli.db.to_string()));
+    }
+    let cfg = RuntimeConfig {
+        max_instances: 2,
+        // Offline, and a window is a few MB: the server's per-call deadline is for requests.
+        timeout: Duration::from_secs(30),
+        ..RuntimeConfig::default()
+    };
+    let policy = open_policy(cli.policy.clone(), cli.policy_sha256.clone(), cfg)
+        .map_err(|e| ScanError::Policy(format!("{e:#}")))?
+        .current();
+    let mut hits = Vec::new();
+    if a.git {
+        for repo in &a.paths {
+            if let Err(e) = scan::scan_git(&policy, repo, &mut |h| hits.push(h)) {
+                errors.push(e);
+            }
+        }
+    } else {
+        scan::scan_paths(&policy, &a.paths, &mut |h| hits.push(h), &mut |e| {
+            errors.push(e)
+        });
+    }
+    let now = clock::now();
+    // One lookup and at most one revocation per secret, however often it occurs.
+    let mut known: std::collections::HashMap<String, Looked> = std::collections::HashMap::new();
+    let mut findings = Vec::with_capacity(hits.len());
+    for hit in hits {
+        let looked = match known.get(&hit.secret) {
+            Some(looked) => looked.clone(),
+            None => {
+                let looked = match &svc {
+                    Some(svc) => look_up(svc, &hit, now, a.revoke)?,
+                    None => Looked::UNKNOWN,
+                };
+                known.insert(hit.secret.clone(), looked.clone());
+                looked
+            }
+        };
+        findings.push(FindingView {
+            location: hit.location,
+            token_id: looked.id,
+            state: looked.state,
+            revoked_now: looked.revoked_now,
+            name: looked.name,
+            secret_start: hit.secret.chars().take(SHOWN).collect(),
+        });
+    }
+    Ok(findings)
+}
+
+/// What the store holds under a secret's hash.
+#[derive(Clone)]
+struct Looked {
+    id: Option<String>,
+    name: Option<String>,
+    state: &'static str,
+    /// Whether this scan revoked it.
+    revoked_now: bool,
+}
+
+impl Looked {
+    const UNKNOWN: Looked = Looked {
+        id: None,
+        name: None,
+        state: "unknown",
+        revoked_now: false,
+    };
+}
+
+/// The stored token or credential of a secret, by the SHA-256 it is stored under: its id and
+/// name, its state, and whether this call revoked it.
+fn look_up(svc: &Service, hit: &scan::Hit, now: i64, revoke: bool) -> Result<Looked, ScanError> {
+    let hash = crate::token::hash(&hit.secret);
+    let cli = Caller::cli();
+    let (id, name, state) = match hit.kind {
+        SecretKind::AccessToken => {
+            let Some(t) = svc.store.token_by_hash(&hash).map_err(ApiError::from)? else {
+                return Ok(Looked::UNKNOWN);
+            };
+            let state = t.state(now).as_str();
+            (t.id, t.name, state)
+        }
+        SecretKind::AdminCredential => {
+            let Some(c) = svc
+                .store
+                .credential_by_hash(&hash)
+                .map_err(ApiError::from)?
+            else {
+                return Ok(Looked::UNKNOWN);
+            };
+            // A credential has no deactivation; a revocation outranks an expiry, as a token's does.
+            let state = if c.revoked_at.is_some() {
+                "revoked"
+            } else if c.is_live(now) {
+                "active"
+            } else {
+                "expired"
+            };
+            (c.id, c.name, state)
+        }
+    };
+    let revoked_now = revoke && state == TokenState::Active.as_str();
+    if revoked_now {
+        match hit.kind {
+            SecretKind::AccessToken => drop(svc.revoke_token(&id, &cli)?),
+            SecretKind::AdminCredential => drop(svc.revoke_credential(&id, &cli)?),
+        }
+    }
+    Ok(Looked {
+        id: Some(id),
+        name: Some(name),
+        state,
+        revoked_now,
+    })
 }
