@@ -15,7 +15,7 @@ use crate::json::Malformed;
 use crate::lenient::{
     entry_into, read_json_object_into, skip, value, Entries, Fields, Found, Int, Text,
 };
-use crate::wire::{write_text, Sink};
+use crate::wire::{write_i64, write_text, Sink};
 
 /// What every inactive token is answered with.
 pub const INACTIVE: &[u8] = br#"{"active":false}"#;
@@ -56,26 +56,6 @@ impl<'de> Fields<'de> for StoredFields<'de> {
         }
         Ok(())
     }
-}
-
-/// A signed integer in decimal. Written by hand, as the rest of the answer is: serde's
-/// writer and `format!` cost the module kilobytes for one small object.
-fn write_int(out: &mut Vec<u8>, n: i64) {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    let mut rest = n.unsigned_abs();
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (rest % 10) as u8;
-        rest /= 10;
-        if rest == 0 {
-            break;
-        }
-    }
-    if n < 0 {
-        out.put(b"-");
-    }
-    out.put(&digits[at..]);
 }
 
 /// `<kind>:<workspace>`, or `<kind>:<workspace>/<project or repository>`, as a JSON string.
@@ -140,10 +120,10 @@ fn active(input: &[u8]) -> Option<Vec<u8>> {
     out.put(br#","credential_type":""#);
     out.put(credential_type(claims.kind()).as_bytes());
     out.put(br#"","iat":"#);
-    write_int(&mut out, created_at);
+    write_i64(&mut out, created_at);
     if let Some(exp) = claims.expires_at {
         out.put(br#","exp":"#);
-        write_int(&mut out, exp);
+        write_i64(&mut out, exp);
     }
     out.put(b"}");
     Some(out)
@@ -184,7 +164,7 @@ mod tests {
     fn integers_are_written_as_json_reads_them() {
         for n in [0, 7, -7, 1_767_225_600, i64::MAX, i64::MIN] {
             let mut out = Vec::new();
-            write_int(&mut out, n);
+            write_i64(&mut out, n);
             assert_eq!(out, n.to_string().as_bytes());
         }
     }

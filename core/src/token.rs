@@ -154,7 +154,7 @@ pub fn scan_json(bytes: &[u8]) -> Vec<u8> {
     // The length goes with the answer so that a caller (which cuts files into windows that
     // must overlap by a secret's length) takes it from here rather than keep its own copy.
     out.extend_from_slice(br#"{"secret_len":"#);
-    write_decimal(&mut out, SECRET_LEN);
+    crate::wire::write_u64(&mut out, SECRET_LEN as u64);
     out.extend_from_slice(br#","findings":["#);
     let mut first = true;
     scan_each(bytes, |f| {
@@ -163,27 +163,13 @@ pub fn scan_json(bytes: &[u8]) -> Vec<u8> {
         }
         first = false;
         out.extend_from_slice(br#"{"offset":"#);
-        write_decimal(&mut out, f.offset);
+        crate::wire::write_u64(&mut out, f.offset as u64);
         out.extend_from_slice(br#","kind":""#);
         out.extend_from_slice(f.kind.name().as_bytes());
         out.extend_from_slice(br#""}"#);
     });
     out.extend_from_slice(b"]}");
     out
-}
-
-fn write_decimal(out: &mut Vec<u8>, mut n: usize) {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&digits[at..]);
 }
 
 /// Why random characters can't be made into a secret.

@@ -71,7 +71,19 @@ impl std::io::Write for Count {
 }
 
 pub(crate) fn write_u16(out: &mut impl Sink, n: u16) {
-    let mut digits = [0u8; 5];
+    write_u64(out, u64::from(n));
+}
+
+/// An integer in decimal, for every number the module writes by hand (statuses, offsets, times).
+pub(crate) fn write_i64(out: &mut impl Sink, n: i64) {
+    if n < 0 {
+        out.put(b"-");
+    }
+    write_u64(out, n.unsigned_abs());
+}
+
+pub(crate) fn write_u64(out: &mut impl Sink, n: u64) {
+    let mut digits = [0u8; 20];
     let mut at = digits.len();
     let mut n = n;
     loop {
