@@ -461,3 +461,164 @@ fn policy_info_and_demo_are_served() {
     let r = s.raw(s.http.get(s.url("/hello.txt")));
     assert_eq!((r.status, r.text.as_str()), (200, "hi"));
 }
+
+/// Every value of a list, paged through `limit` at a time, running `between` after each page.
+fn page_through(
+    s: &Server,
+    path: &str,
+    limit: usize,
+    mut between: impl FnMut(usize),
+) -> Vec<Value> {
+    let mut all = Vec::new();
+    let mut cursor: Option<String> = None;
+    for n in 0.. {
+        let sep = if path.contains('?') { '&' } else { '?' };
+        let url = match &cursor {
+            None => format!("{path}{sep}limit={limit}"),
+            Some(c) => format!("{path}{sep}limit={limit}&cursor={c}"),
+        };
+        let r = s.admin("GET", &url, None);
+        assert_eq!(r.status, 200, "{url}: {}", r.text);
+        let page = r.json();
+        assert_eq!(page["pagelen"], json!(limit));
+        let values = page["values"].as_array().unwrap();
+        assert!(values.len() <= limit, "{page}");
+        all.extend(values.iter().cloned());
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_string()),
+            None => break,
+        }
+        between(n);
+    }
+    all
+}
+
+#[test]
+fn every_list_pages_with_a_cursor_that_holds_under_inserts() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = start_real(dir.path());
+    s.seed();
+    let repo = "/workspaces/acme/repositories/api";
+    let before: Vec<String> = (0..23).map(|_| s.issue(repo, &["repository"]).0).collect();
+
+    // Tokens arrive between the pages: each token there at the start is answered exactly once,
+    // newest first, and the newcomers (newer than every page already read) never show up.
+    let mut added = Vec::new();
+    let listed = page_through(&s, &format!("{repo}/access-tokens"), 5, |_| {
+        added.push(s.issue(repo, &["repository"]).0);
+    });
+    let ids: Vec<String> = listed
+        .iter()
+        .map(|t| t["id"].as_str().unwrap().to_string())
+        .collect();
+    let mut expected = before.clone();
+    expected.reverse();
+    assert_eq!(ids, expected, "newest first, each once");
+    assert!(added.iter().all(|a| !ids.contains(a)));
+
+    // The other lists page the same way.
+    for i in 0..7 {
+        let r = s.admin("PUT", &format!("/workspaces/acme/projects/P{i}"), None);
+        assert_eq!(r.status, 201);
+        let r = s.admin(
+            "PUT",
+            &format!("/workspaces/acme/repositories/r{i}"),
+            Some(json!({"project": format!("P{i}")})),
+        );
+        assert_eq!(r.status, 201);
+        assert_eq!(
+            s.admin(
+                "PUT",
+                &format!("/workspaces/w{i}"),
+                Some(json!({"plan": "free"}))
+            )
+            .status,
+            201
+        );
+    }
+    let keys = |v: Vec<Value>, field: &str| -> Vec<String> {
+        v.iter()
+            .map(|x| x[field].as_str().unwrap().to_string())
+            .collect()
+    };
+    let projects = keys(
+        page_through(&s, "/workspaces/acme/projects", 2, |_| {}),
+        "key",
+    );
+    assert_eq!(projects.len(), 9, "{projects:?}");
+    let mut sorted = projects.clone();
+    sorted.sort_by_key(|k| k.to_ascii_lowercase());
+    assert_eq!(projects, sorted);
+    let repos = keys(
+        page_through(&s, "/workspaces/acme/repositories", 3, |_| {}),
+        "slug",
+    );
+    assert_eq!(repos.len(), 8);
+    let of_p3 = keys(
+        page_through(&s, "/workspaces/acme/repositories?project=p3", 3, |_| {}),
+        "slug",
+    );
+    assert_eq!(of_p3, vec!["r3"]);
+    let workspaces = keys(page_through(&s, "/workspaces", 3, |_| {}), "slug");
+    assert_eq!(workspaces.len(), 8);
+    for name in ["one", "two", "three"] {
+        let r = s.admin(
+            "POST",
+            "/credentials",
+            Some(json!({"name": name, "role": "auditor"})),
+        );
+        assert_eq!(r.status, 201, "{}", r.text);
+    }
+    // Made within one second: their order among themselves is their ids'.
+    let mut credentials = keys(page_through(&s, "/credentials", 1, |_| {}), "name");
+    credentials.sort();
+    assert_eq!(credentials, vec!["one", "three", "two"], "each once");
+
+    // What a list did not hand out is refused, not read as something else.
+    for bad in [
+        format!("{repo}/access-tokens?cursor=nonsense"),
+        format!("{repo}/access-tokens?cursor=1.a%20b"),
+        format!("{repo}/access-tokens?limit=0"),
+        format!("{repo}/access-tokens?limit=1001"),
+        "/credentials?cursor=x".to_string(),
+        "/workspaces?page=2".to_string(),
+    ] {
+        let r = s.admin("GET", &bad, None);
+        assert_eq!(
+            (r.status, r.reason()),
+            (400, "invalid_query".to_string()),
+            "{bad}: {}",
+            r.text
+        );
+    }
+}
+
+#[test]
+fn whoami_names_the_caller_and_what_its_role_reaches() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = start_real(dir.path());
+    s.seed();
+    let r = s.admin(
+        "POST",
+        "/credentials",
+        Some(json!({"name": "ci bot", "role": "token-manager", "workspace": "acme"})),
+    );
+    assert_eq!(r.status, 201, "{}", r.text);
+    let made = r.json();
+    let secret = made["credential"].as_str().unwrap();
+    let r = s.raw(s.http.get(s.url("/admin/v1/whoami")).bearer_auth(secret));
+    assert_eq!(r.status, 200, "{}", r.text);
+    let me = r.json();
+    assert_eq!(me["id"], made["id"]);
+    assert_eq!(me["name"], "ci bot");
+    assert_eq!(me["role"], "token-manager");
+    assert_eq!(me["workspace"], "acme");
+    assert_eq!(me["actions"], json!(["read", "manage-resources", "whoami"]));
+    assert!(!r.text.contains(secret));
+    let owner = s.admin("GET", "/whoami", None).json();
+    assert_eq!(owner["role"], "owner");
+    assert!(owner["actions"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("manage-credentials")));
+}

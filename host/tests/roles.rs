@@ -28,8 +28,19 @@ fn expected() -> BTreeMap<&'static str, &'static [&'static str]> {
     const MANAGE_ACME: &[&str] = &["owner", "manager"];
     const OWNER: &[&str] = &["owner"];
     const READ_ALL: &[&str] = &["owner", "auditor"];
+    const EVERYONE: &[&str] = &[
+        "owner",
+        "manager",
+        "auditor",
+        "acme-auditor",
+        "snapshot",
+        "introspect",
+    ];
     BTreeMap::from([
+        ("whoami", EVERYONE),
         ("list_workspaces", READ_ALL),
+        ("list_projects", READ_ACME),
+        ("list_repositories", READ_ACME),
         ("get_workspace", READ_ACME),
         ("put_workspace", OWNER),
         ("delete_workspace", OWNER),

@@ -495,7 +495,8 @@ fn assert_store_kept(db: &str, f: &Value) {
     // Workspaces, projects and repositories, through the trait as well as the API.
     let mut repos_want = BTreeSet::new();
     let mut projects_want = BTreeSet::new();
-    let workspaces = store.list_workspaces().unwrap();
+    let all = scopegate_host::store::PageRequest::first(1000);
+    let workspaces = store.list_workspaces(&all).unwrap().items;
     assert_eq!(workspaces.len(), f["workspaces"].as_array().unwrap().len());
     for w in f["workspaces"].as_array().unwrap() {
         let slug = w["slug"].as_str().unwrap();
@@ -518,7 +519,7 @@ fn assert_store_kept(db: &str, f: &Value) {
     }
     let projects_got: BTreeSet<_> = workspaces
         .iter()
-        .flat_map(|w| store.list_projects(&w.slug).unwrap())
+        .flat_map(|w| store.list_projects(&w.slug, &all).unwrap().items)
         .map(|p| (p.workspace, p.key))
         .collect();
     assert_eq!(projects_got, projects_want);

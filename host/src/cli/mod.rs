@@ -160,8 +160,8 @@ pub enum WorkspaceCmd {
         /// Workspace slug.
         slug: String,
     },
-    /// Every workspace with its plan and token policy.
-    List,
+    /// The workspaces with their plan and token policy, a page at a time.
+    List(PageArgs),
     /// One workspace with its projects and repositories.
     Show {
         /// Workspace slug.
@@ -248,6 +248,20 @@ pub struct ListArgs {
     /// Only the tokens in this state.
     #[arg(long, value_enum)]
     pub state: Option<TokenState>,
+    #[command(flatten)]
+    pub page: PageArgs,
+}
+
+/// Which page of a list: the first, or the one after `--cursor` (the cursor printed on stderr
+/// after a page that has a next one).
+#[derive(Args, Debug, Clone)]
+pub struct PageArgs {
+    /// At most this many entries.
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u16).range(1..=1000))]
+    pub limit: u16,
+    /// Start after the page that printed this cursor.
+    #[arg(long)]
+    pub cursor: Option<String>,
 }
 
 fn resource_ref(
@@ -377,8 +391,8 @@ pub enum CredentialCmd {
         #[arg(long, value_name = "TIME", value_parser = clock::parse_time)]
         expires_at: Option<i64>,
     },
-    /// Every credential's metadata (never a secret), revoked ones included.
-    List,
+    /// The credentials' metadata (never a secret), revoked ones included, a page at a time.
+    List(PageArgs),
     /// Revoke a credential at once, on every host (idempotent).
     Revoke {
         /// Credential id.

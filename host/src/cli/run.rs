@@ -17,7 +17,8 @@ use crate::runtime::{RuntimeConfig, SecretKind};
 use crate::scan::{self, ScanError};
 use crate::server::{open_policy, ServeOptions};
 use crate::service::{Caller, CredentialRequest, IssueRequest, Service};
-use crate::store::{DbTarget, Entity, Plan, TokenPolicy, TokenState};
+use crate::store::page::Order;
+use crate::store::{After, DbTarget, Page, PageRequest, Plan, TokenPolicy, TokenState};
 use clap::CommandFactory;
 use serde_json::json;
 use std::time::Duration;
@@ -220,8 +221,9 @@ fn workspace(svc: &Service, cmd: &WorkspaceCmd, json: bool) -> Result<i32, ApiEr
             svc.delete_workspace(slug, &Caller::cli())?;
             out(json, &json!({"deleted": true}), || println!("deleted"));
         }
-        WorkspaceCmd::List => {
-            let list = svc.store.list_workspaces()?;
+        WorkspaceCmd::List(page) => {
+            let page = page.request(Order::Key(""))?;
+            let list = next_page(svc.list_workspaces(&page, &Caller::cli())?);
             out(json, &list, || {
                 let rows: Vec<Vec<String>> = list
                     .iter()
@@ -241,12 +243,8 @@ fn workspace(svc: &Service, cmd: &WorkspaceCmd, json: bool) -> Result<i32, ApiEr
             });
         }
         WorkspaceCmd::Show { slug } => {
-            let w = svc
-                .store
-                .get_workspace(slug)?
-                .ok_or(ApiError::NotFound(Entity::Workspace))?;
-            let projects = svc.store.list_projects(slug)?;
-            let repos = svc.store.list_repositories(slug)?;
+            let (w, projects, repos) = svc.workspace_detail(slug, &Caller::cli())?;
+            let (projects, repos) = (next_page(projects), next_page(repos));
             let v = json!({"workspace": w, "projects": projects, "repositories": repos});
             out(json, &v, || {
                 print_fields(&[
@@ -329,11 +327,12 @@ fn token(svc: &Service, cmd: &TokenCmd, json: bool) -> Result<i32, ApiError> {
             show_created(json, &CreatedView::of(&c));
         }
         TokenCmd::List(list) => {
-            let list: Vec<TokenView> = svc
-                .find_tokens(&list.to_ref(), list.state, now)?
-                .iter()
-                .map(|t| TokenView::of(t, now))
-                .collect();
+            let page = list.page.request(Order::OldestFirst)?;
+            let list: Vec<TokenView> =
+                next_page(svc.find_tokens(&list.to_ref(), list.state, now, &page)?)
+                    .iter()
+                    .map(|t| TokenView::of(t, now))
+                    .collect();
             out(json, &list, || print_tokens(&list));
         }
         TokenCmd::Show { id } => {
@@ -417,9 +416,9 @@ fn credential(svc: &Service, cmd: &CredentialCmd, json: bool) -> Result<i32, Api
             let c = svc.create_credential(req, &cli)?;
             show_created_credential(json, &CredentialCreatedView::of(&c));
         }
-        CredentialCmd::List => {
-            let list: Vec<CredentialView> = svc
-                .list_credentials(&cli)?
+        CredentialCmd::List(page) => {
+            let page = page.request(Order::OldestFirst)?;
+            let list: Vec<CredentialView> = next_page(svc.list_credentials(&page, &cli)?)
                 .iter()
                 .map(CredentialView::of)
                 .collect();
@@ -431,6 +430,30 @@ fn credential(svc: &Service, cmd: &CredentialCmd, json: bool) -> Result<i32, Api
         }
     }
     Ok(0)
+}
+
+impl super::PageArgs {
+    fn request(&self, order: Order) -> Result<PageRequest, ApiError> {
+        let after = match &self.cursor {
+            None => After::Start,
+            Some(c) => order
+                .parse(c)
+                .map_err(|e| ApiError::InvalidQuery(e.to_string()))?,
+        };
+        Ok(PageRequest {
+            limit: self.limit.into(),
+            after,
+        })
+    }
+}
+
+/// A page's rows; the cursor of the next page, when there is one, goes to stderr, so that
+/// stdout stays the rows alone (a table, or a JSON array).
+fn next_page<T>(page: Page<T>) -> Vec<T> {
+    if let Some(cursor) = page.next.as_ref().and_then(|a| a.cursor()) {
+        eprintln!("more: --cursor {cursor}");
+    }
+    page.items
 }
 
 fn audit(svc: &Service, a: &AuditArgs, json: bool) -> Result<i32, ApiError> {

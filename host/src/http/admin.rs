@@ -3,13 +3,14 @@
 //! description together, so the served document ([`super::openapi`]) is the router's own.
 
 use super::bodies::{
-    AuditParams, CredentialBody, CredentialPath, IssueBody, ProjectBody, ProjectPath, ReloadBody,
-    RepositoryBody, RepositoryPath, RotateBody, TokenPath, TransferBody, WorkspaceBody,
-    WorkspacePath,
+    AuditParams, CredentialBody, CredentialPageParams, CredentialPath, IssueBody, PageParams,
+    ProjectBody, ProjectPath, ReloadBody, RepositoryBody, RepositoryListParams, RepositoryPath,
+    RotateBody, TokenPageParams, TokenPath, TransferBody, WorkspaceBody, WorkspacePath,
 };
 use super::views::{
     AuditPage, AuditView, CreatedView, CredentialCreatedView, CredentialList, CredentialView,
-    ErrorView, TokenList, TokenView, WorkspaceDetail, WorkspaceList,
+    ErrorView, ProjectList, RepositoryList, TokenList, TokenView, WhoAmIView, WorkspaceDetail,
+    WorkspaceList,
 };
 use super::{blocking, openapi, App, Checked, JsonBody, P};
 use crate::clock;
@@ -17,7 +18,8 @@ use crate::error::{ApiError, NameKind};
 use crate::service::{
     check_key, check_slug, Action, Caller, CredentialRequest, IssueRequest, ResourceRef,
 };
-use crate::store::{AuditQuery, MAX_AUDIT_PAGE};
+use crate::store::page::{Order, DEFAULT_LIMIT, MAX_LIMIT, NEWEST_TOKENS};
+use crate::store::{AuditQuery, PageRequest, MAX_AUDIT_PAGE};
 use crate::store::{Project, Repository, TokenPolicy, Workspace};
 use axum::extract::{FromRequestParts, Query, Request, State};
 use axum::http::request::Parts;
@@ -35,8 +37,11 @@ const ADMIN: &str = "admin";
 /// Every admin route with its description, not yet behind the key (see [`guarded`]).
 pub fn routes() -> OpenApiRouter<App> {
     OpenApiRouter::new()
+        .routes(routes!(whoami))
         .routes(routes!(list_workspaces))
         .routes(routes!(get_workspace, put_workspace, delete_workspace))
+        .routes(routes!(list_projects))
+        .routes(routes!(list_repositories))
         .routes(routes!(put_project, delete_project))
         .routes(routes!(put_repository, delete_repository))
         .routes(routes!(transfer_repository))
@@ -115,6 +120,57 @@ async fn method_not_allowed() -> ApiError {
     ApiError::MethodNotAllowed
 }
 
+pub(super) type QueryOf<T> = Result<Query<T>, axum::extract::rejection::QueryRejection>;
+
+/// A query string that can't be read is a 400 naming what is wrong.
+pub(super) fn query<T>(q: QueryOf<T>) -> Result<T, ApiError> {
+    q.map(|Query(p)| p)
+        .map_err(|e| ApiError::InvalidQuery(e.body_text()))
+}
+
+/// The page a list's query asks for; a limit out of range, or a cursor this list did not hand
+/// out, is a 400.
+pub(super) fn page_request(
+    limit: Option<usize>,
+    cursor: Option<String>,
+    order: Order,
+) -> Result<PageRequest, ApiError> {
+    let limit = limit.unwrap_or(DEFAULT_LIMIT);
+    if !(1..=MAX_LIMIT).contains(&limit) {
+        return Err(ApiError::InvalidQuery(format!(
+            "limit must be 1 to {MAX_LIMIT}"
+        )));
+    }
+    let after = match cursor {
+        None => crate::store::After::Start,
+        Some(c) => order
+            .parse(&c)
+            .map_err(|e| ApiError::InvalidQuery(e.to_string()))?,
+    };
+    Ok(PageRequest { limit, after })
+}
+
+pub(super) fn page_of(q: QueryOf<PageParams>, order: Order) -> Result<PageRequest, ApiError> {
+    let p = query(q)?;
+    page_request(p.limit, p.cursor, order)
+}
+
+/// The calling credential and what its role may do.
+#[utoipa::path(get, path = "/whoami", tag = ADMIN,
+    responses((status = 200, description = "the calling credential", body = WhoAmIView)))]
+async fn whoami(State(app): State<App>, caller: Caller) -> Result<Json<WhoAmIView>, ApiError> {
+    let actions = caller.actions().into_iter().map(Action::as_str).collect();
+    let rec = blocking(&app, move |s| s.whoami(&caller)).await?;
+    Ok(Json(WhoAmIView {
+        id: rec.id,
+        name: rec.name,
+        role: rec.role,
+        workspace: rec.workspace,
+        expires_at: rec.expires_at.map(clock::to_rfc3339),
+        actions,
+    }))
+}
+
 impl Checked for WorkspacePath {
     fn check(&self) -> Result<(), ApiError> {
         check_slug(&self.ws.0, NameKind::Workspace)
@@ -164,18 +220,18 @@ fn created_status(created: bool) -> StatusCode {
     }
 }
 
-/// List the workspaces.
-#[utoipa::path(get, path = "/workspaces", tag = ADMIN,
-    responses((status = 200, description = "the workspaces", body = WorkspaceList)))]
+/// A page of the workspaces, in slug order.
+#[utoipa::path(get, path = "/workspaces", tag = ADMIN, params(PageParams),
+    responses((status = 200, description = "a page of workspaces", body = WorkspaceList)))]
 async fn list_workspaces(
     State(app): State<App>,
     caller: Caller,
+    q: QueryOf<PageParams>,
 ) -> Result<Json<WorkspaceList>, ApiError> {
-    let values = blocking(&app, move |s| s.list_workspaces(&caller)).await?;
-    Ok(Json(WorkspaceList {
-        size: values.len(),
-        values,
-    }))
+    let page = page_of(q, Order::Key(""))?;
+    let limit = page.limit;
+    let list = blocking(&app, move |s| s.list_workspaces(&page, &caller)).await?;
+    Ok(Json(WorkspaceList::of(list, limit, |w| w)))
 }
 
 /// A workspace with its projects and repositories.
@@ -190,9 +246,51 @@ async fn get_workspace(
         blocking(&app, move |s| s.workspace_detail(&path.ws.0, &caller)).await?;
     Ok(Json(WorkspaceDetail {
         workspace,
-        projects,
-        repositories,
+        projects_next_cursor: projects.next.as_ref().and_then(|a| a.cursor()),
+        projects: projects.items,
+        repositories_next_cursor: repositories.next.as_ref().and_then(|a| a.cursor()),
+        repositories: repositories.items,
     }))
+}
+
+/// A page of the workspace's projects, in key order.
+#[utoipa::path(get, path = "/workspaces/{ws}/projects", tag = ADMIN,
+    params(WorkspacePath, PageParams),
+    responses((status = 200, description = "a page of projects", body = ProjectList)))]
+async fn list_projects(
+    State(app): State<App>,
+    P(path): P<WorkspacePath>,
+    caller: Caller,
+    q: QueryOf<PageParams>,
+) -> Result<Json<ProjectList>, ApiError> {
+    let page = page_of(q, Order::Key(""))?;
+    let limit = page.limit;
+    let list = blocking(&app, move |s| s.list_projects(&path.ws.0, &page, &caller)).await?;
+    Ok(Json(ProjectList::of(list, limit, |p| p)))
+}
+
+/// A page of the workspace's repositories (or one project's), in slug order.
+#[utoipa::path(get, path = "/workspaces/{ws}/repositories", tag = ADMIN,
+    params(WorkspacePath, RepositoryListParams),
+    responses((status = 200, description = "a page of repositories", body = RepositoryList)))]
+async fn list_repositories(
+    State(app): State<App>,
+    P(path): P<WorkspacePath>,
+    caller: Caller,
+    q: QueryOf<RepositoryListParams>,
+) -> Result<Json<RepositoryList>, ApiError> {
+    let p = query(q)?;
+    let project = p.project.map(|k| k.0);
+    if let Some(k) = &project {
+        check_key(k)?;
+    }
+    let page = page_request(p.limit, p.cursor, Order::Key(""))?;
+    let limit = page.limit;
+    let list = blocking(&app, move |s| {
+        s.list_repositories(&path.ws.0, project.as_deref(), &page, &caller)
+    })
+    .await?;
+    Ok(Json(RepositoryList::of(list, limit, |r| r)))
 }
 
 /// Create a workspace, or set its plan and token policy.
@@ -333,12 +431,18 @@ async fn create(
     Ok((StatusCode::CREATED, Json(CreatedView::of(&created))).into_response())
 }
 
-async fn list(app: App, r: ResourceRef, caller: Caller) -> Result<Json<TokenList>, ApiError> {
+async fn list(
+    app: App,
+    r: ResourceRef,
+    caller: Caller,
+    q: QueryOf<TokenPageParams>,
+) -> Result<Json<TokenList>, ApiError> {
+    let p = query(q)?;
+    let page = page_request(p.limit, p.cursor, NEWEST_TOKENS)?;
+    let limit = page.limit;
     let now = clock::now();
-    let list = blocking(&app, move |s| s.list_tokens(&r, &caller)).await?;
-    Ok(Json(TokenList::of(
-        list.iter().map(|t| TokenView::of(t, now)).collect(),
-    )))
+    let list = blocking(&app, move |s| s.list_tokens(&r, &page, &caller)).await?;
+    Ok(Json(TokenList::of(list, limit, |t| TokenView::of(&t, now))))
 }
 
 /// Issue a workspace access token; the secret is in this answer only.
@@ -357,13 +461,14 @@ async fn create_ws_token(
 
 /// The workspace's own access tokens (metadata only).
 #[utoipa::path(get, path = "/workspaces/{ws}/access-tokens", tag = ADMIN,
-    params(WorkspacePath), responses((status = 200, description = "the tokens, metadata only", body = TokenList)))]
+    params(WorkspacePath, TokenPageParams), responses((status = 200, description = "a page of the tokens, newest first, metadata only", body = TokenList)))]
 async fn list_ws_tokens(
     State(app): State<App>,
     P(path): P<WorkspacePath>,
     caller: Caller,
+    q: QueryOf<TokenPageParams>,
 ) -> Result<Json<TokenList>, ApiError> {
-    list(app, ResourceRef::Workspace(path.ws.0), caller).await
+    list(app, ResourceRef::Workspace(path.ws.0), caller, q).await
 }
 
 /// Issue a project access token; the secret is in this answer only.
@@ -388,13 +493,14 @@ async fn create_project_token(
 
 /// The project's access tokens (metadata only).
 #[utoipa::path(get, path = "/workspaces/{ws}/projects/{key}/access-tokens", tag = ADMIN,
-    params(ProjectPath), responses((status = 200, description = "the tokens, metadata only", body = TokenList)))]
+    params(ProjectPath, TokenPageParams), responses((status = 200, description = "a page of the tokens, newest first, metadata only", body = TokenList)))]
 async fn list_project_tokens(
     State(app): State<App>,
     P(path): P<ProjectPath>,
     caller: Caller,
+    q: QueryOf<TokenPageParams>,
 ) -> Result<Json<TokenList>, ApiError> {
-    list(app, ResourceRef::Project(path.ws.0, path.key.0), caller).await
+    list(app, ResourceRef::Project(path.ws.0, path.key.0), caller, q).await
 }
 
 /// Issue a repository access token; the secret is in this answer only.
@@ -419,13 +525,20 @@ async fn create_repo_token(
 
 /// The repository's access tokens (metadata only).
 #[utoipa::path(get, path = "/workspaces/{ws}/repositories/{slug}/access-tokens", tag = ADMIN,
-    params(RepositoryPath), responses((status = 200, description = "the tokens, metadata only", body = TokenList)))]
+    params(RepositoryPath, TokenPageParams), responses((status = 200, description = "a page of the tokens, newest first, metadata only", body = TokenList)))]
 async fn list_repo_tokens(
     State(app): State<App>,
     P(path): P<RepositoryPath>,
     caller: Caller,
+    q: QueryOf<TokenPageParams>,
 ) -> Result<Json<TokenList>, ApiError> {
-    list(app, ResourceRef::Repository(path.ws.0, path.slug.0), caller).await
+    list(
+        app,
+        ResourceRef::Repository(path.ws.0, path.slug.0),
+        caller,
+        q,
+    )
+    .await
 }
 
 /// One token's metadata, whatever its state (a revoked token stays on record).
@@ -545,19 +658,21 @@ async fn create_credential(
         .into_response())
 }
 
-/// Every admin credential, revoked ones included (metadata only).
-#[utoipa::path(get, path = "/credentials", tag = ADMIN,
-    responses((status = 200, description = "the credentials, metadata only", body = CredentialList)))]
+/// A page of the admin credentials, revoked ones included, oldest first (metadata only).
+#[utoipa::path(get, path = "/credentials", tag = ADMIN, params(CredentialPageParams),
+    responses((status = 200, description = "a page of credentials, metadata only", body = CredentialList)))]
 async fn list_credentials(
     State(app): State<App>,
     caller: Caller,
+    q: QueryOf<CredentialPageParams>,
 ) -> Result<Json<CredentialList>, ApiError> {
-    let list = blocking(&app, move |s| s.list_credentials(&caller)).await?;
-    let values: Vec<CredentialView> = list.iter().map(CredentialView::of).collect();
-    Ok(Json(CredentialList {
-        size: values.len(),
-        values,
-    }))
+    let p = query(q)?;
+    let page = page_request(p.limit, p.cursor, Order::OldestFirst)?;
+    let limit = page.limit;
+    let list = blocking(&app, move |s| s.list_credentials(&page, &caller)).await?;
+    Ok(Json(CredentialList::of(list, limit, |c| {
+        CredentialView::of(&c)
+    })))
 }
 
 /// Revoke an admin credential (idempotent); it stops working on every host at once.
@@ -579,9 +694,9 @@ async fn revoke_credential(
 async fn read_audit(
     State(app): State<App>,
     caller: Caller,
-    params: Result<Query<AuditParams>, axum::extract::rejection::QueryRejection>,
+    params: QueryOf<AuditParams>,
 ) -> Result<Json<AuditPage>, ApiError> {
-    let Query(p) = params.map_err(|e| ApiError::InvalidQuery(e.body_text()))?;
+    let p = query(params)?;
     let query = audit_query(p)?;
     let limit = query.limit;
     let records = blocking(&app, move |s| s.audit(query, &caller)).await?;

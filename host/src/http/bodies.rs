@@ -232,6 +232,60 @@ pub struct CredentialBody {
     pub expires_at: Option<String>,
 }
 
+/// The page of a list: every list of the admin API takes these.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct PageParams {
+    /// At most this many values (1–1000, default 100).
+    #[param(minimum = 1, maximum = 1000)]
+    pub limit: Option<usize>,
+    /// The `next_cursor` of the page before.
+    #[param(pattern = "^[A-Za-z0-9_.-]{1,128}$")]
+    pub cursor: Option<String>,
+}
+
+/// The page of a token list (newest first): its cursors are `i` and a place in the order.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct TokenPageParams {
+    /// At most this many values (1–1000, default 100).
+    #[param(minimum = 1, maximum = 1000)]
+    pub limit: Option<usize>,
+    /// The `next_cursor` of the page before.
+    #[param(pattern = "^i[1-9][0-9]{0,17}$")]
+    pub cursor: Option<String>,
+}
+
+/// The page of the credentials (oldest first): its cursors are a creation time and an id.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct CredentialPageParams {
+    /// At most this many values (1–1000, default 100).
+    #[param(minimum = 1, maximum = 1000)]
+    pub limit: Option<usize>,
+    /// The `next_cursor` of the page before.
+    #[param(pattern = "^[0-9]{1,18}\\.[A-Za-z0-9_-]{1,64}$")]
+    pub cursor: Option<String>,
+}
+
+/// `GET /workspaces/{ws}/repositories`: a page, of one project's repositories when given.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct RepositoryListParams {
+    /// Only the repositories of this project.
+    pub project: Option<Key>,
+    /// At most this many values (1–1000, default 100).
+    #[param(minimum = 1, maximum = 1000)]
+    pub limit: Option<usize>,
+    /// The `next_cursor` of the page before.
+    #[param(pattern = "^[A-Za-z0-9_.-]{1,128}$")]
+    pub cursor: Option<String>,
+}
+
 /// `GET /audit`: every filter is optional; entries come newest first.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]

@@ -3,7 +3,9 @@
 
 use crate::clock;
 use crate::service::Created;
-use crate::store::{Project, Repository, Resource, TokenKind, TokenRecord, TokenState, Workspace};
+use crate::store::{
+    Page, Project, Repository, Resource, TokenKind, TokenRecord, TokenState, Workspace,
+};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -104,39 +106,67 @@ impl CreatedView {
     }
 }
 
-/// A page of tokens. Every token is on the one page until lists are paginated.
-#[derive(Serialize, ToSchema)]
-pub struct TokenList {
-    pub size: usize,
-    pub page: usize,
-    pub pagelen: usize,
-    pub values: Vec<TokenView>,
-}
-
-impl TokenList {
-    pub fn of(values: Vec<TokenView>) -> Self {
-        TokenList {
-            size: values.len(),
-            page: 1,
-            pagelen: values.len(),
-            values,
+/// A page of a list, as every list of the admin API answers: at most `pagelen` values, and
+/// `next_cursor` (absent on the last page) to pass as `cursor` for the next.
+macro_rules! page_view {
+    ($(#[$doc:meta])* $name:ident of $item:ty) => {
+        $(#[$doc])*
+        #[derive(Serialize, ToSchema)]
+        pub struct $name {
+            pub values: Vec<$item>,
+            /// The page size asked for.
+            pub pagelen: usize,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            pub next_cursor: Option<String>,
         }
-    }
+
+        impl $name {
+            pub fn of<T>(page: Page<T>, pagelen: usize, view: impl FnMut(T) -> $item) -> Self {
+                let next_cursor = page.next.as_ref().and_then(|a| a.cursor());
+                $name {
+                    values: page.items.into_iter().map(view).collect(),
+                    pagelen,
+                    next_cursor,
+                }
+            }
+        }
+    };
 }
 
-#[derive(Serialize, ToSchema)]
-pub struct WorkspaceList {
-    pub size: usize,
-    pub values: Vec<Workspace>,
-}
+page_view!(
+    /// A page of access tokens, newest first (metadata only).
+    TokenList of TokenView
+);
+page_view!(
+    /// A page of workspaces, in slug order.
+    WorkspaceList of Workspace
+);
+page_view!(
+    /// A page of a workspace's projects, in key order.
+    ProjectList of Project
+);
+page_view!(
+    /// A page of a workspace's repositories, in slug order.
+    RepositoryList of Repository
+);
+page_view!(
+    /// A page of admin credentials, oldest first (metadata only).
+    CredentialList of CredentialView
+);
 
 /// A workspace with what it holds.
 #[derive(Serialize, ToSchema)]
 pub struct WorkspaceDetail {
     #[serde(flatten)]
     pub workspace: Workspace,
+    /// The first page of its projects (`GET …/projects` pages on from `projects_next_cursor`).
     pub projects: Vec<Project>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub projects_next_cursor: Option<String>,
+    /// The first page of its repositories (`GET …/repositories` pages on).
     pub repositories: Vec<Repository>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repositories_next_cursor: Option<String>,
 }
 
 /// Every error the admin API answers: a stable `reason` to act on and a `message` to read.
@@ -172,6 +202,23 @@ pub struct CredentialView {
     pub expires_at: Option<String>,
     #[schema(format = DateTime)]
     pub revoked_at: Option<String>,
+}
+
+/// The calling credential, and what its role reaches (`GET /whoami`).
+#[derive(Serialize, Debug, Clone, ToSchema)]
+pub struct WhoAmIView {
+    pub id: String,
+    pub name: String,
+    pub role: crate::store::Role,
+    /// The workspace a bound role is limited to.
+    pub workspace: Option<String>,
+    #[schema(format = DateTime)]
+    pub expires_at: Option<String>,
+    /// What the role may do within its reach (the whole store, or `workspace`), by the names of
+    /// the host's role table: `read`, `manage-resources`, `manage-workspace`, `manage-webhooks`,
+    /// `read-audit`, `manage-credentials`, `read-snapshot`, `reload-policy`, `introspect`,
+    /// `whoami`.
+    pub actions: Vec<&'static str>,
 }
 
 impl CredentialView {
@@ -215,12 +262,6 @@ impl CredentialCreatedView {
             expires_at: v.expires_at,
         }
     }
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct CredentialList {
-    pub size: usize,
-    pub values: Vec<CredentialView>,
 }
 
 /// One audit entry, with its time in RFC 3339.

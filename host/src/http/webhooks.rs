@@ -1,11 +1,13 @@
 //! `…/workspaces/{ws}/webhooks`: a workspace's webhooks (SPEC §11). No answer carries a
 //! webhook's secret: it is set, replaced with the whole definition, and never read back.
 
+use super::admin::{page_of, QueryOf};
 use super::bodies::Slug;
 use super::{blocking, App, Checked, JsonBody, P};
 use crate::clock;
 use crate::error::{ApiError, NameKind};
 use crate::service::{check_slug, Caller, WebhookRequest, SECRET_PATTERN, URL_MAX, URL_PATTERN};
+use crate::store::page::Order;
 use crate::store::webhooks::Webhook;
 use crate::store::WebhookEvent;
 use axum::extract::State;
@@ -119,8 +121,12 @@ impl WebhookView {
 
 #[derive(Serialize, ToSchema)]
 pub struct WebhookList {
-    pub size: usize,
     pub values: Vec<WebhookView>,
+    /// The page size asked for.
+    pub pagelen: usize,
+    /// Absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
 }
 
 /// Create a webhook, or replace its whole definition.
@@ -182,19 +188,23 @@ pub async fn delete_webhook(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// The workspace's webhooks (without their secrets).
+/// A page of the workspace's webhooks, in name order (without their secrets).
 #[utoipa::path(get, path = "/workspaces/{ws}/webhooks", tag = ADMIN,
-    params(super::bodies::WorkspacePath),
-    responses((status = 200, description = "the webhooks", body = WebhookList)))]
+    params(super::bodies::WorkspacePath, super::bodies::PageParams),
+    responses((status = 200, description = "a page of webhooks", body = WebhookList)))]
 pub async fn list_webhooks(
     State(app): State<App>,
     P(path): P<super::bodies::WorkspacePath>,
     caller: Caller,
+    q: QueryOf<super::bodies::PageParams>,
 ) -> Result<Json<WebhookList>, ApiError> {
-    let hooks = blocking(&app, move |s| s.list_webhooks(&path.ws.0, &caller)).await?;
-    let values: Vec<WebhookView> = hooks.iter().map(WebhookView::of).collect();
+    let page = page_of(q, Order::Key(""))?;
+    let limit = page.limit;
+    let hooks = blocking(&app, move |s| s.list_webhooks(&path.ws.0, &page, &caller)).await?;
+    let next_cursor = hooks.next.as_ref().and_then(|a| a.cursor());
     Ok(Json(WebhookList {
-        size: values.len(),
-        values,
+        values: hooks.items.iter().map(WebhookView::of).collect(),
+        pagelen: limit,
+        next_cursor,
     }))
 }

@@ -9,7 +9,7 @@ use super::Service;
 use crate::clock;
 use crate::error::ApiError;
 use crate::store::credentials::{Binding, BOOTSTRAP_ID};
-use crate::store::{Actor, CredentialRecord, Entity, NewCredential, Role};
+use crate::store::{Actor, CredentialRecord, Entity, NewCredential, Page, PageRequest, Role};
 use crate::token;
 
 /// The id the audit log gives the key taken from `SCOPEGATE_ADMIN_KEY`.
@@ -48,7 +48,12 @@ impl Service {
             *self.env_key_hash.lock() = Some(token::hash(k));
             return Ok(None);
         }
-        if !self.store.list_credentials()?.is_empty() {
+        if !self
+            .store
+            .list_credentials(&PageRequest::first(1))?
+            .items
+            .is_empty()
+        {
             return Ok(None);
         }
         let (key, hash) = self.seal("admin_credential")?;
@@ -89,6 +94,28 @@ impl Service {
                 role: c.role,
                 workspace: c.workspace,
             }),
+            _ => Err(ApiError::AdminKeyInvalid),
+        }
+    }
+
+    /// The calling credential's own record (the in-memory `SCOPEGATE_ADMIN_KEY` has none in
+    /// the store, so it is described here).
+    pub fn whoami(&self, caller: &Caller) -> Result<CredentialRecord, ApiError> {
+        caller.may(Action::WhoAmI, None)?;
+        match &caller.actor {
+            Actor::Credential(id) if id == ENV_CREDENTIAL_ID => Ok(CredentialRecord {
+                id: id.clone(),
+                name: "SCOPEGATE_ADMIN_KEY".into(),
+                role: caller.role,
+                workspace: None,
+                created_at: 0,
+                expires_at: None,
+                revoked_at: None,
+            }),
+            Actor::Credential(id) => self
+                .store
+                .get_credential(id)?
+                .ok_or(ApiError::AdminKeyInvalid),
             _ => Err(ApiError::AdminKeyInvalid),
         }
     }
@@ -154,9 +181,13 @@ impl Service {
         Ok(CreatedCredential { record, secret })
     }
 
-    pub fn list_credentials(&self, caller: &Caller) -> Result<Vec<CredentialRecord>, ApiError> {
+    pub fn list_credentials(
+        &self,
+        page: &PageRequest,
+        caller: &Caller,
+    ) -> Result<Page<CredentialRecord>, ApiError> {
         caller.may(Action::Read, None)?;
-        Ok(self.store.list_credentials()?)
+        Ok(self.store.list_credentials(page)?)
     }
 
     pub fn revoke_credential(

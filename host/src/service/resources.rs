@@ -3,7 +3,8 @@
 use super::{Action, Caller, Service};
 use crate::clock;
 use crate::error::{ApiError, NameKind};
-use crate::store::{Entity, Plan, Project, Repository, TokenPolicy, Workspace};
+use crate::store::page::DEFAULT_LIMIT;
+use crate::store::{Entity, Page, PageRequest, Plan, Project, Repository, TokenPolicy, Workspace};
 
 /// A resource named in a URL or on the command line, not yet resolved against the store.
 #[derive(Clone, Debug)]
@@ -48,27 +49,61 @@ pub fn check_key(s: &str) -> Result<(), ApiError> {
 }
 
 impl Service {
-    pub fn list_workspaces(&self, caller: &Caller) -> Result<Vec<Workspace>, ApiError> {
+    pub fn list_workspaces(
+        &self,
+        page: &PageRequest,
+        caller: &Caller,
+    ) -> Result<Page<Workspace>, ApiError> {
         caller.may(Action::Read, None)?;
-        Ok(self.store.list_workspaces()?)
+        Ok(self.store.list_workspaces(page)?)
     }
 
-    /// A workspace with its projects and repositories.
+    /// A workspace with the first pages of its projects and repositories.
     pub fn workspace_detail(
         &self,
         slug: &str,
         caller: &Caller,
-    ) -> Result<(Workspace, Vec<Project>, Vec<Repository>), ApiError> {
+    ) -> Result<(Workspace, Page<Project>, Page<Repository>), ApiError> {
         caller.may(Action::Read, Some(slug))?;
-        let workspace = self
-            .store
-            .get_workspace(slug)?
-            .ok_or(ApiError::NotFound(Entity::Workspace))?;
+        let workspace = self.existing_workspace(slug)?;
+        let first = PageRequest::first(DEFAULT_LIMIT);
         Ok((
             workspace,
-            self.store.list_projects(slug)?,
-            self.store.list_repositories(slug)?,
+            self.store.list_projects(slug, &first)?,
+            self.store.list_repositories(slug, None, &first)?,
         ))
+    }
+
+    /// A page of the workspace's projects; NotFound for an unknown workspace.
+    pub fn list_projects(
+        &self,
+        ws: &str,
+        page: &PageRequest,
+        caller: &Caller,
+    ) -> Result<Page<Project>, ApiError> {
+        caller.may(Action::Read, Some(ws))?;
+        self.existing_workspace(ws)?;
+        Ok(self.store.list_projects(ws, page)?)
+    }
+
+    /// A page of the workspace's repositories, or of one project's; NotFound for an unknown
+    /// workspace.
+    pub fn list_repositories(
+        &self,
+        ws: &str,
+        project: Option<&str>,
+        page: &PageRequest,
+        caller: &Caller,
+    ) -> Result<Page<Repository>, ApiError> {
+        caller.may(Action::Read, Some(ws))?;
+        self.existing_workspace(ws)?;
+        Ok(self.store.list_repositories(ws, project, page)?)
+    }
+
+    fn existing_workspace(&self, slug: &str) -> Result<Workspace, ApiError> {
+        self.store
+            .get_workspace(slug)?
+            .ok_or(ApiError::NotFound(Entity::Workspace))
     }
 
     pub fn put_workspace(

@@ -26,9 +26,41 @@ pub enum Action {
     ReloadPolicy,
     /// `POST /oauth/introspect`.
     Introspect,
+    /// `GET /whoami`: a credential's own metadata, which every role may read.
+    WhoAmI,
 }
 
 impl Action {
+    /// Every action, for telling a caller what its role reaches.
+    pub const ALL: [Action; 10] = [
+        Action::Read,
+        Action::ManageResources,
+        Action::ManageWorkspace,
+        Action::ManageWebhooks,
+        Action::ReadAudit,
+        Action::ManageCredentials,
+        Action::ReadSnapshot,
+        Action::ReloadPolicy,
+        Action::Introspect,
+        Action::WhoAmI,
+    ];
+
+    /// Its stable name in answers (`GET /whoami`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Read => "read",
+            Action::ManageResources => "manage-resources",
+            Action::ManageWorkspace => "manage-workspace",
+            Action::ManageWebhooks => "manage-webhooks",
+            Action::ReadAudit => "read-audit",
+            Action::ManageCredentials => "manage-credentials",
+            Action::ReadSnapshot => "read-snapshot",
+            Action::ReloadPolicy => "reload-policy",
+            Action::Introspect => "introspect",
+            Action::WhoAmI => "whoami",
+        }
+    }
+
     /// The action in words, for the 403's message.
     pub fn describe(self) -> &'static str {
         match self {
@@ -41,6 +73,7 @@ impl Action {
             Action::ReadSnapshot => "read the edge snapshot",
             Action::ReloadPolicy => "reload the policy module",
             Action::Introspect => "introspect tokens",
+            Action::WhoAmI => "read its own metadata",
         }
     }
 }
@@ -55,7 +88,7 @@ pub fn allows(role: Role, bound: Option<&str>, action: Action, within: Option<&s
         (Some(_), None) => false,
     };
     match (role, action) {
-        (Role::Owner, _) => true,
+        (Role::Owner, _) | (_, Action::WhoAmI) => true,
         (Role::TokenManager, Action::Read | Action::ManageResources) => in_reach,
         (Role::Auditor, Action::Read | Action::ReadAudit | Action::ReadSnapshot) => in_reach,
         (Role::SnapshotReader, Action::ReadSnapshot) => true,
@@ -85,6 +118,15 @@ impl Caller {
     }
 
     /// `Ok` when the role allows `action` within `workspace`, else 403 `role_forbidden`.
+    /// What this caller may do within its reach: the whole store, or its bound workspace.
+    pub fn actions(&self) -> Vec<Action> {
+        let within = self.workspace.as_deref();
+        Action::ALL
+            .into_iter()
+            .filter(|&a| allows(self.role, within, a, within))
+            .collect()
+    }
+
     pub fn may(&self, action: Action, workspace: Option<&str>) -> Result<(), ApiError> {
         if allows(self.role, self.workspace.as_deref(), action, workspace) {
             Ok(())

@@ -4,8 +4,10 @@
 use super::{push_json_str, Action, Caller, ResourceRef, Service};
 use crate::clock;
 use crate::error::{ApiError, RefusalCode};
+use crate::store::page::{Order, NEWEST_TOKENS};
 use crate::store::{
-    Entity, NewToken, Resource, TokenOrder, TokenRecord, TokenSelection, TokenState, Workspace,
+    Entity, NewToken, Page, PageRequest, Resource, TokenRecord, TokenSelection, TokenState,
+    Workspace,
 };
 use crate::token;
 use serde::Deserialize;
@@ -195,17 +197,18 @@ impl Service {
     pub fn list_tokens(
         &self,
         r: &ResourceRef,
+        page: &PageRequest,
         caller: &Caller,
-    ) -> Result<Vec<TokenRecord>, ApiError> {
+    ) -> Result<Page<TokenRecord>, ApiError> {
         caller.may(Action::Read, Some(workspace_of(r)))?;
         let (resource, _) = self.resolve(r)?;
         self.flush_accesses();
         Ok(self
             .store
-            .list_tokens(TokenSelection::Of(&resource), TokenOrder::NewestFirst)?)
+            .list_tokens(TokenSelection::Of(&resource), NEWEST_TOKENS, page)?)
     }
 
-    /// The tokens within a resource, oldest first: for a workspace every token in it (workspace,
+    /// A page of the tokens within a resource, oldest first: for a workspace every token in it (workspace,
     /// project and repository tokens), for a project or repository the tokens bound to it; only
     /// those in `state` at `now` when given. The workspace must exist; the project or
     /// repository need not, so that the deactivated tokens of a deleted one stay listable.
@@ -214,7 +217,8 @@ impl Service {
         within: &ResourceRef,
         state: Option<TokenState>,
         now: i64,
-    ) -> Result<Vec<TokenRecord>, ApiError> {
+        page: &PageRequest,
+    ) -> Result<Page<TokenRecord>, ApiError> {
         let bound = match within {
             ResourceRef::Workspace(_) => None,
             ResourceRef::Project(workspace, project) => Some(Resource::Project {
@@ -235,9 +239,13 @@ impl Service {
             Some(resource) => TokenSelection::Of(resource),
         };
         self.flush_accesses();
-        let mut tokens = self.store.list_tokens(selection, TokenOrder::OldestFirst)?;
+        let mut tokens = self
+            .store
+            .list_tokens(selection, Order::OldestFirst, page)?;
+        // The state depends on the time, so it is filtered here: a page may hold fewer than its
+        // limit and still have a next one.
         if let Some(state) = state {
-            tokens.retain(|t| t.state(now) == state);
+            tokens.items.retain(|t| t.state(now) == state);
         }
         Ok(tokens)
     }

@@ -5,7 +5,7 @@ use super::{check_slug, Action, Caller, Service};
 use crate::clock;
 use crate::error::{ApiError, NameKind, WebhookProblem};
 use crate::store::webhooks::{Webhook, WebhookSpec};
-use crate::store::{Entity, WebhookEvent};
+use crate::store::{Entity, Page, PageRequest, WebhookEvent};
 
 /// What `url` must match, for the API document; [`check_url`] is the same rule. A host name
 /// whose last label starts with a letter, or a dotted IPv4 address, so that every URL it
@@ -135,12 +135,17 @@ impl Service {
     }
 
     /// The workspace's webhooks; NotFound for an unknown workspace (not an empty list).
-    pub fn list_webhooks(&self, ws: &str, caller: &Caller) -> Result<Vec<Webhook>, ApiError> {
+    pub fn list_webhooks(
+        &self,
+        ws: &str,
+        page: &PageRequest,
+        caller: &Caller,
+    ) -> Result<Page<Webhook>, ApiError> {
         caller.may(Action::Read, Some(ws))?;
         self.store
             .get_workspace(ws)?
             .ok_or(ApiError::NotFound(Entity::Workspace))?;
-        Ok(self.store.list_webhooks(ws)?)
+        Ok(self.store.list_webhooks(ws, page)?)
     }
 
     pub fn delete_webhook(&self, ws: &str, name: &str, caller: &Caller) -> Result<(), ApiError> {

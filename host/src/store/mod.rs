@@ -6,6 +6,7 @@
 pub mod audit;
 pub mod credentials;
 pub mod notify;
+pub mod page;
 pub mod postgres;
 mod rules;
 pub mod sql;
@@ -14,6 +15,7 @@ pub mod webhooks;
 
 pub use audit::{Actor, AuditEvent, AuditQuery, AuditRecord, MAX_PAGE as MAX_AUDIT_PAGE};
 pub use credentials::{CredentialRecord, NewCredential, Role};
+pub use page::{After, Page, PageRequest};
 pub use rules::SqlStore;
 pub use webhooks::{WebhookEvent, WebhookStore};
 
@@ -399,15 +401,6 @@ pub enum TokenSelection<'a> {
     Of(&'a Resource),
 }
 
-/// The order of a listing; both are total (`id` breaks ties of `created_at`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TokenOrder {
-    /// `created_at`, then `id`.
-    OldestFirst,
-    /// `created_at` descending, then `id`: the admin API's lists.
-    NewestFirst,
-}
-
 /// Everything that decides a check, read at one instant: what an edge needs to answer alone.
 pub struct CheckState {
     /// The change counter at that instant (see `Store::change_marker`).
@@ -441,7 +434,8 @@ pub trait Store: WebhookStore + Send + Sync {
         actor: &Actor,
     ) -> StoreResult<(Workspace, bool)>;
     fn get_workspace(&self, slug: &str) -> StoreResult<Option<Workspace>>;
-    fn list_workspaces(&self) -> StoreResult<Vec<Workspace>>;
+    /// In slug order.
+    fn list_workspaces(&self, page: &PageRequest) -> StoreResult<Page<Workspace>>;
     /// Deletes the workspace with its projects and repositories; deactivates every token in it.
     fn delete_workspace(&self, slug: &str, now: i64, actor: &Actor) -> StoreResult<()>;
 
@@ -453,7 +447,8 @@ pub trait Store: WebhookStore + Send + Sync {
         actor: &Actor,
     ) -> StoreResult<(Project, bool)>;
     fn get_project(&self, workspace: &str, key: &str) -> StoreResult<Option<Project>>;
-    fn list_projects(&self, workspace: &str) -> StoreResult<Vec<Project>>;
+    /// In key order.
+    fn list_projects(&self, workspace: &str, page: &PageRequest) -> StoreResult<Page<Project>>;
     /// Conflict while the project holds repositories; deactivates its project tokens.
     fn delete_project(
         &self,
@@ -473,7 +468,13 @@ pub trait Store: WebhookStore + Send + Sync {
         actor: &Actor,
     ) -> StoreResult<(Repository, bool)>;
     fn get_repository(&self, workspace: &str, slug: &str) -> StoreResult<Option<Repository>>;
-    fn list_repositories(&self, workspace: &str) -> StoreResult<Vec<Repository>>;
+    /// In slug order; only those of `project` when given.
+    fn list_repositories(
+        &self,
+        workspace: &str,
+        project: Option<&str>,
+        page: &PageRequest,
+    ) -> StoreResult<Page<Repository>>;
     /// Deactivates the repository's tokens.
     fn delete_repository(
         &self,
@@ -494,12 +495,13 @@ pub trait Store: WebhookStore + Send + Sync {
     ) -> StoreResult<Repository>;
 
     fn insert_token(&self, token: NewToken, actor: &Actor) -> StoreResult<TokenRecord>;
-    /// The selected tokens, in this order.
+    /// A page of the selected tokens, in `order` (`OldestFirst`, or `page::NEWEST_TOKENS`).
     fn list_tokens(
         &self,
         selection: TokenSelection<'_>,
-        order: TokenOrder,
-    ) -> StoreResult<Vec<TokenRecord>>;
+        order: page::Order,
+        page: &PageRequest,
+    ) -> StoreResult<Page<TokenRecord>>;
     fn get_token(&self, id: &str) -> StoreResult<Option<TokenRecord>>;
     fn token_by_hash(&self, hash: &SecretHash) -> StoreResult<Option<TokenRecord>>;
     /// Idempotent; NotFound for an unknown id.
@@ -527,8 +529,8 @@ pub trait Store: WebhookStore + Send + Sync {
     ) -> StoreResult<CredentialRecord>;
     fn credential_by_hash(&self, hash: &SecretHash) -> StoreResult<Option<CredentialRecord>>;
     fn get_credential(&self, id: &str) -> StoreResult<Option<CredentialRecord>>;
-    /// Every credential, revoked ones included, oldest first.
-    fn list_credentials(&self) -> StoreResult<Vec<CredentialRecord>>;
+    /// The credentials, revoked ones included, oldest first.
+    fn list_credentials(&self, page: &PageRequest) -> StoreResult<Page<CredentialRecord>>;
     /// Idempotent; NotFound for an unknown id.
     fn revoke_credential(&self, id: &str, now: i64, actor: &Actor)
         -> StoreResult<CredentialRecord>;

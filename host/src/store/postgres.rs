@@ -141,6 +141,10 @@ const MIGRATIONS: &[&str] = &[
      -- Compared with `id` (a successor's link to the token it replaced): one collation.
      ALTER TABLE tokens ALTER COLUMN rotated_from TYPE TEXT COLLATE "C";
      CREATE INDEX tokens_rotated_from ON tokens (rotated_from) WHERE rotated_from IS NOT NULL;"#,
+    // 6: the newest-first token lists page by insertion order, so tokens issued within one
+    // second keep their place (existing rows are numbered in no particular order: once).
+    "ALTER TABLE tokens ADD COLUMN seq BIGSERIAL;
+     CREATE INDEX tokens_resource_inserted ON tokens (ws_key, kind, bound_key, seq);",
 ];
 
 /// Classifies a failure: the database not answering (unreachable, restarting, out of
@@ -499,6 +503,7 @@ impl<C: GenericClient> Tx for PgTx<'_, C> {
 impl Backend for Postgres {
     const GENERATION: &'static str = "SELECT value FROM generation";
     const SKIP_LOCKED: &'static str = " FOR UPDATE SKIP LOCKED";
+    const TOKEN_SEQ: &'static str = "seq";
 
     fn write<T: Send>(
         &self,

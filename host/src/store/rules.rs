@@ -8,10 +8,28 @@
 
 use super::audit::{self, Entry};
 use super::credentials::{credential_from, CREDENTIAL_COLUMNS};
+use super::page::Order;
 use super::sql::{corrupt, Backend, Cells, Param, Tx, Write};
 use super::webhooks::{self, WebhookEvent};
 use super::*;
 use serde_json::json;
+
+impl<B: Backend> SqlStore<B> {
+    /// The rows of `sql` (ending in its `WHERE` clause) that make up `page` in `order`, with
+    /// one more when another page follows (see `Order::page`).
+    fn paged<'a, T: Send>(
+        &self,
+        sql: &mut String,
+        mut params: Vec<Param<'a>>,
+        order: Order,
+        page: &'a PageRequest,
+        from: impl Fn(Cells) -> StoreResult<T> + Send,
+    ) -> StoreResult<Vec<T>> {
+        order.continue_sql(sql, &mut params, page);
+        self.backend
+            .read(|tx| tx.query(sql, &params)?.into_iter().map(from).collect())
+    }
+}
 
 /// The store over one backend. `SqliteStore` and `PostgresStore` are this with their backend.
 pub struct SqlStore<B> {
@@ -414,16 +432,16 @@ impl<B: Backend> Store for SqlStore<B> {
         self.backend.read(|tx| get_workspace(tx, slug))
     }
 
-    fn list_workspaces(&self) -> StoreResult<Vec<Workspace>> {
-        self.backend.read(|tx| {
-            tx.query(
-                &format!("SELECT {WORKSPACE_COLUMNS} FROM workspaces ORDER BY slug_key"),
-                &[],
-            )?
-            .into_iter()
-            .map(workspace_from)
-            .collect()
-        })
+    fn list_workspaces(&self, page: &PageRequest) -> StoreResult<Page<Workspace>> {
+        let mut sql = format!("SELECT {WORKSPACE_COLUMNS} FROM workspaces WHERE TRUE");
+        let rows = self.paged(
+            &mut sql,
+            vec![],
+            Order::Key("slug_key"),
+            page,
+            workspace_from,
+        )?;
+        Ok(Page::of(rows, page.limit, |w| After::Key(key(&w.slug))))
     }
 
     fn delete_workspace(&self, slug: &str, now: i64, actor: &Actor) -> StoreResult<()> {
@@ -490,16 +508,18 @@ impl<B: Backend> Store for SqlStore<B> {
         self.backend.read(|tx| get_project(tx, ws, k))
     }
 
-    fn list_projects(&self, ws: &str) -> StoreResult<Vec<Project>> {
-        self.backend.read(|tx| {
-            tx.query(
-                &format!("{PROJECT_SELECT} WHERE p.ws_key = ?1 ORDER BY p.key_key"),
-                &[Param::Text(&key(ws))],
-            )?
-            .into_iter()
-            .map(project_from)
-            .collect()
-        })
+    fn list_projects(&self, ws: &str, page: &PageRequest) -> StoreResult<Page<Project>> {
+        let ws = key(ws);
+        let mut sql = format!("{PROJECT_SELECT} WHERE p.ws_key = ?1");
+        let params = vec![Param::Text(&ws)];
+        let rows = self.paged(
+            &mut sql,
+            params,
+            Order::Key("p.key_key"),
+            page,
+            project_from,
+        )?;
+        Ok(Page::of(rows, page.limit, |p| After::Key(key(&p.key))))
     }
 
     fn delete_project(&self, ws: &str, k: &str, now: i64, actor: &Actor) -> StoreResult<()> {
@@ -595,16 +615,27 @@ impl<B: Backend> Store for SqlStore<B> {
         self.backend.read(|tx| get_repository(tx, ws, slug))
     }
 
-    fn list_repositories(&self, ws: &str) -> StoreResult<Vec<Repository>> {
-        self.backend.read(|tx| {
-            tx.query(
-                &format!("{REPOSITORY_SELECT} WHERE r.ws_key = ?1 ORDER BY r.slug_key"),
-                &[Param::Text(&key(ws))],
-            )?
-            .into_iter()
-            .map(repository_from)
-            .collect()
-        })
+    fn list_repositories(
+        &self,
+        ws: &str,
+        project: Option<&str>,
+        page: &PageRequest,
+    ) -> StoreResult<Page<Repository>> {
+        let (ws, project) = (key(ws), project.map(key));
+        let mut sql = format!("{REPOSITORY_SELECT} WHERE r.ws_key = ?1");
+        let mut params = vec![Param::Text(&ws)];
+        if let Some(p) = &project {
+            sql.push_str(" AND r.project_key = ?2");
+            params.push(Param::Text(p));
+        }
+        let rows = self.paged(
+            &mut sql,
+            params,
+            Order::Key("r.slug_key"),
+            page,
+            repository_from,
+        )?;
+        Ok(Page::of(rows, page.limit, |r| After::Key(key(&r.slug))))
     }
 
     fn delete_repository(&self, ws: &str, slug: &str, now: i64, actor: &Actor) -> StoreResult<()> {
@@ -732,12 +763,9 @@ impl<B: Backend> Store for SqlStore<B> {
     fn list_tokens(
         &self,
         selection: TokenSelection<'_>,
-        order: TokenOrder,
-    ) -> StoreResult<Vec<TokenRecord>> {
-        let order = match order {
-            TokenOrder::OldestFirst => "created_at, id",
-            TokenOrder::NewestFirst => "created_at DESC, id",
-        };
+        order: Order,
+        page: &PageRequest,
+    ) -> StoreResult<Page<TokenRecord>> {
         let (ws, kind, bound) = match selection {
             TokenSelection::InWorkspace(workspace) => (key(workspace), None, None),
             TokenSelection::Of(resource) => {
@@ -746,19 +774,28 @@ impl<B: Backend> Store for SqlStore<B> {
             }
         };
         let mut params = vec![Param::Text(&ws)];
-        let mut sql = format!("SELECT {TOKEN_COLUMNS} FROM tokens WHERE ws_key = ?1");
+        let mut sql = format!(
+            "SELECT {TOKEN_COLUMNS}, {} FROM tokens WHERE ws_key = ?1",
+            B::TOKEN_SEQ
+        );
         if let (Some(kind), Some(bound)) = (kind, &bound) {
             sql.push_str(" AND kind = ?2 AND coalesce(bound_key, '') = ?3");
             params.extend([Param::Text(kind), Param::Text(bound)]);
         }
-        sql.push_str(" ORDER BY ");
-        sql.push_str(order);
-        self.backend.read(|tx| {
-            tx.query(&sql, &params)?
-                .into_iter()
-                .map(token_row)
-                .collect()
-        })
+        let order = match order {
+            Order::NewestInserted(_) => Order::NewestInserted(B::TOKEN_SEQ),
+            other => other,
+        };
+        let rows = self.paged(&mut sql, params, order, page, |mut r| {
+            let t = token_from(&mut r)?;
+            let seq = r.int("seq").map_err(|e| corrupt("tokens", &t.id, e))?;
+            Ok((t, seq))
+        })?;
+        let page = Page::of(rows, page.limit, |(t, seq)| match order {
+            Order::NewestInserted(_) => After::Inserted(*seq),
+            _ => After::Created(t.created_at, t.id.clone()),
+        });
+        Ok(page.map(|(t, _)| t))
     }
 
     fn get_token(&self, id: &str) -> StoreResult<Option<TokenRecord>> {
@@ -935,16 +972,12 @@ impl<B: Backend> Store for SqlStore<B> {
         self.backend.read(|tx| get_credential(tx, id))
     }
 
-    fn list_credentials(&self) -> StoreResult<Vec<CredentialRecord>> {
-        self.backend.read(|tx| {
-            tx.query(
-                &format!("SELECT {CREDENTIAL_COLUMNS} FROM credentials ORDER BY created_at, id"),
-                &[],
-            )?
-            .into_iter()
-            .map(credential_from)
-            .collect()
-        })
+    fn list_credentials(&self, page: &PageRequest) -> StoreResult<Page<CredentialRecord>> {
+        let mut sql = format!("SELECT {CREDENTIAL_COLUMNS} FROM credentials WHERE TRUE");
+        let rows = self.paged(&mut sql, vec![], Order::OldestFirst, page, credential_from)?;
+        Ok(Page::of(rows, page.limit, |c| {
+            After::Created(c.created_at, c.id.clone())
+        }))
     }
 
     fn revoke_credential(

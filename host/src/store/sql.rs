@@ -149,6 +149,8 @@ pub trait Backend: Send + Sync + 'static {
     /// Appended to a subquery that picks rows to claim: rows another transaction holds locked
     /// are passed over rather than waited for. Empty where writers are serialised anyway.
     const SKIP_LOCKED: &'static str;
+    /// The tokens' insertion order: a column that only grows.
+    const TOKEN_SEQ: &'static str;
 
     /// Runs `f` in one write transaction and commits it durably, or rolls it back on error.
     fn write<T: Send>(

@@ -280,6 +280,9 @@ impl Backend for Sqlite {
     const GENERATION: &'static str = "SELECT value FROM settings WHERE name = 'generation'";
     /// One writer connection: no other transaction can hold a row this one reads.
     const SKIP_LOCKED: &'static str = "";
+    /// The rowid only grows: tokens are never deleted. `tokens_resource`'s entries end in it,
+    /// so a resource's tokens come off the index in this order with no index of their own.
+    const TOKEN_SEQ: &'static str = "rowid";
 
     fn write<T: Send>(
         &self,

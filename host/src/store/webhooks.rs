@@ -11,6 +11,7 @@
 //! after a restart) finds the row there and sends nothing.
 
 use super::audit::{self, Actor, AuditEvent};
+use super::page::{After, Order, Page, PageRequest};
 use super::rules::SqlStore;
 use super::sql::{corrupt, Backend, Cells, Param, Tx, Write};
 use super::{Entity, Resource, StoreError, StoreResult, TokenKind, TokenRecord, TokenState};
@@ -160,7 +161,8 @@ pub trait WebhookStore: Send + Sync {
     ) -> StoreResult<(Webhook, bool)>;
     fn get_webhook(&self, workspace: &str, name: &str) -> StoreResult<Option<Webhook>>;
     /// The workspace's webhooks by name.
-    fn list_webhooks(&self, workspace: &str) -> StoreResult<Vec<Webhook>>;
+    /// In name order.
+    fn list_webhooks(&self, workspace: &str, page: &PageRequest) -> StoreResult<Page<Webhook>>;
     /// Deletes it with its pending deliveries. NotFound for an unknown one.
     fn delete_webhook(
         &self,
@@ -449,16 +451,19 @@ impl<B: Backend> WebhookStore for SqlStore<B> {
         self.backend.read(|tx| get_webhook(tx, ws, name))
     }
 
-    fn list_webhooks(&self, ws: &str) -> StoreResult<Vec<Webhook>> {
-        self.backend.read(|tx| {
-            tx.query(
-                &format!("{WEBHOOK_SELECT} WHERE h.ws_key = ?1 ORDER BY h.name_key"),
-                &[Param::Text(&key(ws))],
-            )?
-            .into_iter()
-            .map(webhook_from)
-            .collect()
-        })
+    fn list_webhooks(&self, ws: &str, page: &PageRequest) -> StoreResult<Page<Webhook>> {
+        let order = Order::Key("h.name_key");
+        let ws = key(ws);
+        let mut sql = format!("{WEBHOOK_SELECT} WHERE h.ws_key = ?1");
+        let mut params = vec![Param::Text(&ws)];
+        order.continue_sql(&mut sql, &mut params, page);
+        let rows = self.backend.read(|tx| {
+            tx.query(&sql, &params)?
+                .into_iter()
+                .map(webhook_from)
+                .collect::<StoreResult<Vec<_>>>()
+        })?;
+        Ok(Page::of(rows, page.limit, |h| After::Key(key(&h.name))))
     }
 
     fn delete_webhook(&self, ws: &str, name: &str, now: i64, actor: &Actor) -> StoreResult<()> {
