@@ -4,14 +4,20 @@
 //! before it answers. Fills carry the generation they started at and are dropped if an
 //! invalidation happened meanwhile, so a lookup that read the store just before a revocation
 //! committed cannot re-insert the stale, unrevoked claims.
+//!
+//! The cache holds at most its capacity and evicts what is least used past it (quick_cache's
+//! CLOCK-Pro), so a store with more active tokens than the capacity keeps a steady hit rate
+//! instead of emptying itself whenever it fills.
 
 use crate::token::SecretHash;
-use parking_lot::RwLock;
-use std::collections::HashMap;
+use quick_cache::sync::Cache;
+use std::sync::atomic::{AtomicU64, Ordering::SeqCst};
 use std::sync::Arc;
 
-/// Bounds memory when many distinct tokens are checked; clearing is always safe.
-const MAX_ENTRIES: usize = 100_000;
+/// The default capacity of each of the two maps (`scopegate serve --cache-entries`).
+pub const DEFAULT_CAPACITY: usize = 100_000;
+/// Bounds the per-second decision memo, which is emptied every second anyway.
+const MAX_MEMO_ENTRIES: usize = 100_000;
 
 pub struct CachedToken {
     pub id: Arc<str>,
@@ -26,68 +32,97 @@ pub struct CachedToken {
 /// tenth of the host's share of a check.
 pub(crate) type FastState = foldhash::fast::RandomState;
 
-#[derive(Default)]
-struct Inner {
-    generation: u64,
+type Weighter = quick_cache::UnitWeighter;
+type Lifecycle<K, V> = quick_cache::sync::DefaultLifecycle<K, V>;
+
+pub struct CheckCache {
+    generation: AtomicU64,
     /// SHA-256 of issued secrets: only tokens found in the store are cached.
-    tokens: HashMap<SecretHash, Arc<CachedToken>, FastState>,
-    repos: HashMap<(String, String), Option<String>>,
+    tokens: Cache<
+        SecretHash,
+        Arc<CachedToken>,
+        Weighter,
+        FastState,
+        Lifecycle<SecretHash, Arc<CachedToken>>,
+    >,
+    repos: Cache<(String, String), Option<String>>,
 }
 
-#[derive(Default)]
-pub struct CheckCache {
-    inner: RwLock<Inner>,
+impl Default for CheckCache {
+    fn default() -> Self {
+        Self::with_capacity(DEFAULT_CAPACITY)
+    }
 }
 
 impl CheckCache {
+    /// At most `capacity` tokens and as many repositories.
+    pub fn with_capacity(capacity: usize) -> Self {
+        let capacity = capacity.max(1);
+        CheckCache {
+            generation: AtomicU64::new(0),
+            tokens: Cache::with(
+                capacity,
+                capacity as u64,
+                Weighter::default(),
+                FastState::default(),
+                Lifecycle::default(),
+            ),
+            repos: Cache::new(capacity),
+        }
+    }
+
     pub fn generation(&self) -> u64 {
-        self.inner.read().generation
+        self.generation.load(SeqCst)
+    }
+
+    /// The entries held now, tokens and repositories.
+    pub fn len(&self) -> (usize, usize) {
+        (self.tokens.len(), self.repos.len())
     }
 
     pub fn get(&self, hash: &SecretHash) -> Option<Arc<CachedToken>> {
-        self.inner.read().tokens.get(hash).cloned()
+        self.tokens.get(hash)
     }
 
+    /// Inserts unless an invalidation came after `generation`. The check after the insert
+    /// covers an invalidation that lands between the first check and the insert: it bumps the
+    /// generation before it removes entries, so either its removal follows the insert, or the
+    /// second check sees the new generation and takes the entry out again.
     pub fn insert(&self, generation: u64, hash: SecretHash, entry: Arc<CachedToken>) {
-        let mut inner = self.inner.write();
-        if inner.generation != generation {
+        if self.generation() != generation {
             return;
         }
-        if inner.tokens.len() >= MAX_ENTRIES {
-            inner.tokens.clear();
+        self.tokens.insert(hash, entry);
+        if self.generation() != generation {
+            self.tokens.remove(&hash);
         }
-        inner.tokens.insert(hash, entry);
     }
 
     pub fn repo_project(&self, ws: &str, repo: &str) -> Option<Option<String>> {
-        self.inner
-            .read()
-            .repos
+        self.repos
             .get(&(ws.to_ascii_lowercase(), repo.to_ascii_lowercase()))
-            .cloned()
     }
 
     pub fn insert_repo(&self, generation: u64, ws: &str, repo: &str, project: Option<String>) {
-        let mut inner = self.inner.write();
-        if inner.generation != generation {
+        if self.generation() != generation {
             return;
         }
-        if inner.repos.len() >= MAX_ENTRIES {
-            inner.repos.clear();
+        let key = (ws.to_ascii_lowercase(), repo.to_ascii_lowercase());
+        self.repos.insert(key.clone(), project);
+        if self.generation() != generation {
+            self.repos.remove(&key);
         }
-        inner.repos.insert(
-            (ws.to_ascii_lowercase(), repo.to_ascii_lowercase()),
-            project,
-        );
     }
 
     pub fn invalidate(&self) {
-        let mut inner = self.inner.write();
-        inner.generation += 1;
-        inner.tokens.clear();
-        inner.repos.clear();
+        self.generation.fetch_add(1, SeqCst);
+        self.tokens.clear();
+        self.repos.clear();
     }
 }
+
+use parking_lot::RwLock;
+use std::collections::HashMap;
 
 /// Memo of the module's answers within one second.
 ///
@@ -137,7 +172,7 @@ impl<T, K: std::hash::Hash + Eq> DecisionMemo<T, K> {
             inner.now = now;
             inner.module = module;
         }
-        if inner.map.len() >= MAX_ENTRIES {
+        if inner.map.len() >= MAX_MEMO_ENTRIES {
             inner.map.clear();
         }
         inner.map.insert(key, value);
@@ -200,5 +235,23 @@ mod tests {
         assert!(cache.get(&[0; 32]).is_none());
         cache.insert(cache.generation(), [0; 32], entry);
         assert!(cache.get(&[0; 32]).is_some());
+    }
+
+    #[test]
+    fn a_full_cache_evicts_rather_than_empties() {
+        let cache = CheckCache::with_capacity(100);
+        let g = cache.generation();
+        for i in 0..1000u32 {
+            let mut hash = [0; 32];
+            hash[..4].copy_from_slice(&i.to_le_bytes());
+            let entry = Arc::new(CachedToken {
+                id: "t".into(),
+                workspace: "w".into(),
+                claims: "{}".into(),
+            });
+            cache.insert(g, hash, entry);
+        }
+        let (tokens, _) = cache.len();
+        assert!((50..=100).contains(&tokens), "{tokens} entries held");
     }
 }

@@ -19,6 +19,8 @@ pub struct ServeOptions {
     pub decision_memo: bool,
     pub max_staleness: Duration,
     pub forwarded_headers: crate::forwarded::ForwardedHeaders,
+    /// The check cache's capacity, in tokens.
+    pub cache_entries: usize,
     /// Say what standard output says (the generated admin key, the address) as JSON lines.
     pub json: bool,
 }
@@ -61,7 +63,9 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         .await?
         .map_err(|e| anyhow::anyhow!("{}: {e}", opts.db))?;
     let svc = Arc::new(
-        Service::new(store, Some(policy.clone())).with_forwarded_headers(opts.forwarded_headers),
+        Service::new(store, Some(policy.clone()))
+            .with_forwarded_headers(opts.forwarded_headers)
+            .with_cache_capacity(opts.cache_entries),
     );
     svc.set_decision_memo(opts.decision_memo);
     svc.set_max_staleness(opts.max_staleness);

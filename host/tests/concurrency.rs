@@ -87,10 +87,14 @@ fn parallel_clients(serve_args: &[&str]) -> String {
     let listed = s
         .admin(
             "GET",
-            "/workspaces/acme/repositories/api/access-tokens",
+            "/workspaces/acme/repositories/api/access-tokens?limit=1000",
             None,
         )
         .json();
+    assert!(
+        listed.get("next_cursor").is_none(),
+        "one page holds them all"
+    );
     let listed: Vec<String> = listed["values"]
         .as_array()
         .unwrap()

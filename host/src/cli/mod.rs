@@ -127,6 +127,11 @@ pub struct ServeArgs {
     /// after that, while the store is unreachable, checks fail closed.
     #[arg(long, env = "SCOPEGATE_MAX_STALENESS_MS", default_value_t = 10_000)]
     pub max_staleness_ms: u64,
+    /// How many tokens (and as many repositories) the check cache holds; past it, the least
+    /// used are evicted. Each token entry takes a few hundred bytes.
+    #[arg(long, env = "SCOPEGATE_CACHE_ENTRIES", default_value_t = crate::cache::DEFAULT_CAPACITY as u64,
+          value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
+    pub cache_entries: u64,
     /// The forwarding headers the front in front of /check sets: `original` (X-Original-Method
     /// and X-Original-URI, as nginx configurations do), `forwarded` (X-Forwarded-Method and
     /// X-Forwarded-Uri, as Caddy and Traefik do) or `either`. Fronts pass the client's own

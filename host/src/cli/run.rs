@@ -73,6 +73,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
                 decision_memo: a.decision_memo,
                 max_staleness: Duration::from_millis(a.max_staleness_ms),
                 forwarded_headers: a.forwarded_headers,
+                cache_entries: usize::try_from(a.cache_entries).unwrap_or(usize::MAX),
                 json,
             };
             let mut rt = tokio::runtime::Builder::new_multi_thread();

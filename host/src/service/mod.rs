@@ -114,6 +114,12 @@ impl Service {
         }
     }
 
+    /// A check cache of this many tokens (and as many repositories).
+    pub fn with_cache_capacity(mut self, entries: usize) -> Self {
+        self.cache = CheckCache::with_capacity(entries);
+        self
+    }
+
     /// Pins the family of forwarding headers the front sets.
     pub fn with_forwarded_headers(mut self, mode: ForwardedHeaders) -> Self {
         self.forwarded_headers = mode;
