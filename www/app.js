@@ -5,6 +5,7 @@ import { initBuilder, fillBuilder, renderBuilder } from './js/builder.js';
 import { initTry, completeTry, fillTry, renderTry, metrics } from './js/try.js';
 import { initReach, fillReach, renderReach, reachPending } from './js/reach.js';
 import { initAdvisor, fillAdvisor, renderAdvisor } from './js/advisor.js';
+import { t, applyI18n, initLangSwitch } from './js/i18n.js';
 
 // Measurements read by the browser tests and by anyone curious, from the console.
 window.scopegate = { metrics, ready: false };
@@ -13,11 +14,13 @@ const later = () => new Promise((resolve) => setTimeout(resolve, 0));
 
 async function main() {
   performance.mark('scopegate:start');
+  applyI18n();
+  initLangSwitch($('#lang'));
   try {
     await loadPolicy();
     performance.mark('scopegate:policy-loaded');
   } catch (err) {
-    $('#status').textContent = 'The policy module could not be loaded (build it with “cargo xtask wasm”): ' + err.message;
+    $('#status').textContent = t('demo.loadFailed') + err.message;
     $('#status').classList.add('error');
     $('#app').setAttribute('aria-busy', 'false');
     return;

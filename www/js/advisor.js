@@ -3,6 +3,7 @@
 import { $, h } from './dom.js';
 import { minimalToken } from './policy.js';
 import { fillBuilder } from './builder.js';
+import { t, explain } from './i18n.js';
 
 let store;
 
@@ -40,7 +41,7 @@ export function renderAdvisor(s, changed) {
   const { calls, lines, problems } = parseCalls(s.calls);
   if (problems.length) {
     out.dataset.state = 'parse';
-    out.replaceChildren(h('p', { class: 'bad' }, `Line ${problems[0].line} is not “METHOD /path” or “METHOD /path PROJECT”: `,
+    out.replaceChildren(h('p', { class: 'bad' }, t('demo.badLine', { line: problems[0].line }),
       h('code', {}, problems[0].text)));
     return;
   }
@@ -48,19 +49,19 @@ export function renderAdvisor(s, changed) {
   if (res.error) {
     out.dataset.state = 'error';
     out.dataset.error = res.error;
-    const where = Number.isInteger(res.call) ? h('span', {}, ` (line ${lines[res.call]}: `, h('code', {}, `${calls[res.call].method} ${calls[res.call].path}`), ')') : null;
-    out.replaceChildren(h('p', { class: 'bad' }, h('strong', {}, 'No token fits: '), h('code', { class: 'error' }, res.error), ' — ', res.message, where));
+    const where = Number.isInteger(res.call) ? h('span', {}, t('demo.atLine', { line: lines[res.call] }), h('code', {}, `${calls[res.call].method} ${calls[res.call].path}`), ')') : null;
+    out.replaceChildren(h('p', { class: 'bad' }, h('strong', {}, t('demo.noFit')), h('code', { class: 'error' }, res.error), ' — ', explain('advice', res.error, res.message), where));
     return;
   }
   out.dataset.state = 'ok';
   out.dataset.error = '';
   const binding = res.kind === 'repository' ? `${res.workspace} / ${res.repository}`
-    : res.kind === 'project' ? `${res.workspace}, project ${res.project}` : res.workspace;
+    : res.kind === 'project' ? t('demo.inProject', { ws: res.workspace, project: res.project }) : res.workspace;
   out.replaceChildren(
-    h('p', { class: 'good' }, h('strong', {}, 'Narrowest token: '),
-      h('span', { class: 'kind' }, `${res.kind} token`), ' for ', h('span', { class: 'binding' }, binding), ' with ',
+    h('p', { class: 'good' }, h('strong', {}, t('demo.narrowest')),
+      h('span', { class: 'kind' }, t(`demo.kindToken.${res.kind}`)), t('demo.for'), h('span', { class: 'binding' }, binding), t('demo.with'),
       h('span', { class: 'scopes' }, ...res.scopes.flatMap((x, i) => [i ? ', ' : '', h('code', {}, x)]))),
-    h('button', { type: 'button', id: 'a-use', onclick: () => useToken(res) }, 'Load this token into the builder'));
+    h('button', { type: 'button', id: 'a-use', onclick: () => useToken(res) }, t('demo.useToken')));
 }
 
 function useToken(res) {

@@ -1,9 +1,10 @@
 // The token builder: kind, binding, scopes, expiry, and the live issuing check.
 
 import { $, h } from './dom.js';
-import { GROUPS, OTHER_SCOPES } from './groups.js';
-import { bindings, grantable, closure, checkIssue } from './policy.js';
+import { bindings, checkIssue } from './policy.js';
 import { defaults, expiresAt, ISSUE_FIELDS } from './state.js';
+import { buildPicker, updatePicker, keepGrantable, toggled } from './picker.js';
+import { t, explain } from './i18n.js';
 
 export const nowSeconds = () => Math.floor(Date.now() / 1000);
 
@@ -18,19 +19,7 @@ let lastExpiry = defaults().expires;
 
 export function initBuilder(st) {
   store = st;
-  const groups = $('#scope-groups');
-  for (const g of GROUPS) {
-    groups.append(h('fieldset', { class: 'group', id: `g-${g.id}` },
-      h('legend', {}, g.label),
-      g.scopes.map(([scope, label]) => {
-        const id = `s-${scope.replace(':', '-')}`;
-        return h('div', { class: 'scope', dataset: { scope } },
-          h('input', { type: 'checkbox', id, value: scope, 'aria-describedby': `${id}-note` }),
-          h('label', { for: id }, label, ' ', h('code', {}, scope)),
-          h('span', { class: 'note', id: `${id}-note` }));
-      })));
-  }
-  groups.append(h('p', { class: 'hint', id: 'not-offered' }));
+  buildPicker($('#scope-groups'), { prefix: 's-' });
 
   const form = $('#token-form');
   form.addEventListener('change', onChange);
@@ -50,11 +39,9 @@ function onChange(e) {
   const s = store.get();
   if (t.name === 'kind') {
     // A kind change keeps only what the new kind may hold, as re-creating the token would.
-    const ok = grantable(t.value);
-    store.set({ kind: t.value, scopes: s.scopes.filter((x) => ok.get(x)?.ok) });
+    store.set({ kind: t.value, scopes: keepGrantable(t.value, s.scopes) });
   } else if (t.type === 'checkbox' && t.closest('.scope')) {
-    const scopes = t.checked ? [...new Set([...s.scopes, t.value])] : s.scopes.filter((x) => x !== t.value);
-    store.set({ scopes });
+    store.set({ scopes: toggled(s.scopes, t) });
   } else if (t.id === 'f-expires') {
     if (t.value) lastExpiry = t.value;
     store.set({ expires: t.value });
@@ -88,29 +75,7 @@ export function renderBuilder(s, changed) {
   for (const el of document.querySelectorAll('[data-for-kind]')) el.hidden = el.dataset.forKind !== s.kind;
   $('#f-expires').disabled = !s.expires;
 
-  const ok = grantable(s.kind);
-  const held = new Set(s.scopes);
-  const effective = new Set(closure(s.scopes));
-  for (const row of document.querySelectorAll('.scope')) {
-    const scope = row.dataset.scope;
-    const box = row.querySelector('input');
-    const note = row.querySelector('.note');
-    const g = ok.get(scope);
-    box.checked = held.has(scope);
-    // A scope the kind can't hold stays enabled while ticked (e.g. from an edited link) so it can be removed.
-    box.disabled = !g.ok && !held.has(scope);
-    row.classList.toggle('unavailable', !g.ok);
-    const impliedBy = s.scopes.filter((t) => t !== scope && closure([t]).includes(scope));
-    const implied = effective.has(scope) && !held.has(scope);
-    row.classList.toggle('implied', implied);
-    if (!g.ok) note.textContent = `not for ${s.kind} tokens`;
-    else if (impliedBy.length) note.textContent = `${held.has(scope) ? 'also ' : ''}implied by ${impliedBy.join(', ')}`;
-    else note.textContent = '';
-    note.title = !g.ok ? g.message : '';
-  }
-  const none = grantable('workspace');
-  $('#not-offered').textContent = 'No access token can hold: ' +
-    OTHER_SCOPES.filter((x) => !none.get(x)?.ok).join(', ') + '.';
+  updatePicker($('#scope-groups'), s.kind, s.scopes);
 
   renderIssue(s);
   $('#claims').textContent = JSON.stringify(tokenOf(s), null, 1);
@@ -124,6 +89,6 @@ function renderIssue(s) {
   out.dataset.ok = String(!!res.ok);
   out.dataset.reason = res.ok ? '' : res.reason;
   out.replaceChildren(res.ok
-    ? h('p', {}, h('strong', {}, '✓ Can be issued'), ` in a ${s.plan} workspace.`)
-    : h('p', {}, h('strong', {}, '✗ Can’t be issued: '), h('code', {}, res.reason), ' — ', res.message));
+    ? h('p', {}, h('strong', {}, t('builder.canIssue')), t('builder.inPlan', { plan: t(`plan.${s.plan}`) }))
+    : h('p', {}, h('strong', {}, t('builder.cannotIssue')), h('code', {}, res.reason), ' — ', explain('issue', res.reason, res.message)));
 }

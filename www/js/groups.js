@@ -1,15 +1,15 @@
-// How scopes are shown: Bitbucket's grouping and wording. Presentation only — which kind may hold a scope
-// and what it implies is asked of the policy module.
+// How scopes are shown: Bitbucket's grouping, in its order. Presentation only — which kind may hold a scope
+// and what it implies is asked of the policy module. The groups' and scopes' names are in the language
+// dictionaries (www/js/lang/: `group.ID`, `scope.NAME`).
 
 export const GROUPS = [
-  { id: 'repositories', label: 'Repositories', scopes: [
-    ['repository', 'Read'], ['repository:write', 'Write'], ['repository:admin', 'Admin'], ['repository:delete', 'Delete']] },
-  { id: 'pullrequests', label: 'Pull requests', scopes: [['pullrequest', 'Read'], ['pullrequest:write', 'Write']] },
-  { id: 'webhooks', label: 'Webhooks', scopes: [['webhook', 'Read and write']] },
-  { id: 'pipelines', label: 'Pipelines', scopes: [['pipeline', 'Read'], ['pipeline:write', 'Write'], ['pipeline:variable', 'Edit variables']] },
-  { id: 'runners', label: 'Runners', scopes: [['runner', 'Read'], ['runner:write', 'Write']] },
-  { id: 'projects', label: 'Projects', scopes: [['project', 'Read'], ['project:admin', 'Admin']] },
-  { id: 'account', label: 'Account', scopes: [['account', 'Read']] },
+  { id: 'repositories', scopes: ['repository', 'repository:write', 'repository:admin', 'repository:delete'] },
+  { id: 'pullrequests', scopes: ['pullrequest', 'pullrequest:write'] },
+  { id: 'webhooks', scopes: ['webhook'] },
+  { id: 'pipelines', scopes: ['pipeline', 'pipeline:write', 'pipeline:variable'] },
+  { id: 'runners', scopes: ['runner', 'runner:write'] },
+  { id: 'projects', scopes: ['project', 'project:admin'] },
+  { id: 'account', scopes: ['account'] },
 ];
 
 // Bitbucket scopes that exist but are offered to no access token; listed so that the module, not this
@@ -17,12 +17,12 @@ export const GROUPS = [
 export const OTHER_SCOPES = ['issue', 'issue:write', 'wiki', 'snippet', 'snippet:write', 'email',
   'account:write', 'team', 'team:write', 'project:write'];
 
-export const ALL_SCOPES = [...GROUPS.flatMap((g) => g.scopes.map(([s]) => s)), ...OTHER_SCOPES];
+export const ALL_SCOPES = [...GROUPS.flatMap((g) => g.scopes), ...OTHER_SCOPES];
 
-const groupOf = new Map(GROUPS.flatMap((g, i) => g.scopes.map(([s]) => [s, i])));
+const groupOf = new Map(GROUPS.flatMap((g, i) => g.scopes.map((s) => [s, i])));
 
-export const PUBLIC_GROUP = { id: 'public', label: 'Public' };
-export const OTHER_GROUP = { id: 'other', label: 'Other scopes' };
+export const PUBLIC_GROUP = { id: 'public' };
+export const OTHER_GROUP = { id: 'other' };
 export const OP_GROUPS = [...GROUPS, PUBLIC_GROUP, OTHER_GROUP];
 
 // An operation is filed under the most specific group among its required scopes (account + repository

@@ -6,6 +6,9 @@ import { tokenOf, nowSeconds } from './builder.js';
 import { sampleBindings, setCall } from './try.js';
 import { OP_GROUPS, groupForScopes } from './groups.js';
 import { TOKEN_FIELDS } from './state.js';
+import { t } from './i18n.js';
+
+const opGroupLabel = (g) => t(`group.${g.id}`);
 
 let store;
 let rows = []; // {op, sample, group, allowed, text}
@@ -60,11 +63,10 @@ function compute(s) {
       text: `${op.method} ${op.path} ${op.required_scopes.join(' ')}`.toLowerCase(),
     };
   });
-  const where = s.kind === 'repository' ? `${s.workspace} / ${s.repository}`
-    : s.kind === 'project' ? `${s.workspace}, project ${s.project} (its repositories taken to be in ${s.project})`
-      : `${s.workspace}, repository ${s.repository}, project ${s.project}`;
-  $('#reach-note').textContent = `Each of the ${rows.length} API operations is tried with a sample path in ${where}. ` +
-    `In the list, … stands for ${REPO_PREFIX}. Git calls are not API operations: see the examples above.`;
+  const where = s.kind === 'repository' ? t('demo.whereRepo', { ws: s.workspace, repo: s.repository })
+    : s.kind === 'project' ? t('demo.whereProject', { ws: s.workspace, project: s.project })
+      : t('demo.whereWorkspace', { ws: s.workspace, repo: s.repository, project: s.project });
+  $('#reach-note').textContent = t('demo.reachNote', { n: rows.length, where, prefix: REPO_PREFIX });
 }
 
 function draw(s) {
@@ -78,20 +80,18 @@ function draw(s) {
 
   const counts = $('#reach-groups');
   counts.replaceChildren(
-    h('li', { class: 'total' }, h('strong', {}, String(allowed.length)), ` of ${rows.length} operations allowed`),
+    h('li', { class: 'total' }, h('strong', {}, String(allowed.length)), t('demo.ofAllowed', { n: rows.length })),
     ...OP_GROUPS.map((g) => {
       const inGroup = rows.filter((r) => r.group === g);
       if (!inGroup.length) return null;
       const n = inGroup.filter((r) => r.allowed).length;
       return h('li', { class: n ? 'some' : 'zero', dataset: { group: g.id, allowed: n, total: inGroup.length } },
-        `${g.label} `, h('strong', {}, String(n)), `/${inGroup.length}`);
+        `${opGroupLabel(g)} `, h('strong', {}, String(n)), `/${inGroup.length}`);
     }).filter(Boolean));
 
   const list = $('#reach-list');
   if (!shown.length) {
-    list.replaceChildren(h('p', { class: 'empty' }, allowed.length
-      ? 'No allowed operation matches the filter.'
-      : 'This token can make no API call (see the decision above for why).'));
+    list.replaceChildren(h('p', { class: 'empty' }, allowed.length ? t('demo.noMatch') : t('demo.noCall')));
     return;
   }
   list.replaceChildren(...OP_GROUPS.map((g) => {
@@ -99,10 +99,10 @@ function draw(s) {
     if (!items.length) return null;
     // Groups stay as the reader left them across redraws; a filter opens them all.
     const details = h('details', { class: 'opgroup', dataset: { group: g.id }, open: words.length > 0 || openGroups.has(g.id) },
-      h('summary', {}, `${g.label} `, h('span', { class: 'count' }, `(${items.length})`)),
-      h('ul', { 'aria-label': g.label }, items.map((r) => h('li', {},
+      h('summary', {}, `${opGroupLabel(g)} `, h('span', { class: 'count' }, `(${items.length})`)),
+      h('ul', { 'aria-label': opGroupLabel(g) }, items.map((r) => h('li', {},
         h('button', {
-          type: 'button', class: 'op', title: `Try ${r.op.method} ${r.sample}`, dataset: { op: opName(r.op) },
+          type: 'button', class: 'op', title: t('demo.tryOp', { call: `${r.op.method} ${r.sample}` }), dataset: { op: opName(r.op) },
           onclick: () => {
             const rp = s.kind === 'project' && r.op.target_kind === 'repository' ? s.project : undefined;
             setCall(r.op.method, r.sample, rp);
@@ -111,7 +111,7 @@ function draw(s) {
         },
         h('span', { class: `method m-${r.op.method}` }, r.op.method), ' ',
         template(r.op.path), ' ',
-        h('span', { class: 'req' }, r.op.required_scopes.join(' + ') || 'public'))))));
+        h('span', { class: 'req' }, r.op.required_scopes.join(' + ') || t('demo.public')))))));
     details.addEventListener('toggle', () => {
       if (words.length) return;
       if (details.open) openGroups.add(g.id); else openGroups.delete(g.id);

@@ -4,6 +4,7 @@ import { $, h, chips } from './dom.js';
 import { authorize, route, operations, methods, samplePath } from './policy.js';
 import { tokenOf, nowSeconds } from './builder.js';
 import { TOKEN_FIELDS } from './state.js';
+import { t, explain } from './i18n.js';
 
 let store;
 // Kept between keystrokes: while a half-typed path routes nowhere the field should not flicker away.
@@ -70,19 +71,19 @@ function examples(s) {
   const ws = s.workspace || 'acme', repo = s.repository || 'api', proj = s.project || 'PROJ';
   const enc = encodeURIComponent;
   return [
-    ['git clone', 'GET', `/${enc(ws)}/${enc(repo)}.git/info/refs?service=git-upload-pack`],
-    ['git fetch', 'POST', `/${enc(ws)}/${enc(repo)}.git/git-upload-pack`],
-    ['git push', 'GET', `/${enc(ws)}/${enc(repo)}.git/info/refs?service=git-receive-pack`],
-    ['HEAD a repository', 'HEAD', `/2.0/repositories/${enc(ws)}/${enc(repo)}`],
-    ['update a project', 'PUT', `/2.0/workspaces/${enc(ws)}/projects/${enc(proj)}`],
-    ['workspace permissions', 'GET', `/2.0/workspaces/${enc(ws)}/permissions`],
-    ['a web page', 'GET', `/${enc(ws)}/${enc(repo)}/src/main/README.md`],
+    ['gitClone', 'GET', `/${enc(ws)}/${enc(repo)}.git/info/refs?service=git-upload-pack`],
+    ['gitFetch', 'POST', `/${enc(ws)}/${enc(repo)}.git/git-upload-pack`],
+    ['gitPush', 'GET', `/${enc(ws)}/${enc(repo)}.git/info/refs?service=git-receive-pack`],
+    ['headRepo', 'HEAD', `/2.0/repositories/${enc(ws)}/${enc(repo)}`],
+    ['updateProject', 'PUT', `/2.0/workspaces/${enc(ws)}/projects/${enc(proj)}`],
+    ['wsPermissions', 'GET', `/2.0/workspaces/${enc(ws)}/permissions`],
+    ['webPage', 'GET', `/${enc(ws)}/${enc(repo)}/src/main/README.md`],
   ];
 }
 
 function renderExamples(s) {
   $('#examples').replaceChildren(...examples(s).map(([label, m, p]) =>
-    h('button', { type: 'button', class: 'example', title: `${m} ${p}`, onclick: () => setCall(m, p) }, label)));
+    h('button', { type: 'button', class: 'example', title: `${m} ${p}`, onclick: () => setCall(m, p) }, t(`demo.ex.${label}`))));
 }
 
 export function renderTry(s, changed) {
@@ -104,10 +105,10 @@ function renderDecision(s) {
   const panel = $('#decision');
   panel.dataset.allow = String(d.allow);
   panel.dataset.reason = d.reason;
-  $('#d-verdict').textContent = d.allow ? '✓ Allowed' : '✗ Denied';
+  $('#d-verdict').textContent = d.allow ? t('demo.allowed') : t('demo.denied');
   $('#d-status').textContent = String(d.status);
   $('#d-reason').textContent = d.reason;
-  $('#d-message').textContent = d.message;
+  $('#d-message').replaceChildren(...explain('decision', d.reason, d.message));
   $('#d-operation').textContent = d.operation ?? '—';
   $('#d-target').textContent = r ? describeTarget(r.target) : '—';
   chips($('#d-required'), d.required_scopes);
@@ -119,8 +120,8 @@ function renderDecision(s) {
   metrics.lastInput = input;
   metrics.lastDecision = d;
   $('#d-timing').textContent = metrics.decisions.length === 1
-    ? `First decision, including the module's warm-up: ${ms.toFixed(1)} ms.`
-    : `Routed, decided and drawn in ${ms.toFixed(2)} ms.`;
+    ? t('demo.firstTiming', { ms: ms.toFixed(1) })
+    : t('demo.timing', { ms: ms.toFixed(2) });
   if (metrics.firstDecisionAt === null) {
     metrics.firstDecisionAt = performance.mark('scopegate:first-decision').startTime;
     // The frame that shows it: rendering happens right after the animation-frame callbacks.
@@ -130,10 +131,10 @@ function renderDecision(s) {
   }
 }
 
-function describeTarget(t) {
-  if (t.kind === 'global') return 'global — within no token’s resource';
-  const parts = [t.workspace, t.project, t.repository].filter((x) => x != null);
-  return `${t.kind} ${parts.join(' / ')}`;
+function describeTarget(tg) {
+  if (tg.kind === 'global') return t('demo.global');
+  const parts = [tg.workspace, tg.project, tg.repository].filter((x) => x != null);
+  return `${t(`kind.${tg.kind}`)} ${parts.join(' / ')}`;
 }
 
 // --- completion -------------------------------------------------------------------------------------
@@ -181,8 +182,8 @@ function drawSuggestions() {
     role: 'option', id: `t-opt-${k}`, 'aria-selected': String(k === active), dataset: { index: k },
     class: `op ${c.op.class}`,
   }, h('span', { class: `method m-${c.op.method}` }, c.op.method), ' ', h('span', { class: 'tpl' }, c.op.path), ' ',
-  h('span', { class: 'req' }, c.op.required_scopes.join(' + ') || (c.op.class === 'forbidden' ? 'forbidden' : 'public')))));
-  if (results.length > MAX_SUGGESTIONS) ul.append(h('li', { class: 'more', role: 'presentation' }, `…${results.length - MAX_SUGGESTIONS} more; keep typing`));
+  h('span', { class: 'req' }, c.op.required_scopes.join(' + ') || (c.op.class === 'forbidden' ? t('demo.forbidden') : t('demo.public'))))));
+  if (results.length > MAX_SUGGESTIONS) ul.append(h('li', { class: 'more', role: 'presentation' }, t('demo.more', { n: results.length - MAX_SUGGESTIONS })));
   const open = shown.length > 0;
   ul.hidden = !open;
   input.setAttribute('aria-expanded', String(open));
