@@ -71,13 +71,26 @@ if (!['original', 'forwarded', 'either'].includes(forwardedHeaders)) {
 }
 const edge = createEdge({ wasm, maxAgeSeconds, forwardedHeaders });
 
+/// Asks for what changed since the version in force (the host answers a full snapshot when its
+/// change log does not reach back that far); a full one at start, or after a delta failed.
+let wantFull = true;
 async function refresh() {
-  const res = await fetch(snapshotUrl, {
+  const url = new URL(snapshotUrl);
+  const held = edge.state()?.version;
+  if (!wantFull && held !== undefined) url.searchParams.set('since', String(held));
+  const res = await fetch(url, {
     headers: { authorization: `Bearer ${credential}` },
     signal: AbortSignal.timeout(10_000),
   });
-  if (res.status !== 200) throw new Error(`${snapshotUrl} answered ${res.status}`);
-  return edge.load(await res.json());
+  if (res.status !== 200) throw new Error(`${url} answered ${res.status}`);
+  try {
+    const version = edge.load(await res.json());
+    wantFull = false;
+    return version;
+  } catch (e) {
+    wantFull = true;
+    throw e;
+  }
 }
 
 try {

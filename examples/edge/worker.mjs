@@ -9,7 +9,7 @@
 import { initSync, checkAnswer, checkRequest } from '../../www/pkg/scopegate_policy.js';
 
 /// The snapshot format this worker understands (`format` in GET /admin/v1/edge/snapshot).
-export const SNAPSHOT_FORMAT = 2;
+export const SNAPSHOT_FORMAT = 3;
 
 class SnapshotError extends Error {
   constructor(message) {
@@ -18,14 +18,17 @@ class SnapshotError extends Error {
   }
 }
 
-/// Check a snapshot's shape once, when it is loaded, so that answering never meets a surprise.
-/// (The claims themselves are the module's to judge, on every check.)
+/// Check a snapshot's (or a delta's) shape once, when it is loaded, so that answering never
+/// meets a surprise. (The claims themselves are the module's to judge, on every check.)
+/// A delta has `since` and repositories whose project may be `null` (gone).
 export function readSnapshot(snapshot) {
   if (snapshot === null || typeof snapshot !== 'object') throw new SnapshotError('not a JSON object');
   if (snapshot.format !== SNAPSHOT_FORMAT) {
     throw new SnapshotError(`format ${JSON.stringify(snapshot.format)}, this worker reads ${SNAPSHOT_FORMAT}`);
   }
   if (!Number.isInteger(snapshot.version)) throw new SnapshotError('version is not an integer');
+  const delta = snapshot.since !== undefined;
+  if (delta && !Number.isInteger(snapshot.since)) throw new SnapshotError('since is not an integer');
   if (!Array.isArray(snapshot.tokens)) throw new SnapshotError('tokens is not an array');
   const repositories = snapshot.repositories;
   if (repositories === null || typeof repositories !== 'object' || Array.isArray(repositories)) {
@@ -33,17 +36,31 @@ export function readSnapshot(snapshot) {
   }
   const tokens = new Map();
   for (const [i, t] of snapshot.tokens.entries()) {
-    if (typeof t?.sha256 !== 'string' || typeof t.id !== 'string' || typeof t.claims !== 'object') {
-      throw new SnapshotError(`tokens[${i}] lacks sha256, id or claims`);
+    if (!Array.isArray(t) || t.length !== 3 || typeof t[0] !== 'string' || typeof t[1] !== 'string'
+        || t[2] === null || typeof t[2] !== 'object') {
+      throw new SnapshotError(`tokens[${i}] is not [hash, id, claims]`);
     }
-    tokens.set(t.sha256, { id: t.id, claims: t.claims });
+    tokens.set(t[0], { id: t[1], claims: t[2] });
+  }
+  for (const [key, project] of Object.entries(repositories)) {
+    if (typeof project !== 'string' && !(delta && project === null)) {
+      throw new SnapshotError(`repositories[${JSON.stringify(key)}] is not a project key`);
+    }
   }
   return {
     version: snapshot.version,
+    since: delta ? snapshot.since : null,
     generatedAt: snapshot.generated_at,
     tokens,
     repositories: new Map(Object.entries(repositories)),
   };
+}
+
+/// The module names a token's hash in hex; a snapshot keys it in unpadded base64url.
+function hashKey(hex) {
+  let bytes = '';
+  for (let i = 0; i < hex.length; i += 2) bytes += String.fromCharCode(parseInt(hex.slice(i, i + 2), 16));
+  return btoa(bytes).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
 }
 
 /// A request's headers as `[name, value]` pairs: a list given as such (Node's rawHeaders, which
@@ -73,16 +90,32 @@ export function createEdge({
   function lookups(step, snap) {
     if (!snap) return { failure: 'snapshot_missing' };
     if (Date.now() - loadedAt > maxAgeSeconds * 1000) return { failure: 'snapshot_stale' };
-    const token = snap.tokens.get(step.lookup.sha256) ?? null;
+    const token = snap.tokens.get(hashKey(step.lookup.sha256)) ?? null;
     const repository = step.lookup.repository;
     const project = token && repository ? snap.repositories.get(`${repository.workspace}/${repository.slug}`) : null;
     return { request: step.request, now: now(), token, repository_project: project ?? null };
   }
 
   return {
-    /// Replace the snapshot; throws (keeping the previous one) when it is unusable.
+    /// Replace the snapshot, or apply a delta (`since`) to the one in force; throws (keeping
+    /// the previous one) when it is unusable, or a delta from another version than the one held.
     load(raw) {
-      snapshot = readSnapshot(raw);
+      const next = readSnapshot(raw);
+      if (next.since !== null) {
+        if (!snapshot || next.since !== snapshot.version) {
+          throw new SnapshotError(`a delta since ${next.since}, but the snapshot in force is ${snapshot?.version ?? 'none'}`);
+        }
+        // In place: an answer runs from start to end without yielding, so none sees half of it.
+        for (const [hash, token] of next.tokens) snapshot.tokens.set(hash, token);
+        for (const [key, project] of next.repositories) {
+          if (project === null) snapshot.repositories.delete(key);
+          else snapshot.repositories.set(key, project);
+        }
+        snapshot.version = next.version;
+        snapshot.generatedAt = next.generatedAt;
+      } else {
+        snapshot = next;
+      }
       loadedAt = Date.now();
       return snapshot.version;
     },

@@ -1,9 +1,9 @@
 //! The check path's in-memory cache: token hash → claims, and repository → project.
 //!
-//! Every mutation that can change a check's answer calls `invalidate` after it commits and
-//! before it answers. Fills carry the generation they started at and are dropped if an
-//! invalidation happened meanwhile, so a lookup that read the store just before a revocation
-//! committed cannot re-insert the stale, unrevoked claims.
+//! Every mutation that can change a check's answer has its entries dropped (`forget`, from the
+//! store's change log) after it commits and before it answers. Fills carry the generation they
+//! started at and are dropped if a removal happened meanwhile, so a lookup that read the store
+//! just before a revocation committed cannot re-insert the stale, unrevoked claims.
 //!
 //! The cache holds at most its capacity and evicts what is least used past it (quick_cache's
 //! CLOCK-Pro), so a store with more active tokens than the capacity keeps a steady hit rate
@@ -114,10 +114,28 @@ impl CheckCache {
         }
     }
 
+    /// Drops everything: for when what changed is unknown.
     pub fn invalidate(&self) {
         self.generation.fetch_add(1, SeqCst);
         self.tokens.clear();
         self.repos.clear();
+    }
+
+    /// Drops the entries of these tokens and repositories (by their lower-case keys), and
+    /// nothing else. The generation moves first, as in `invalidate`, so that a fill that read
+    /// the store before the change is not inserted after this removal.
+    pub fn forget<'a>(
+        &self,
+        tokens: impl IntoIterator<Item = &'a SecretHash>,
+        repositories: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) {
+        self.generation.fetch_add(1, SeqCst);
+        for hash in tokens {
+            self.tokens.remove(hash);
+        }
+        for (ws, repo) in repositories {
+            self.repos.remove(&(ws.to_string(), repo.to_string()));
+        }
     }
 }
 
@@ -235,6 +253,29 @@ mod tests {
         assert!(cache.get(&[0; 32]).is_none());
         cache.insert(cache.generation(), [0; 32], entry);
         assert!(cache.get(&[0; 32]).is_some());
+    }
+
+    #[test]
+    fn forgetting_drops_only_what_is_named_and_fences_fills() {
+        let cache = CheckCache::default();
+        let g = cache.generation();
+        let entry = Arc::new(CachedToken {
+            id: "t".into(),
+            workspace: "w".into(),
+            claims: "{}".into(),
+        });
+        cache.insert(g, [1; 32], entry.clone());
+        cache.insert(g, [2; 32], entry.clone());
+        cache.insert_repo(g, "Acme", "API", Some("P".into()));
+        cache.insert_repo(g, "acme", "web", None);
+        cache.forget([&[1; 32]], [("acme", "api")]);
+        assert!(cache.get(&[1; 32]).is_none());
+        assert!(cache.get(&[2; 32]).is_some());
+        assert!(cache.repo_project("acme", "api").is_none());
+        assert_eq!(cache.repo_project("ACME", "Web"), Some(None));
+        // A fill that started before the change is not kept.
+        cache.insert(g, [1; 32], entry);
+        assert!(cache.get(&[1; 32]).is_none());
     }
 
     #[test]

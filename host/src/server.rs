@@ -84,16 +84,15 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     tokio::spawn(notifier.run());
 
     let upkeep = svc.clone();
-    // Take the first marker before serving, so that a commit made right after start is noticed.
-    let mut marker = None;
-    svc.poll_external_changes(&mut marker);
+    // Catch up once before serving, so that a commit made right after start is noticed.
+    svc.poll_external_changes();
     std::thread::Builder::new()
         .name("upkeep".into())
         .spawn(move || {
             let mut last_flush = std::time::Instant::now();
             loop {
                 std::thread::sleep(EXTERNAL_POLL);
-                upkeep.poll_external_changes(&mut marker);
+                upkeep.poll_external_changes();
                 if last_flush.elapsed() >= ACCESS_FLUSH {
                     upkeep.flush_accesses();
                     last_flush = std::time::Instant::now();

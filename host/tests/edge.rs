@@ -16,12 +16,11 @@ use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn sha256_text(s: &str) -> String {
+/// A secret's key in the snapshot: its SHA-256 in unpadded base64url.
+fn snapshot_key(s: &str) -> String {
+    use base64::Engine as _;
     use sha2::{Digest, Sha256};
-    Sha256::digest(s.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(s.as_bytes()))
 }
 
 /// A new `snapshot-reader` credential of `host`: all the edge needs, and nothing more.
@@ -285,7 +284,8 @@ fn the_snapshot_holds_hashes_and_claims_never_a_secret() {
     }
     assert!(!r.text.contains(ADMIN_KEY));
     let v = r.json();
-    assert_eq!(v["format"], 2);
+    assert_eq!(v["format"], 3);
+    assert!(v.get("since").is_none(), "a full snapshot has no since");
     assert!(v["version"].is_i64());
     assert!(time::OffsetDateTime::parse(
         v["generated_at"].as_str().unwrap(),
@@ -294,32 +294,58 @@ fn the_snapshot_holds_hashes_and_claims_never_a_secret() {
     .is_ok());
     let tokens = v["tokens"].as_array().unwrap();
     assert_eq!(tokens.len(), secrets.len());
+    // Each token is [hash, id, claims].
     let entry = |secret: &str| {
-        let h = sha256_text(secret);
-        tokens
+        let h = snapshot_key(secret);
+        let t = tokens
             .iter()
-            .find(|t| t["sha256"] == h.as_str())
-            .unwrap_or_else(|| panic!("no entry for a token"))
-            .clone()
+            .find(|t| t[0] == h.as_str())
+            .unwrap_or_else(|| panic!("no entry for a token"));
+        assert_eq!(t.as_array().unwrap().len(), 3, "{t}");
+        t.clone()
     };
     let repo = entry(&w.repo);
-    assert_eq!(repo["id"], w.repo_id.as_str());
-    // What a token's kind is called in headers is the module's to say, not the snapshot's.
-    assert!(repo.get("credential_type").is_none(), "{repo}");
+    assert_eq!(repo[1], w.repo_id.as_str());
     assert_eq!(
-        repo["claims"],
+        repo[2],
         json!({"kind": "repository", "workspace": "acme", "repository": "api",
-               "scopes": ["pullrequest"], "expires_at": repo["claims"]["expires_at"], "revoked": false})
+               "scopes": ["pullrequest"], "expires_at": repo[2]["expires_at"], "revoked": false})
     );
-    assert!(repo["claims"]["expires_at"].is_i64());
-    assert_eq!(entry(&w.project)["claims"]["project"], "PROJ");
-    assert_eq!(entry(&w.workspace)["claims"]["kind"], "workspace");
+    assert!(repo[2]["expires_at"].is_i64());
+    assert_eq!(entry(&w.project)[2]["project"], "PROJ");
+    assert_eq!(entry(&w.workspace)[2]["kind"], "workspace");
     // Revoked and deactivated tokens stay, marked, so the edge names the same reason as the host.
-    assert_eq!(entry(&w.revoked)["claims"]["revoked"], true);
-    assert_eq!(entry(&w.deactivated)["claims"]["revoked"], true);
+    assert_eq!(entry(&w.revoked)[2]["revoked"], true);
+    assert_eq!(entry(&w.deactivated)[2]["revoked"], true);
     assert_eq!(
         v["repositories"],
         json!({"acme/api": "PROJ", "acme/tools": "OTHER", "acme/web": "PROJ"})
+    );
+
+    // Asked for gzip (as Node's fetch asks), the same snapshot comes compressed.
+    let z = s
+        .http
+        .get(s.url("/admin/v1/edge/snapshot"))
+        .bearer_auth(ADMIN_KEY)
+        .header("accept-encoding", "gzip, deflate")
+        .send()
+        .unwrap();
+    assert_eq!(z.status(), 200);
+    assert_eq!(z.headers()["content-encoding"], "gzip");
+    assert_eq!(z.headers()["vary"], "accept-encoding");
+    let mut unzipped = String::new();
+    std::io::Read::read_to_string(
+        &mut flate2::read::GzDecoder::new(&z.bytes().unwrap()[..]),
+        &mut unzipped,
+    )
+    .unwrap();
+    let u: serde_json::Value = serde_json::from_str(&unzipped).unwrap();
+    for field in ["format", "version", "tokens", "repositories"] {
+        assert_eq!(u[field], v[field], "{field}");
+    }
+    assert!(
+        r.header("content-encoding").is_none(),
+        "not asked, not compressed"
     );
 
     // Every change a check can see moves the version; reading does not.
@@ -345,6 +371,76 @@ fn the_snapshot_holds_hashes_and_claims_never_a_secret() {
     let v = s.admin("GET", "/edge/snapshot", None).json();
     assert!(v["version"].as_i64().unwrap() > version);
     assert_eq!(v["repositories"]["acme/tools"], "PROJ");
+}
+
+#[test]
+fn a_refresh_since_a_version_moves_only_what_changed() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = world(dir.path());
+    let s = &w.s;
+    let full = s.admin("GET", "/edge/snapshot", None);
+    let full_tokens = full.json()["tokens"].as_array().unwrap().len();
+    let version = full.json()["version"].as_i64().unwrap();
+    let since = |v: i64| s.admin("GET", &format!("/edge/snapshot?since={v}"), None);
+
+    // Nothing changed: nothing to move.
+    let none = since(version).json();
+    assert_eq!(none["since"], version);
+    assert_eq!(none["version"], version);
+    assert_eq!(none["tokens"], json!([]));
+    assert_eq!(none["repositories"], json!({}));
+
+    // A token issued, one revoked, a repository moved, one deleted (deactivating its token).
+    let (new_id, new) = s.issue("/workspaces/acme/repositories/web", &["repository"]);
+    let r = s.admin("DELETE", &format!("/access-tokens/{}", w.repo_id), None);
+    assert_eq!(r.status, 204);
+    let r = s.admin(
+        "PUT",
+        "/workspaces/acme/repositories/web",
+        Some(json!({"project": "OTHER"})),
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+    let (tools_id, _) = s.issue("/workspaces/acme/repositories/tools", &["repository"]);
+    assert_eq!(
+        s.admin("DELETE", "/workspaces/acme/repositories/tools", None)
+            .status,
+        204
+    );
+    let delta = since(version);
+    let d = delta.json();
+    assert_eq!(d["format"], 3);
+    assert_eq!(d["since"], version);
+    assert!(d["version"].as_i64().unwrap() >= version + 5, "{d}");
+    let tokens = d["tokens"].as_array().unwrap();
+    let mut ids: Vec<&str> = tokens.iter().map(|t| t[1].as_str().unwrap()).collect();
+    ids.sort_unstable();
+    let mut expected = vec![new_id.as_str(), w.repo_id.as_str(), tools_id.as_str()];
+    expected.sort_unstable();
+    assert_eq!(ids, expected, "{d}");
+    let by_id = |id: &str| tokens.iter().find(|t| t[1] == id).unwrap().clone();
+    assert_eq!(by_id(&new_id)[0], snapshot_key(&new));
+    assert_eq!(by_id(&new_id)[2]["revoked"], false);
+    assert_eq!(by_id(&w.repo_id)[0], snapshot_key(&w.repo));
+    assert_eq!(by_id(&w.repo_id)[2]["revoked"], true);
+    assert_eq!(by_id(&tools_id)[2]["revoked"], true);
+    assert_eq!(
+        d["repositories"],
+        json!({"acme/web": "OTHER", "acme/tools": null}),
+        "a move names the new project, a deletion null"
+    );
+    assert!(
+        delta.text.len() * full_tokens < full.text.len() * tokens.len() * 2,
+        "a delta costs about what its tokens cost in a full snapshot"
+    );
+
+    // A version the log can't answer from (here: ahead of the store) gets a full snapshot.
+    let ahead = since(version + 1_000_000).json();
+    assert!(ahead.get("since").is_none(), "{ahead}");
+    assert_eq!(ahead["tokens"].as_array().unwrap().len(), full_tokens + 2);
+    for bad in ["-1", "x", "1.5", ""] {
+        let r = s.admin("GET", &format!("/edge/snapshot?since={bad}"), None);
+        assert_eq!(r.status, 400, "since={bad}: {}", r.text);
+    }
 }
 
 #[test]

@@ -121,3 +121,81 @@ fn three_hosts_agree_on_every_token_within_a_second() {
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+/// `scopegate_check_cache_{hits,misses}_total` of one cache, read from `/metrics`.
+fn cache_counts(h: &Server, cache: &str) -> (f64, f64) {
+    let text = h.raw(h.http.get(h.url("/metrics"))).text;
+    let read = |name: &str| {
+        let prefix = format!("{name}{{cache=\"{cache}\"}} ");
+        text.lines()
+            .find_map(|l| l.strip_prefix(&prefix))
+            .map_or(0.0, |v| v.trim().parse::<f64>().unwrap())
+    };
+    (
+        read("scopegate_check_cache_hits_total"),
+        read("scopegate_check_cache_misses_total"),
+    )
+}
+
+#[test]
+fn a_change_drops_only_the_entries_it_alters_on_every_host() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = real_policy();
+    let memo_off = |o: &mut Options| o.extra = vec!["--decision-memo".into(), "false".into()];
+    let mut opts = Options::new(dir.path(), policy.clone());
+    memo_off(&mut opts);
+    let a = start(dir.path(), opts);
+    let mut opts = Options::new(dir.path(), policy);
+    memo_off(&mut opts);
+    let b = start(dir.path(), opts);
+    a.seed();
+    let (_, kept) = a.issue("/workspaces/acme/projects/PROJ", &["repository"]);
+    let (revoked_id, revoked) = a.issue("/workspaces/acme/repositories/api", &["repository"]);
+    // Checked before the changes and once after: a host that emptied its cache misses it.
+    let (_, bystander) = a.issue("/workspaces/acme", &["repository"]);
+    const WEB: &str = "/2.0/repositories/acme/web";
+    for h in [&a, &b] {
+        for tok in [&kept, &revoked] {
+            assert_eq!(h.check(Some(tok), "GET", REPO).status, 200);
+        }
+        assert_eq!(h.check(Some(&bystander), "GET", WEB).status, 200);
+    }
+
+    // On A: a token issued, another revoked, a repository moved. Each host drops the revoked
+    // token and the moved repository, and nothing else: a creation drops nothing.
+    let (_, fresh) = a.issue("/workspaces/acme", &["repository"]);
+    assert_eq!(
+        a.admin("DELETE", &format!("/access-tokens/{revoked_id}"), None)
+            .status,
+        204
+    );
+    let r = a.admin(
+        "PUT",
+        "/workspaces/acme/repositories/api",
+        Some(json!({"project": "OTHER"})),
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+    for h in [&a, &b] {
+        within_a_second(|| h.check(Some(&revoked), "GET", REPO).reason() == "token_revoked");
+        within_a_second(|| h.check(Some(&kept), "GET", REPO).reason() == "outside_resource");
+        assert_eq!(h.check(Some(&fresh), "GET", REPO).status, 200);
+
+        // Still cached: the untouched token, and the untouched repository's project.
+        let (tokens, repositories) = (cache_counts(h, "token"), cache_counts(h, "repository"));
+        assert_eq!(h.check(Some(&bystander), "GET", WEB).status, 200);
+        let (tokens_after, repositories_after) =
+            (cache_counts(h, "token"), cache_counts(h, "repository"));
+        assert_eq!(
+            tokens_after.0 - tokens.0,
+            1.0,
+            "an untouched token was dropped"
+        );
+        assert_eq!(tokens_after.1, tokens.1);
+        assert_eq!(
+            repositories_after.0 - repositories.0,
+            1.0,
+            "an untouched repository was dropped"
+        );
+        assert_eq!(repositories_after.1, repositories.1);
+    }
+}

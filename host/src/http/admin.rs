@@ -5,7 +5,8 @@
 use super::bodies::{
     AuditParams, CredentialBody, CredentialPageParams, CredentialPath, IssueBody, PageParams,
     ProjectBody, ProjectPath, ReloadBody, RepositoryBody, RepositoryListParams, RepositoryPath,
-    RotateBody, TokenPageParams, TokenPath, TransferBody, WorkspaceBody, WorkspacePath,
+    RotateBody, SnapshotParams, TokenPageParams, TokenPath, TransferBody, WorkspaceBody,
+    WorkspacePath,
 };
 use super::views::{
     AuditPage, AuditView, CreatedView, CredentialCreatedView, CredentialList, CredentialView,
@@ -23,7 +24,7 @@ use crate::store::{AuditQuery, PageRequest, MAX_AUDIT_PAGE};
 use crate::store::{Project, Repository, TokenPolicy, Workspace};
 use axum::extract::{FromRequestParts, Query, Request, State};
 use axum::http::request::Parts;
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -90,7 +91,7 @@ async fn require_admin(State(app): State<App>, mut req: Request, next: Next) -> 
 }
 
 /// The secret of `Authorization: Bearer …`, if the request has one.
-pub fn bearer(headers: &axum::http::HeaderMap) -> Option<String> {
+pub fn bearer(headers: &HeaderMap) -> Option<String> {
     headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -584,14 +585,54 @@ async fn rotate_token(
     Ok((StatusCode::CREATED, Json(CreatedView::of(&created))).into_response())
 }
 
-/// What an edge runtime needs to answer checks on its own (SPEC §8).
-#[utoipa::path(get, path = "/edge/snapshot", tag = ADMIN,
-    responses((status = 200, description = "the snapshot", body = Object)))]
-async fn edge_snapshot(State(app): State<App>, caller: Caller) -> Result<Response, ApiError> {
+/// What an edge runtime needs to answer checks on its own (SPEC §8), or what changed since the
+/// version it holds (`docs/edge.md`).
+#[utoipa::path(get, path = "/edge/snapshot", tag = ADMIN, params(SnapshotParams),
+    responses((status = 200, description = "the snapshot, or the changes since `since`", body = Object)))]
+async fn edge_snapshot(
+    State(app): State<App>,
+    caller: Caller,
+    headers: HeaderMap,
+    q: QueryOf<SnapshotParams>,
+) -> Result<Response, ApiError> {
     caller.may(Action::ReadSnapshot, None)?;
-    let snapshot = blocking(&app, crate::edge::snapshot).await?;
+    let since = query(q)?.since;
+    if since.is_some_and(|s| s < 0) {
+        return Err(ApiError::InvalidQuery(
+            "since must be a version, 0 or more".into(),
+        ));
+    }
+    let gzip = headers
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(crate::edge::accepts_gzip);
+    let body = blocking(&app, move |s| {
+        let json = crate::edge::snapshot(s, since)?;
+        Ok(if gzip {
+            crate::edge::gzip(json.as_bytes())
+        } else {
+            json.into_bytes()
+        })
+    })
+    .await?;
     // Fresh on every fetch: a cached copy would keep a revoked token alive past its refresh.
-    Ok(([(header::CACHE_CONTROL, "no-store")], Json(snapshot)).into_response())
+    let mut response = (
+        [
+            (header::CACHE_CONTROL, "no-store"),
+            (header::CONTENT_TYPE, "application/json"),
+            (header::VARY, "accept-encoding"),
+        ],
+        body,
+    )
+        .into_response();
+    if gzip {
+        response.headers_mut().insert(
+            header::CONTENT_ENCODING,
+            header::HeaderValue::from_static("gzip"),
+        );
+    }
+    Ok(response)
 }
 
 /// The policy module in force.

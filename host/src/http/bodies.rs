@@ -245,6 +245,18 @@ pub struct PageParams {
     pub cursor: Option<String>,
 }
 
+/// Which edge snapshot: with `since`, only what changed after that version.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct SnapshotParams {
+    /// The `version` of the snapshot the edge holds. The answer then has `since` and only the
+    /// tokens and repositories changed after it; without `since` it is a full snapshot (as
+    /// when that version is too old for the change log).
+    #[param(minimum = 0)]
+    pub since: Option<i64>,
+}
+
 /// The page of a token list (newest first): its cursors are `i` and a place in the order.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]

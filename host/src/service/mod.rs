@@ -65,7 +65,7 @@ pub struct Service {
 
 /// Append `s` as a JSON string literal. The check path builds the module's input with this
 /// into one buffer instead of allocating a string per field.
-fn push_json_str(out: &mut String, s: &str) {
+pub(crate) fn push_json_str(out: &mut String, s: &str) {
     out.push('"');
     // Nearly every method and URI needs no escape: two vectorised passes say so faster than
     // the byte loop below finds out.
@@ -131,9 +131,10 @@ impl Service {
         self.policy.as_ref().ok_or(ApiError::PolicyUnavailable)
     }
 
-    /// Drop every cached answer: called after each change this process commits.
+    /// Drops the cached answers a change this process just committed can affect: called after
+    /// each one, before it is answered.
     fn changed(&self) {
-        self.cache.invalidate();
+        self.catch_up();
     }
 
     /// A new secret of `kind` (`access_token`, `admin_credential`) made by the module from

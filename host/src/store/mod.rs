@@ -4,6 +4,7 @@
 //! lets the service answer "created" or "revoked" only once it is true on disk.
 
 pub mod audit;
+pub mod changes;
 pub mod credentials;
 pub mod notify;
 pub mod page;
@@ -401,14 +402,37 @@ pub enum TokenSelection<'a> {
     Of(&'a Resource),
 }
 
-/// Everything that decides a check, read at one instant: what an edge needs to answer alone.
-pub struct CheckState {
+/// Receives everything that decides a check, read at one instant (`Store::check_state`): what
+/// an edge needs to answer alone. The change counter comes first, then every token, then every
+/// repository, handed over a page at a time so that neither the store nor the caller holds a
+/// million-token estate as records at once.
+pub trait CheckStateSink: Send {
     /// The change counter at that instant (see `Store::change_marker`).
+    fn generation(&mut self, generation: i64);
+    /// A stored token with the hash of its secret; revoked and expired ones come too, so that an
+    /// edge names the same reason as the host.
+    fn token(&mut self, hash: &SecretHash, token: &TokenRecord);
+    fn repository(&mut self, repository: &Repository);
+}
+
+/// Everything `Store::check_state` hands over, collected (for a caller that wants it whole).
+#[derive(Default)]
+pub struct CheckState {
     pub generation: i64,
-    /// Every stored token with the hash of its secret, revoked and expired ones included, so
-    /// that an edge names the same reason as the host.
     pub tokens: Vec<(SecretHash, TokenRecord)>,
     pub repositories: Vec<Repository>,
+}
+
+impl CheckStateSink for CheckState {
+    fn generation(&mut self, generation: i64) {
+        self.generation = generation;
+    }
+    fn token(&mut self, hash: &SecretHash, token: &TokenRecord) {
+        self.tokens.push((*hash, token.clone()));
+    }
+    fn repository(&mut self, repository: &Repository) {
+        self.repositories.push(repository.clone());
+    }
 }
 
 pub struct NewToken {
@@ -542,8 +566,12 @@ pub trait Store: WebhookStore + Send + Sync {
     /// notice writes made by the CLI.
     fn change_marker(&self) -> StoreResult<i64>;
 
-    /// Tokens, repositories and the change counter from one consistent read.
-    fn check_state(&self) -> StoreResult<CheckState>;
+    /// What changed after generation `since`, from the change log, read at one instant (with
+    /// `None`, only the generation).
+    fn changes_since(&self, since: Option<i64>) -> StoreResult<changes::ChangesSince>;
+
+    /// Tokens, repositories and the change counter from one consistent read, into `sink`.
+    fn check_state(&self, sink: &mut dyn CheckStateSink) -> StoreResult<()>;
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@
 //! SQLite's single writer serialises them. Commits use `synchronous_commit=on`, set on each
 //! connection, so a token is on disk before it is answered.
 
+use super::changes::Logged;
 use super::notify::{ChangeFeed, CHANNEL};
 use super::rules::SqlStore;
 use super::sql::{numbered_as_dollars, Backend, Cell, Cells, Param, Tx, Write};
@@ -145,6 +146,15 @@ const MIGRATIONS: &[&str] = &[
     // second keep their place (existing rows are numbered in no particular order: once).
     "ALTER TABLE tokens ADD COLUMN seq BIGSERIAL;
      CREATE INDEX tokens_resource_inserted ON tokens (ws_key, kind, bound_key, seq);",
+    // 7: the change log (`changes.rs`), reaching back to the generation it starts at.
+    r#"CREATE TABLE changes (
+        generation BIGINT NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('token_added', 'token', 'repository')),
+        subject TEXT COLLATE "C" NOT NULL);
+     CREATE INDEX changes_generation ON changes (generation);
+     ALTER TABLE generation ADD COLUMN changes_floor BIGINT;
+     UPDATE generation SET changes_floor = value;
+     ALTER TABLE generation ALTER COLUMN changes_floor SET NOT NULL;"#,
 ];
 
 /// Classifies a failure: the database not answering (unreachable, restarting, out of
@@ -502,6 +512,8 @@ impl<C: GenericClient> Tx for PgTx<'_, C> {
 
 impl Backend for Postgres {
     const GENERATION: &'static str = "SELECT value FROM generation";
+    const CHANGES_FLOOR: &'static str = "SELECT changes_floor AS value FROM generation";
+    const SET_CHANGES_FLOOR: &'static str = "UPDATE generation SET changes_floor = ?1";
     const SKIP_LOCKED: &'static str = " FOR UPDATE SKIP LOCKED";
     const TOKEN_SEQ: &'static str = "seq";
 
@@ -528,21 +540,27 @@ impl Backend for Postgres {
                         &[Param::Int(WRITE_LOCK)],
                     )?;
                 }
-                let out = f(&mut t)?;
-                if kind == Write::Change {
-                    // The new counter to every listening host, delivered on commit only.
-                    let mut row = t
+                let out = if kind == Write::Change {
+                    let mut logged = Logged::new(&mut t);
+                    let out = f(&mut logged)?;
+                    // The new counter to every listening host, delivered on commit only; each
+                    // reads what changed from the log.
+                    let mut row = logged
                         .query_opt(
                             "UPDATE generation SET value = value + 1 RETURNING value",
                             &[],
                         )?
                         .ok_or_else(|| failure("no change counter"))?;
                     let generation = row.int("value").map_err(StoreError::Backend)?;
-                    t.execute(
+                    logged.execute(
                         "SELECT pg_notify(?1, ?2)",
                         &[Param::Text(CHANNEL), Param::Text(&generation.to_string())],
                     )?;
-                }
+                    logged.write(generation, Self::SET_CHANGES_FLOOR)?;
+                    out
+                } else {
+                    f(&mut t)?
+                };
                 within(rt, &broken, tx.commit())?;
                 Ok(out)
             })();

@@ -7,12 +7,14 @@
 //! would reach its whole workspace).
 
 use super::audit::{self, Entry};
+use super::changes::{self, Changed, ChangedRepository, ChangedToken, ChangesSince};
 use super::credentials::{credential_from, CREDENTIAL_COLUMNS};
 use super::page::Order;
 use super::sql::{corrupt, Backend, Cells, Param, Tx, Write};
 use super::webhooks::{self, WebhookEvent};
 use super::*;
 use serde_json::json;
+use std::collections::HashMap;
 
 impl<B: Backend> SqlStore<B> {
     /// The rows of `sql` (ending in its `WHERE` clause) that make up `page` in `order`, with
@@ -39,6 +41,30 @@ pub struct SqlStore<B> {
 fn key(s: &str) -> String {
     s.to_ascii_lowercase()
 }
+
+/// Tokens one statement of `record_access` reads or writes: a few round trips for a busy host's
+/// whole batch, and parameters far under both databases' limits.
+const ACCESS_CHUNK: usize = 512;
+
+/// `f(first)`, …, `f(first + count - 1)`, comma-separated: a statement's numbered placeholders.
+fn numbered(first: usize, count: usize, f: impl Fn(usize) -> String) -> String {
+    (first..first + count).map(f).collect::<Vec<_>>().join(", ")
+}
+
+/// A statement's rows padded to a power of two by repeating the last (which reads or writes the
+/// same row again, with the same values), so that statements of a handful of sizes are
+/// prepared and cached, not one for every length a batch ends in.
+fn padded<T: Clone>(mut rows: Vec<T>) -> Vec<T> {
+    if let Some(last) = rows.last().cloned() {
+        rows.resize(rows.len().next_power_of_two(), last);
+    }
+    rows
+}
+
+/// Tokens a page of [`Store::check_state`]'s read: small enough that one answer of the database
+/// stays far inside its deadline on a busy machine, large enough that a million tokens take a
+/// hundred queries.
+const CHECK_STATE_PAGE: usize = 10_000;
 
 const WORKSPACE_COLUMNS: &str = "slug, plan, max_lifetime_days, allow_no_expiry";
 
@@ -234,6 +260,7 @@ fn revoke_in(
     )? > 0;
     let t = require(get_token(tx, id)?, Entity::Token)?;
     if revoked {
+        tx.changed(Changed::Token(t.id.clone()))?;
         let (event, hook) = match actor {
             Actor::LeakReport => (AuditEvent::TokenLeaked, WebhookEvent::TokenLeaked),
             _ => (AuditEvent::TokenRevoked, WebhookEvent::TokenRevoked),
@@ -242,6 +269,14 @@ fn revoke_in(
         webhooks::enqueue(tx, hook, &t, now)?;
     }
     Ok((t, revoked))
+}
+
+/// A repository's entry in the change log, by its keys.
+fn repository_changed(ws: &str, slug: &str) -> Changed {
+    Changed::Repository {
+        workspace: key(ws),
+        slug: key(slug),
+    }
 }
 
 fn require<T>(found: Option<T>, what: Entity) -> StoreResult<T> {
@@ -326,7 +361,8 @@ fn live_tokens(
     .collect()
 }
 
-/// Records each token of `ended` as ended by `cause` (a deletion or a transfer).
+/// Records each token of `ended` as ended by `cause` (a deletion or a transfer), in the audit
+/// log and the change log.
 fn record_ended(
     tx: &mut dyn Tx,
     actor: &Actor,
@@ -339,6 +375,7 @@ fn record_ended(
         let mut detail = token_detail(t);
         detail["cause"] = json!(cause.as_str());
         record_token(tx, actor, event, t, at, detail)?;
+        tx.changed(Changed::Token(t.id.clone()))?;
     }
     Ok(())
 }
@@ -449,6 +486,14 @@ impl<B: Backend> Store for SqlStore<B> {
             let k = key(slug);
             let ws = require(get_workspace(tx, slug)?, Entity::Workspace)?;
             let ended = live_tokens(tx, "ws_key = ?1", &[Param::Text(&k)])?;
+            let repositories = tx.query(
+                "SELECT slug_key FROM repositories WHERE ws_key = ?1",
+                &[Param::Text(&k)],
+            )?;
+            for mut r in repositories {
+                let slug = r.text("slug_key").map_err(|e| corrupt("repositories", &k, e))?;
+                tx.changed(repository_changed(&k, &slug))?;
+            }
             // Children first: the schema's foreign keys hold at every statement. An unknown
             // workspace deletes nothing, and the error rolls the transaction back.
             tx.execute(
@@ -585,6 +630,12 @@ impl<B: Backend> Store for SqlStore<B> {
             )?;
             let r = require(get_repository(tx, ws, slug)?, Entity::Repository)?;
             let subject = format!("repository:{}/{}", r.workspace, r.slug);
+            if before
+                .as_ref()
+                .is_none_or(|b| key(&b.project) != key(&r.project))
+            {
+                tx.changed(repository_changed(ws, slug))?;
+            }
             match before {
                 None => record_resource(
                     tx,
@@ -654,6 +705,7 @@ impl<B: Backend> Store for SqlStore<B> {
             if n == 0 {
                 return Err(StoreError::NotFound(Entity::Repository));
             }
+            tx.changed(repository_changed(ws, slug))?;
             tx.execute(
                 "UPDATE tokens SET deactivated_at = ?3 WHERE ws_key = ?1 AND kind = 'repository'
                    AND bound_key = ?2 AND deactivated_at IS NULL",
@@ -716,6 +768,10 @@ impl<B: Backend> Store for SqlStore<B> {
                 )?;
             }
             let to = require(get_repository(tx, to_ws, slug)?, Entity::Repository)?;
+            tx.changed(repository_changed(ws, slug))?;
+            if !same_workspace {
+                tx.changed(repository_changed(to_ws, slug))?;
+            }
             let event = AuditEvent::RepositoryTransferred;
             let detail = json!({"from_workspace": from.workspace, "from_project": from.project,
                                 "to_workspace": to.workspace, "to_project": to.project});
@@ -747,6 +803,7 @@ impl<B: Backend> Store for SqlStore<B> {
     fn insert_token(&self, token: NewToken, actor: &Actor) -> StoreResult<TokenRecord> {
         self.backend.write(Write::Change, |tx| {
             let t = insert_token(tx, &token)?;
+            tx.changed(Changed::TokenAdded(t.id.clone()))?;
             let detail = token_detail(&t);
             record_token(
                 tx,
@@ -853,6 +910,8 @@ impl<B: Backend> Store for SqlStore<B> {
                 return Err(StoreError::NotFound(Entity::Token));
             }
             insert_token(tx, &new)?;
+            tx.changed(Changed::Token(old_id.to_string()))?;
+            tx.changed(Changed::TokenAdded(new.id.clone()))?;
             tx.execute(
                 "UPDATE tokens SET rotated_from = ?2 WHERE id = ?1",
                 &[Param::Text(&new.id), Param::Text(old_id)],
@@ -879,30 +938,62 @@ impl<B: Backend> Store for SqlStore<B> {
         let mut sorted: Vec<&TokenUse> = uses.iter().collect();
         sorted.sort_by(|a, b| a.token_id.cmp(&b.token_id));
         // `last_used_ips` is read, merged and written back, which does not commute with another
-        // host doing the same: so this write is serialised with the other writers.
+        // host doing the same: so this write is serialised with the other writers, and a chunk
+        // at a time (one read, one write) keeps that short: a busy host's batch names
+        // thousands of tokens, and a round trip per token held every admin write back.
         self.backend.write(Write::Quiet, |tx| {
-            for u in sorted {
-                let Some(t) = get_token(tx, &u.token_id)? else {
-                    continue;
-                };
-                let mut ips = t.last_used_ips;
-                for f in &u.from {
-                    merge_used_from(&mut ips, &f.ip, f.at);
+            for chunk in sorted.chunks(ACCESS_CHUNK) {
+                let ids = padded(chunk.iter().map(|u| Param::Text(&u.token_id)).collect());
+                let mut held: HashMap<String, Vec<UsedFrom>> = tx
+                    .query(
+                        &format!(
+                            "SELECT {TOKEN_COLUMNS} FROM tokens WHERE id IN ({})",
+                            numbered(1, ids.len(), |n| format!("?{n}"))
+                        ),
+                        &ids,
+                    )?
+                    .into_iter()
+                    .map(|row| token_row(row).map(|t| (t.id, t.last_used_ips)))
+                    .collect::<StoreResult<_>>()?;
+                let mut merged = Vec::with_capacity(chunk.len());
+                for &u in chunk {
+                    // A token deleted since its use: nothing to record.
+                    let Some(ips) = held.get_mut(&u.token_id) else {
+                        continue;
+                    };
+                    for f in &u.from {
+                        merge_used_from(ips, &f.ip, f.at);
+                    }
+                    let ips = (!ips.is_empty())
+                        .then(|| serde_json::to_string(&*ips))
+                        .transpose()?;
+                    merged.push((u, ips));
                 }
-                let ips = (!ips.is_empty())
-                    .then(|| serde_json::to_string(&ips))
-                    .transpose()?;
+                if merged.is_empty() {
+                    continue;
+                }
+                let merged = padded(merged);
+                let mut params = Vec::with_capacity(merged.len() * 3);
+                for (u, ips) in &merged {
+                    params.push(Param::Text(&u.token_id));
+                    params.push(Param::Int(u.at));
+                    params.push(Param::NullableText(ips.as_deref()));
+                }
                 tx.execute(
-                    "UPDATE tokens SET last_accessed_at = CASE
-                         WHEN last_accessed_at IS NULL OR last_accessed_at < ?2 THEN ?2
-                         ELSE last_accessed_at END,
-                       last_used_ips = ?3
-                     WHERE id = ?1",
-                    &[
-                        Param::Text(&u.token_id),
-                        Param::Int(u.at),
-                        Param::NullableText(ips.as_deref()),
-                    ],
+                    &format!(
+                        "UPDATE tokens SET last_accessed_at = CASE
+                             WHEN last_accessed_at IS NULL OR last_accessed_at < v.column2
+                             THEN v.column2 ELSE last_accessed_at END,
+                           last_used_ips = v.column3
+                         FROM (VALUES {}) AS v WHERE tokens.id = v.column1",
+                        numbered(1, merged.len(), |n| format!(
+                            "(?{}, CAST(?{} AS BIGINT), ?{})",
+                            3 * n - 2,
+                            3 * n - 1,
+                            3 * n
+                        ))
+                    ),
+                    &params,
                 )?;
             }
             Ok(())
@@ -1014,33 +1105,99 @@ impl<B: Backend> Store for SqlStore<B> {
         self.backend.change_marker()
     }
 
-    fn check_state(&self) -> StoreResult<CheckState> {
+    fn changes_since(&self, since: Option<i64>) -> StoreResult<ChangesSince> {
         self.backend.snapshot(|tx| {
             let generation = count(tx, B::GENERATION, &[])?;
-            let tokens = tx
-                .query(
-                    &format!("SELECT {TOKEN_COLUMNS}, hash FROM tokens ORDER BY created_at, id"),
-                    &[],
-                )?
+            let floor = count(tx, B::CHANGES_FLOOR, &[])?;
+            let Some(since) = since.filter(|s| (floor..=generation).contains(s)) else {
+                return Ok(ChangesSince::Everything { generation });
+            };
+            let (mut altered, mut any_token) = (std::collections::HashSet::new(), false);
+            let mut repositories = std::collections::BTreeSet::new();
+            for (kind, subject) in changes::logged_after(tx, since)? {
+                match kind.as_str() {
+                    "token" => {
+                        altered.insert(subject);
+                        any_token = true;
+                    }
+                    "token_added" => any_token = true,
+                    "repository" => {
+                        repositories.insert(changes::repository_keys(&subject)?);
+                    }
+                    other => return Err(changes::unknown_kind(other)),
+                }
+            }
+            let mut tokens = Vec::new();
+            if any_token {
+                let rows = tx.query(
+                    &format!(
+                        "SELECT {TOKEN_COLUMNS}, hash FROM tokens WHERE id IN
+                           (SELECT subject FROM changes WHERE generation > ?1
+                              AND kind <> 'repository')
+                         ORDER BY created_at, id"
+                    ),
+                    &[Param::Int(since)],
+                )?;
+                for mut row in rows {
+                    let record = token_from(&mut row)?;
+                    tokens.push(ChangedToken {
+                        hash: hash_from(&mut row, &record.id)?,
+                        only_added: !altered.contains(&record.id),
+                        record,
+                    });
+                }
+            }
+            let repositories = repositories
                 .into_iter()
-                .map(|mut row| {
-                    let token = token_from(&mut row)?;
-                    Ok((hash_from(&mut row, &token.id)?, token))
+                .map(|(workspace, slug)| {
+                    let now = get_repository(tx, &workspace, &slug)?;
+                    Ok(ChangedRepository {
+                        workspace,
+                        slug,
+                        now,
+                    })
                 })
-                .collect::<StoreResult<Vec<_>>>()?;
-            let repositories = tx
-                .query(
-                    &format!("{REPOSITORY_SELECT} ORDER BY r.ws_key, r.slug_key"),
-                    &[],
-                )?
-                .into_iter()
-                .map(repository_from)
-                .collect::<StoreResult<Vec<_>>>()?;
-            Ok(CheckState {
+                .collect::<StoreResult<_>>()?;
+            Ok(ChangesSince::Complete {
                 generation,
                 tokens,
                 repositories,
             })
+        })
+    }
+
+    fn check_state(&self, sink: &mut dyn CheckStateSink) -> StoreResult<()> {
+        self.backend.snapshot(|tx| {
+            sink.generation(count(tx, B::GENERATION, &[])?);
+            // Pages in key order: each of the database's answers stays small and quick (an
+            // answer has a deadline, and a million rows in one would pass it), and only one page
+            // of records is held at a time.
+            let mut after = String::new();
+            loop {
+                let rows = tx.query(
+                    &format!(
+                        "SELECT {TOKEN_COLUMNS}, hash FROM tokens WHERE id > ?1
+                         ORDER BY id LIMIT {CHECK_STATE_PAGE}"
+                    ),
+                    &[Param::Text(&after)],
+                )?;
+                let full = rows.len() == CHECK_STATE_PAGE;
+                for mut row in rows {
+                    let token = token_from(&mut row)?;
+                    sink.token(&hash_from(&mut row, &token.id)?, &token);
+                    after = token.id;
+                }
+                if !full {
+                    break;
+                }
+            }
+            for row in tx.query(
+                &format!("{REPOSITORY_SELECT} ORDER BY r.ws_key, r.slug_key"),
+                &[],
+            )? {
+                sink.repository(&repository_from(row)?);
+            }
+            Ok(())
         })
     }
 }

@@ -127,13 +127,22 @@ pub trait Tx {
     fn query_opt(&mut self, sql: &str, params: &[Param<'_>]) -> StoreResult<Option<Cells>> {
         Ok(self.query(sql, params)?.into_iter().next())
     }
+
+    /// Names what this change alters, for the change log. Only a [`Write::Change`]'s
+    /// transaction keeps a log: anywhere else this is a mistake in the rules, and fails the
+    /// write rather than leave caches holding what it altered.
+    fn changed(&mut self, change: super::changes::Changed) -> StoreResult<()> {
+        Err(StoreError::Backend(format!(
+            "{change:?} named outside a change's transaction"
+        )))
+    }
 }
 
 /// What a write is, for the backend's locking and change counter.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Write {
-    /// Can change a check's answer: serialised with every other writer, and bumps the change
-    /// counter (telling other hosts) in the same transaction.
+    /// Can change a check's answer: serialised with every other writer, bumps the change
+    /// counter (telling other hosts) and writes the change log in the same transaction.
     Change,
     /// Serialised with other writers, but no check can see it (the admin key).
     Quiet,
@@ -146,6 +155,10 @@ pub enum Write {
 pub trait Backend: Send + Sync + 'static {
     /// The change counter, read inside a unit of work.
     const GENERATION: &'static str;
+    /// The oldest generation the change log reaches back to (as `value`).
+    const CHANGES_FLOOR: &'static str;
+    /// Sets that floor to `?1`.
+    const SET_CHANGES_FLOOR: &'static str;
     /// Appended to a subquery that picks rows to claim: rows another transaction holds locked
     /// are passed over rather than waited for. Empty where writers are serialised anyway.
     const SKIP_LOCKED: &'static str;

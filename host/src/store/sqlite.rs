@@ -5,6 +5,7 @@
 //! a separate reader connection serves the check path so that lookups never wait behind an fsync.
 //! The rules are `rules.rs`; this file holds SQLite's schema and connections.
 
+use super::changes::Logged;
 use super::rules::SqlStore;
 use super::sql::{Backend, Cell, Cells, Param, Tx, Write};
 use super::*;
@@ -146,6 +147,14 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (token_id, days)) STRICT;
      CREATE INDEX tokens_expires ON tokens (expires_at) WHERE expires_at IS NOT NULL;
      CREATE INDEX tokens_rotated_from ON tokens (rotated_from) WHERE rotated_from IS NOT NULL;",
+    // 6: the change log (`changes.rs`), reaching back to the generation it starts at.
+    "CREATE TABLE changes (
+        generation INTEGER NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('token_added', 'token', 'repository')),
+        subject TEXT NOT NULL) STRICT;
+     CREATE INDEX changes_generation ON changes (generation);
+     INSERT INTO settings (name, value)
+        SELECT 'changes_floor', value FROM settings WHERE name = 'generation';",
 ];
 
 fn backend(e: rusqlite::Error) -> StoreError {
@@ -278,6 +287,9 @@ impl Tx for Conn<'_> {
 
 impl Backend for Sqlite {
     const GENERATION: &'static str = "SELECT value FROM settings WHERE name = 'generation'";
+    const CHANGES_FLOOR: &'static str = "SELECT value FROM settings WHERE name = 'changes_floor'";
+    const SET_CHANGES_FLOOR: &'static str =
+        "UPDATE settings SET value = ?1 WHERE name = 'changes_floor'";
     /// One writer connection: no other transaction can hold a row this one reads.
     const SKIP_LOCKED: &'static str = "";
     /// The rowid only grows: tokens are never deleted. `tokens_resource`'s entries end in it,
@@ -294,14 +306,23 @@ impl Backend for Sqlite {
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(backend)?;
-        let out = f(&mut Conn(&tx))?;
-        if kind == Write::Change {
-            tx.execute(
-                "UPDATE settings SET value = value + 1 WHERE name = 'generation'",
-                [],
-            )
-            .map_err(backend)?;
-        }
+        let mut conn = Conn(&tx);
+        let out = if kind == Write::Change {
+            let mut logged = Logged::new(&mut conn);
+            let out = f(&mut logged)?;
+            let mut row = logged
+                .query_opt(
+                    "UPDATE settings SET value = value + 1 WHERE name = 'generation'
+                     RETURNING value",
+                    &[],
+                )?
+                .ok_or_else(|| StoreError::Backend("no change counter".into()))?;
+            let generation = row.int("value").map_err(StoreError::Backend)?;
+            logged.write(generation, Self::SET_CHANGES_FLOOR)?;
+            out
+        } else {
+            f(&mut conn)?
+        };
         tx.commit().map_err(backend)?;
         Ok(out)
     }
@@ -338,6 +359,224 @@ impl Backend for Sqlite {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_change_log_names_what_each_change_altered() {
+        use crate::store::changes::ChangesSince;
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("s.db")).unwrap();
+        let a = &Actor::Cli;
+        store
+            .put_workspace("Acme", Plan::Free, TokenPolicy::default(), 1, a)
+            .unwrap();
+        store.put_project("acme", "PROJ", 1, a).unwrap();
+        let start = store.changes_since(None).unwrap().generation();
+        store.put_repository("acme", "API", "PROJ", 1, a).unwrap();
+        let token = |id: &str, n: u8| NewToken {
+            id: id.into(),
+            hash: [n; 32],
+            name: id.into(),
+            resource: Resource::Repository {
+                workspace: "acme".into(),
+                repository: "api".into(),
+            },
+            scopes: vec!["repository".into()],
+            created_at: 1,
+            expires_at: None,
+        };
+        store.insert_token(token("tok_a", 1), a).unwrap();
+        store.insert_token(token("tok_b", 2), a).unwrap();
+        let issued = store.changes_since(Some(start)).unwrap();
+        let ChangesSince::Complete {
+            generation,
+            tokens,
+            repositories,
+        } = issued
+        else {
+            panic!("the log reaches back to {start}");
+        };
+        assert_eq!(generation, start + 3);
+        let named: Vec<_> = tokens
+            .iter()
+            .map(|t| (t.record.id.as_str(), t.hash[0], t.only_added))
+            .collect();
+        assert_eq!(named, [("tok_a", 1, true), ("tok_b", 2, true)]);
+        assert_eq!(repositories.len(), 1);
+        assert_eq!(
+            (
+                repositories[0].workspace.as_str(),
+                repositories[0].slug.as_str()
+            ),
+            ("acme", "api")
+        );
+        assert_eq!(repositories[0].now.as_ref().unwrap().project, "PROJ");
+
+        // Revoking names the token as altered; the same project again names nothing.
+        store.revoke_token("tok_a", 2, a).unwrap();
+        store.put_repository("acme", "api", "proj", 2, a).unwrap();
+        let ChangesSince::Complete {
+            tokens,
+            repositories,
+            ..
+        } = store.changes_since(Some(generation)).unwrap()
+        else {
+            panic!("the log reaches back to {generation}");
+        };
+        assert_eq!(tokens.len(), 1);
+        assert_eq!(tokens[0].record.id, "tok_a");
+        assert!(!tokens[0].only_added && tokens[0].record.is_revoked());
+        assert!(repositories.is_empty());
+
+        // Deleting the workspace names its live token and its repository, gone.
+        store.delete_workspace("acme", 3, a).unwrap();
+        let ChangesSince::Complete {
+            tokens,
+            repositories,
+            ..
+        } = store.changes_since(Some(generation + 2)).unwrap()
+        else {
+            panic!("the log reaches back");
+        };
+        assert_eq!(tokens.len(), 1);
+        assert_eq!(tokens[0].record.id, "tok_b");
+        assert!(repositories[0].now.is_none());
+
+        // A generation the log does not reach: from before its floor, or ahead of the store.
+        let now = store.changes_since(None).unwrap().generation();
+        assert!(matches!(
+            store.changes_since(Some(now + 1)).unwrap(),
+            ChangesSince::Everything { generation } if generation == now
+        ));
+        let conn = rusqlite::Connection::open(dir.path().join("s.db")).unwrap();
+        conn.execute(
+            "UPDATE settings SET value = ?1 WHERE name = 'changes_floor'",
+            [start + 1],
+        )
+        .unwrap();
+        assert!(matches!(
+            store.changes_since(Some(start)).unwrap(),
+            ChangesSince::Everything { .. }
+        ));
+        assert!(matches!(
+            store.changes_since(Some(start + 1)).unwrap(),
+            ChangesSince::Complete { .. }
+        ));
+    }
+
+    /// A store with workspace acme, project PROJ and repository api, and `n` tokens `tok_00000`…
+    /// on api put in beside the store in one transaction (as a bulk load would), each hash
+    /// starting with its number.
+    fn store_with_tokens(dir: &Path, n: usize) -> SqliteStore {
+        let path = dir.join("s.db");
+        let store = SqliteStore::open(&path).unwrap();
+        let a = &Actor::Cli;
+        store
+            .put_workspace("acme", Plan::Free, TokenPolicy::default(), 1, a)
+            .unwrap();
+        store.put_project("acme", "PROJ", 1, a).unwrap();
+        store.put_repository("acme", "api", "PROJ", 1, a).unwrap();
+        let mut conn = rusqlite::Connection::open(&path).unwrap();
+        let tx = conn.transaction().unwrap();
+        for i in 0..n {
+            let mut hash = [0u8; 32];
+            hash[..4].copy_from_slice(&(i as u32).to_be_bytes());
+            tx.execute(
+                "INSERT INTO tokens (id, hash, name, kind, workspace, ws_key, bound, bound_key,
+                                     scopes, created_at)
+                 VALUES (?1, ?2, ?1, 'repository', 'acme', 'acme', 'api', 'api', '[\"wiki\"]', 1)",
+                rusqlite::params![format!("tok_{i:05}"), hash.to_vec()],
+            )
+            .unwrap();
+        }
+        tx.commit().unwrap();
+        store
+    }
+
+    #[test]
+    fn the_check_state_reads_every_token_across_its_pages_once() {
+        let dir = tempfile::tempdir().unwrap();
+        // Two full pages and a part.
+        let n = 20_003;
+        let store = store_with_tokens(dir.path(), n);
+
+        let mut seen = CheckState::default();
+        store.check_state(&mut seen).unwrap();
+        assert_eq!(seen.generation, store.change_marker().unwrap());
+        assert_eq!(seen.tokens.len(), n);
+        let ids: std::collections::BTreeSet<_> = seen.tokens.iter().map(|(_, t)| &t.id).collect();
+        assert_eq!(ids.len(), n, "a token came twice");
+        for (hash, t) in &seen.tokens {
+            let id = &t.id;
+            let i: u32 = id["tok_".len()..].parse().unwrap();
+            assert_eq!(hash[..4], i.to_be_bytes(), "{id} came with another's hash");
+        }
+        let slugs: Vec<_> = seen.repositories.iter().map(|r| r.slug.as_str()).collect();
+        assert_eq!(slugs, ["api"]);
+    }
+
+    #[test]
+    fn uses_are_recorded_for_every_token_of_a_batch_across_its_chunks() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store_with_tokens(dir.path(), 1300);
+        let from = |ip: &str, at: i64| UsedFrom { ip: ip.into(), at };
+        // 1,201 uses (chunks of 512, 512 and 177, each padded), one of a token deleted since, and
+        // two addresses for tok_00007, one already held.
+        store
+            .record_access(&[TokenUse {
+                token_id: "tok_00007".into(),
+                at: 50,
+                from: vec![from("10.0.0.1", 50)],
+            }])
+            .unwrap();
+        let mut uses: Vec<TokenUse> = (0..1200)
+            .map(|i| TokenUse {
+                token_id: format!("tok_{i:05}"),
+                at: 100 + i as i64,
+                from: vec![from("192.0.2.9", 100 + i as i64)],
+            })
+            .collect();
+        uses.push(TokenUse {
+            token_id: "tok_gone".into(),
+            at: 5,
+            from: vec![],
+        });
+        uses.reverse();
+        store.record_access(&uses).unwrap();
+        for i in [0usize, 1, 511, 512, 1023, 1024, 1199] {
+            let t = store.get_token(&format!("tok_{i:05}")).unwrap().unwrap();
+            assert_eq!(t.last_accessed_at, Some(100 + i as i64), "tok_{i:05}");
+            assert_eq!(t.last_used_ips, [from("192.0.2.9", 100 + i as i64)]);
+        }
+        let seven = store.get_token("tok_00007").unwrap().unwrap();
+        assert_eq!(
+            seven.last_used_ips,
+            [from("192.0.2.9", 107), from("10.0.0.1", 50)]
+        );
+        // An older use does not move the last access back; tokens not named are untouched.
+        store
+            .record_access(&[TokenUse {
+                token_id: "tok_00001".into(),
+                at: 3,
+                from: vec![],
+            }])
+            .unwrap();
+        assert_eq!(
+            store
+                .get_token("tok_00001")
+                .unwrap()
+                .unwrap()
+                .last_accessed_at,
+            Some(101)
+        );
+        assert_eq!(
+            store
+                .get_token("tok_01250")
+                .unwrap()
+                .unwrap()
+                .last_accessed_at,
+            None
+        );
+    }
 
     #[test]
     fn commits_by_another_connection_change_the_marker() {
