@@ -30,27 +30,18 @@ BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release/scopegate"
 WORK="$(mktemp -d)"
 chmod 755 "$WORK"
 PIDS=()
-as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+# shellcheck source=pg.sh
+. "$ROOT/host/bench/pg.sh"
 cleanup() {
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
-  [ -d "$WORK/pgrun/data" ] && as_pg "$PGBIN/pg_ctl" -D "$WORK/pgrun/data" -m immediate stop >/dev/null 2>&1 || true
+  pg_server_stop "$WORK/pgrun"
   rm -rf "$WORK"
 }
 trap cleanup EXIT
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-
 # PostgreSQL, durable commits as in production (fsync on).
-PGPORT="$(free_port)"
-PGRUN="$WORK/pgrun" # owned by the server's user: data, socket, password file, log
-mkdir -p "$PGRUN/sock"
-echo "$PGPASS" >"$PGRUN/pw"
-[ "$(id -u)" = 0 ] && chown -R postgres "$PGRUN"
-as_pg "$PGBIN/initdb" -D "$PGRUN/data" -U postgres -E UTF8 --locale=C --pwfile="$PGRUN/pw" \
-  --auth-local=trust --auth-host=scram-sha-256 >/dev/null
-as_pg "$PGBIN/pg_ctl" -D "$PGRUN/data" -l "$PGRUN/pg.log" -w \
-  -o "-p $PGPORT -k $PGRUN/sock -c listen_addresses=127.0.0.1" start >/dev/null
+pg_server_start "$WORK/pgrun"
 "$PGBIN/psql" -X -q -h "$PGRUN/sock" -p "$PGPORT" -U postgres -d postgres -c "CREATE DATABASE bench"
 PGURL="postgres://postgres:$PGPASS@127.0.0.1:$PGPORT/bench"
 

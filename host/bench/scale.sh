@@ -131,19 +131,17 @@ chmod 755 "$WORK"
 mkdir -p "$WORK/www"
 declare -A HPID HPORT HNAME HT0 # the running hosts, by slot (small, large)
 LOOP_PID=""
-as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+# shellcheck source=pg.sh
+. "$ROOT/host/bench/pg.sh"
 cleanup() {
   local p
   for p in "${HPID[@]}" "$LOOP_PID"; do [ -z "$p" ] || kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
-  if [ -d "$WORK/pgrun/data" ]; then
-    as_pg "$PGBIN/pg_ctl" -D "$WORK/pgrun/data" -m immediate stop >/dev/null 2>&1 || true
-  fi
+  pg_server_stop "$WORK/pgrun"
   if [ "${KEEP_WORK:-0}" = 1 ]; then echo "scratch kept in $WORK" >&2; else rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 EXPIRES="$(date -u -d '+30 days' +%Y-%m-%dT%H:%M:%SZ)"
 NOW="$(date +%s)"
 AUTH=(-H "Authorization: Bearer $KEY" -H "Content-Type: application/json")
@@ -257,15 +255,7 @@ wrk_clean() {
 
 # --- PostgreSQL ----------------------------------------------------------------------------
 pg_start() {
-  PGPORT="$(free_port)"
-  PGRUN="$WORK/pgrun"
-  mkdir -p "$PGRUN/sock"
-  echo "$PGPASS" >"$PGRUN/pw"
-  [ "$(id -u)" = 0 ] && chown -R postgres "$PGRUN"
-  as_pg "$PGBIN/initdb" -D "$PGRUN/data" -U postgres -E UTF8 --locale=C --pwfile="$PGRUN/pw" \
-    --auth-local=trust --auth-host=scram-sha-256 >/dev/null
-  as_pg "$PGBIN/pg_ctl" -D "$PGRUN/data" -l "$PGRUN/pg.log" -w \
-    -o "-p $PGPORT -k $PGRUN/sock -c listen_addresses=127.0.0.1" start >/dev/null
+  pg_server_start "$WORK/pgrun"
   psql_scale postgres -c "CREATE DATABASE scale_small" -c "CREATE DATABASE scale_large"
   PGURL_BASE="postgres://postgres:$PGPASS@127.0.0.1:$PGPORT"
 }
@@ -281,6 +271,20 @@ psql_scale() { # DB [psql args...]
 # n is tok_fill%016d, bound by n % 20 (0: workspace, 1-3: project, else repository) to the
 # repository n % (workspaces * 250) or its project or workspace; by n % 10: 9 revoked, 8 expired,
 # 7 without expiry. Those with n % 10 < 8 are active: the admin writes revoke them.
+# A filler token's scopes, created_at, expires_at, revoked_at and last_accessed_at from its number
+# n: the same SQL in both dialects.
+filler_times() {
+  cat <<SQL
+CASE n % 5 WHEN 0 THEN '["repository"]' WHEN 1 THEN '["pullrequest"]'
+                    WHEN 2 THEN '["pullrequest:write","repository:write"]'
+                    WHEN 3 THEN '["pipeline","repository"]' ELSE '["issue:write","wiki"]' END,
+         $NOW - (n * 7919) % 63072000,
+         CASE n % 10 WHEN 8 THEN $NOW - 86400 - n % 86400 WHEN 7 THEN NULL
+                     ELSE $NOW + 86400 + (n * 104729) % 31536000 END,
+         CASE WHEN n % 10 = 9 THEN $NOW - 3600 END,
+         CASE WHEN n % 3 = 0 THEN $NOW - n % 604800 END
+SQL
+}
 estate_for() { echo $(((${1} + 4999) / 5000 > 0 ? (${1} + 4999) / 5000 : 1)); } # workspaces for N fillers
 fill_sqlite() { # DB FIRST COUNT WORKSPACES
   local db="$1" first="$2" count="$3" nws="$4" end=$(($2 + $3)) nrepo=$(($4 * 250))
@@ -315,14 +319,7 @@ INSERT INTO tokens (id, hash, name, kind, workspace, ws_key, bound, bound_key, s
                    ELSE printf('Repo-%06d', r) END,
          CASE kind WHEN 'workspace' THEN NULL WHEN 'project' THEN printf('p%03d', (r / 25) % 10)
                    ELSE printf('repo-%06d', r) END,
-         CASE n % 5 WHEN 0 THEN '["repository"]' WHEN 1 THEN '["pullrequest"]'
-                    WHEN 2 THEN '["pullrequest:write","repository:write"]'
-                    WHEN 3 THEN '["pipeline","repository"]' ELSE '["issue:write","wiki"]' END,
-         $NOW - (n * 7919) % 63072000,
-         CASE n % 10 WHEN 8 THEN $NOW - 86400 - n % 86400 WHEN 7 THEN NULL
-                     ELSE $NOW + 86400 + (n * 104729) % 31536000 END,
-         CASE WHEN n % 10 = 9 THEN $NOW - 3600 END,
-         CASE WHEN n % 3 = 0 THEN $NOW - n % 604800 END
+         $(filler_times)
   FROM t;
 COMMIT;
 PRAGMA wal_checkpoint(TRUNCATE);
@@ -355,14 +352,7 @@ INSERT INTO tokens (id, hash, name, kind, workspace, ws_key, bound, bound_key, s
                    ELSE 'Repo-' || lpad(r::text, 6, '0') END,
          CASE kind WHEN 'workspace' THEN NULL WHEN 'project' THEN 'p' || lpad(((r / 25) % 10)::text, 3, '0')
                    ELSE 'repo-' || lpad(r::text, 6, '0') END,
-         CASE n % 5 WHEN 0 THEN '["repository"]' WHEN 1 THEN '["pullrequest"]'
-                    WHEN 2 THEN '["pullrequest:write","repository:write"]'
-                    WHEN 3 THEN '["pipeline","repository"]' ELSE '["issue:write","wiki"]' END,
-         $NOW - (n * 7919) % 63072000,
-         CASE n % 10 WHEN 8 THEN $NOW - 86400 - n % 86400 WHEN 7 THEN NULL
-                     ELSE $NOW + 86400 + (n * 104729) % 31536000 END,
-         CASE WHEN n % 10 = 9 THEN $NOW - 3600 END,
-         CASE WHEN n % 3 = 0 THEN $NOW - n % 604800 END
+         $(filler_times)
   FROM (SELECT n, n % $nrepo AS r,
                CASE WHEN n % 20 = 0 THEN 'workspace' WHEN n % 20 < 4 THEN 'project'
                     ELSE 'repository' END AS kind
