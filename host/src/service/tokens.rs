@@ -205,7 +205,7 @@ impl Service {
         self.flush_accesses();
         Ok(self
             .store
-            .list_tokens(TokenSelection::Of(&resource), NEWEST_TOKENS, page)?)
+            .list_tokens(TokenSelection::Of(&resource), None, NEWEST_TOKENS, page)?)
     }
 
     /// A page of the tokens within a resource, oldest first: for a workspace every token in it (workspace,
@@ -239,15 +239,9 @@ impl Service {
             Some(resource) => TokenSelection::Of(resource),
         };
         self.flush_accesses();
-        let mut tokens = self
+        Ok(self
             .store
-            .list_tokens(selection, Order::OldestFirst, page)?;
-        // The state depends on the time, so it is filtered here: a page may hold fewer than its
-        // limit and still have a next one.
-        if let Some(state) = state {
-            tokens.items.retain(|t| t.state(now) == state);
-        }
-        Ok(tokens)
+            .list_tokens(selection, state.map(|s| (s, now)), Order::OldestFirst, page)?)
     }
 
     pub fn get_token(&self, id: &str, caller: &Caller) -> Result<TokenRecord, ApiError> {

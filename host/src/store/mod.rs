@@ -368,6 +368,30 @@ impl TokenRecord {
     }
 }
 
+impl TokenState {
+    /// The SQL condition on a `tokens` row that holds exactly when [`TokenRecord::state`] at the
+    /// time in parameter `now` (e.g. `?4`) is this state: the same rule, read by the database so
+    /// that a filtered list pages over the tokens it selects, not over all of them. A test holds
+    /// the two together for every state.
+    pub fn sql_condition(self, now: &str) -> String {
+        const LIVE: &str = "revoked_at IS NULL AND deactivated_at IS NULL";
+        match self {
+            TokenState::Revoked => "revoked_at IS NOT NULL".into(),
+            TokenState::Deactivated => "revoked_at IS NULL AND deactivated_at IS NOT NULL".into(),
+            TokenState::Expired => {
+                format!("{LIVE} AND expires_at IS NOT NULL AND expires_at <= {now}")
+            }
+            TokenState::Active => format!("{LIVE} AND (expires_at IS NULL OR expires_at > {now})"),
+        }
+    }
+
+    /// Whether [`TokenState::sql_condition`] reads `now`: a statement must not be handed a
+    /// parameter it does not name.
+    pub fn depends_on_time(self) -> bool {
+        matches!(self, TokenState::Active | TokenState::Expired)
+    }
+}
+
 /// A token's state as lists and `show` name it (and `token list --state` selects).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, clap::ValueEnum, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
@@ -519,10 +543,12 @@ pub trait Store: WebhookStore + Send + Sync {
     ) -> StoreResult<Repository>;
 
     fn insert_token(&self, token: NewToken, actor: &Actor) -> StoreResult<TokenRecord>;
-    /// A page of the selected tokens, in `order` (`OldestFirst`, or `page::NEWEST_TOKENS`).
+    /// A page of the selected tokens, in `order` (`OldestFirst`, or `page::NEWEST_TOKENS`); with
+    /// `state`, only the tokens in that state at that time.
     fn list_tokens(
         &self,
         selection: TokenSelection<'_>,
+        state: Option<(TokenState, i64)>,
         order: page::Order,
         page: &PageRequest,
     ) -> StoreResult<Page<TokenRecord>>;

@@ -820,6 +820,7 @@ impl<B: Backend> Store for SqlStore<B> {
     fn list_tokens(
         &self,
         selection: TokenSelection<'_>,
+        state: Option<(TokenState, i64)>,
         order: Order,
         page: &PageRequest,
     ) -> StoreResult<Page<TokenRecord>> {
@@ -838,6 +839,13 @@ impl<B: Backend> Store for SqlStore<B> {
         if let (Some(kind), Some(bound)) = (kind, &bound) {
             sql.push_str(" AND kind = ?2 AND coalesce(bound_key, '') = ?3");
             params.extend([Param::Text(kind), Param::Text(bound)]);
+        }
+        if let Some((state, now)) = state {
+            let at = format!("?{}", params.len() + 1);
+            if state.depends_on_time() {
+                params.push(Param::Int(now));
+            }
+            sql.push_str(&format!(" AND {}", state.sql_condition(&at)));
         }
         let order = match order {
             Order::NewestInserted(_) => Order::NewestInserted(B::TOKEN_SEQ),

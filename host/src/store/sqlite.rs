@@ -579,6 +579,71 @@ mod tests {
     }
 
     #[test]
+    fn a_listing_by_state_selects_in_the_store_what_each_record_says_and_pages_over_it() {
+        use crate::store::page::{Order, PageRequest};
+        let dir = tempfile::tempdir().unwrap();
+        let store = store_with_tokens(dir.path(), 40);
+        // Token i: revoked (i % 8 = 1, expired too when i % 16 = 1), deactivated (2), expiring at
+        // 100 (3, 4) or 200 (5), never expiring (0, 6, 7).
+        let conn = rusqlite::Connection::open(dir.path().join("s.db")).unwrap();
+        conn.execute_batch(
+            "UPDATE tokens SET revoked_at = 50 WHERE CAST(substr(id, 5) AS INTEGER) % 8 = 1;
+             UPDATE tokens SET expires_at = 10 WHERE CAST(substr(id, 5) AS INTEGER) % 16 = 1;
+             UPDATE tokens SET deactivated_at = 60 WHERE CAST(substr(id, 5) AS INTEGER) % 8 = 2;
+             UPDATE tokens SET expires_at = 100 WHERE CAST(substr(id, 5) AS INTEGER) % 8 IN (3, 4);
+             UPDATE tokens SET expires_at = 200 WHERE CAST(substr(id, 5) AS INTEGER) % 8 = 5;",
+        )
+        .unwrap();
+        let everything = store
+            .list_tokens(
+                TokenSelection::InWorkspace("acme"),
+                None,
+                Order::OldestFirst,
+                &PageRequest::first(100),
+            )
+            .unwrap()
+            .items;
+        assert_eq!(everything.len(), 40);
+        for now in [0, 99, 100, 150, 200, 1000] {
+            for state in [
+                TokenState::Active,
+                TokenState::Expired,
+                TokenState::Revoked,
+                TokenState::Deactivated,
+            ] {
+                let want: Vec<&str> = everything
+                    .iter()
+                    .filter(|t| t.state(now) == state)
+                    .map(|t| t.id.as_str())
+                    .collect();
+                // Pages of 3: each full until the last, and together exactly the state's tokens.
+                let mut got = Vec::new();
+                let mut page = PageRequest::first(3);
+                loop {
+                    let p = store
+                        .list_tokens(
+                            TokenSelection::InWorkspace("acme"),
+                            Some((state, now)),
+                            Order::OldestFirst,
+                            &page,
+                        )
+                        .unwrap();
+                    let n = p.items.len();
+                    got.extend(p.items.into_iter().map(|t| t.id));
+                    match p.next {
+                        Some(after) => {
+                            assert_eq!(n, 3, "a short page before the last ({state:?} at {now})");
+                            page = PageRequest { limit: 3, after };
+                        }
+                        None => break,
+                    }
+                }
+                assert_eq!(got, want, "{state:?} at {now}");
+            }
+        }
+    }
+
+    #[test]
     fn commits_by_another_connection_change_the_marker() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s.db");
