@@ -29,11 +29,11 @@ BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release/scopegate"
 
 WORK="$(mktemp -d)"
 chmod 755 "$WORK"
-PIDS=()
 # shellcheck source=pg.sh
 . "$ROOT/host/bench/pg.sh"
 cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  # start_host runs in a command substitution, so its hosts' pids come back through files.
+  for f in "$WORK"/*.pid; do [ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null || true; done
   wait 2>/dev/null || true
   pg_server_stop "$WORK/pgrun"
   rm -rf "$WORK"
@@ -50,7 +50,7 @@ start_host() { # name db -> prints the port
   port="$(free_port)"
   SCOPEGATE_ADMIN_KEY="$KEY" SCOPEGATE_LOG=warn "$BIN" serve --listen "127.0.0.1:$port" \
     --db "$db" --policy "$POLICY" --www "$WORK" >"$WORK/$name.out" 2>"$WORK/$name.err" &
-  PIDS+=($!)
+  echo $! >"$WORK/$name.pid"
   for _ in $(seq 1 300); do grep -q "listening" "$WORK/$name.out" 2>/dev/null && break; sleep 0.1; done
   grep -q "listening" "$WORK/$name.out" || { cat "$WORK/$name.err" >&2; exit 1; }
   echo "$port"

@@ -3,6 +3,7 @@
 #
 #   host/bench/http.sh [seconds]      (default 10; needs the built module: cargo xtask wasm)
 #   MEMO=false host/bench/http.sh     (every check calls the module: no per-second decision memo)
+#   RECORD=false host/bench/http.sh   (no usage or denied-check recording, to compare)
 #   RATE=20000 host/bench/http.sh     (the offered load of the latency phase, requests/s)
 #   WORKERS=2 host/bench/http.sh      (scopegate's worker threads; default 1, see below)
 #
@@ -57,7 +58,7 @@ trap cleanup EXIT
 
 # scopegate
 SCOPEGATE_ADMIN_KEY="$KEY" SCOPEGATE_LOG=warn "$BIN" serve --listen "127.0.0.1:$SG_PORT" \
-  --db "$WORK/bench.db" --policy "$POLICY" --www "$WORK" --decision-memo "${MEMO:-true}" --workers "${WORKERS:-1}" >"$WORK/sg.out" 2>"$WORK/sg.err" &
+  --db "$WORK/bench.db" --policy "$POLICY" --www "$WORK" --decision-memo "${MEMO:-true}" --record-usage "${RECORD:-true}" --workers "${WORKERS:-1}" >"$WORK/sg.out" 2>"$WORK/sg.err" &
 SG_PID=$!
 for _ in $(seq 1 300); do grep -q "listening" "$WORK/sg.out" 2>/dev/null && break; sleep 0.1; done
 grep -q "listening" "$WORK/sg.out" || { cat "$WORK/sg.err" >&2; exit 1; }
@@ -114,15 +115,17 @@ run() { # name url [headers...]
   if [ -n "$non2xx" ]; then echo "$name: $non2xx non-2xx answers" >&2; exit 1; fi
   echo "$rps $(to_ms "$p99")"
 }
+# The client's address as a front names it, so that usage recording (RECORD) has one to keep.
 CHECK_HEADERS=(-H "Authorization: Bearer $TOKEN" -H 'X-Original-Method: GET'
-  -H 'X-Original-URI: /2.0/repositories/acme/api/pullrequests?state=OPEN')
+  -H 'X-Original-URI: /2.0/repositories/acme/api/pullrequests?state=OPEN'
+  -H 'X-Real-IP: 192.0.2.10')
 
 read -r NG_RPS NG_P99 < <(run nginx "http://127.0.0.1:$NGINX_PORT/")
 read -r SG_RPS SG_P99 < <(run check "http://127.0.0.1:$SG_PORT/check" "${CHECK_HEADERS[@]}")
 read -r NG_PACED_RPS NG_PACED_P99 < <(PACED=1 run nginx-paced "http://127.0.0.1:$NGINX_PORT/")
 read -r SG_PACED_RPS SG_PACED_P99 < <(PACED=1 run check-paced "http://127.0.0.1:$SG_PORT/check" "${CHECK_HEADERS[@]}")
 
-echo "connections:        $CONNS, duration ${DURATION}s each, $(nproc) cores, wrk -t2, scopegate workers ${WORKERS:-1}, decision memo ${MEMO:-true}"
+echo "connections:        $CONNS, duration ${DURATION}s each, $(nproc) cores, wrk -t2, scopegate workers ${WORKERS:-1}, decision memo ${MEMO:-true}, recording ${RECORD:-true}"
 printf 'nginx static 200:   %10.0f req/s   p99 %s ms\n' "$NG_RPS" "$NG_P99"
 printf 'scopegate /check:   %10.0f req/s   p99 %s ms\n' "$SG_RPS" "$SG_P99"
 awk -v a="$SG_RPS" -v b="$NG_RPS" 'BEGIN { printf "ratio:              %.1f%% of nginx (goal >= 75%%)\n", 100 * a / b }'

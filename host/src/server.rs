@@ -17,6 +17,8 @@ pub struct ServeOptions {
     pub runtime: RuntimeConfig,
     pub admin_key: Option<String>,
     pub decision_memo: bool,
+    /// Usage and denied-check recording (`serve --record-usage`).
+    pub record_usage: bool,
     pub max_staleness: Duration,
     pub forwarded_headers: crate::forwarded::ForwardedHeaders,
     /// The check cache's capacity, in tokens.
@@ -68,6 +70,7 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
             .with_cache_capacity(opts.cache_entries),
     );
     svc.set_decision_memo(opts.decision_memo);
+    svc.set_usage_recording(opts.record_usage);
     svc.set_max_staleness(opts.max_staleness);
     if let Some(key) = svc.init_admin_key(opts.admin_key.as_deref())? {
         // Printed once on standard output, never logged: only its hash is kept.

@@ -345,3 +345,43 @@ fn tokens_show_when_and_where_they_were_last_used() {
         "{shown}"
     );
 }
+
+#[test]
+fn with_recording_off_no_use_or_address_is_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut opts = Options::new(dir.path(), real_policy());
+    opts.extra = vec!["--record-usage".into(), "false".into()];
+    let s = start(dir.path(), opts);
+    s.seed();
+    let (id, secret) = s.issue("/workspaces/acme/repositories/api", &["repository"]);
+    for uri in ["/2.0/repositories/acme/api", "/2.0/repositories/acme/web"] {
+        let r = s.raw(
+            s.http
+                .get(s.url("/check"))
+                .header("X-Original-Method", "GET")
+                .header("X-Original-URI", uri)
+                .header("X-Forwarded-For", "203.0.113.1")
+                .bearer_auth(&secret),
+        );
+        assert!(matches!(r.status, 200 | 403), "{}", r.text);
+    }
+    // Past a flush: nothing was recorded, neither the use nor the denial.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let t = s.admin("GET", &format!("/access-tokens/{id}"), None).json();
+    assert!(t["last_accessed_at"].is_null(), "{t}");
+    assert_eq!(t["last_used_ips"], serde_json::json!([]), "{t}");
+    let denied = audit(&s, &format!("token_id={id}&event=check.denied"));
+    assert!(denied.is_empty(), "{denied:?}");
+    // Nor is the address in the store's files (SQLite's database and WAL).
+    for entry in std::fs::read_dir(dir.path()).unwrap() {
+        let path = entry.unwrap().path();
+        if path.to_string_lossy().contains("scopegate.db") {
+            let bytes = std::fs::read(&path).unwrap();
+            assert!(
+                !bytes.windows(11).any(|w| w == b"203.0.113.1"),
+                "{} holds the address",
+                path.display()
+            );
+        }
+    }
+}

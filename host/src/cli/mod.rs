@@ -123,6 +123,11 @@ pub struct ServeArgs {
     /// Reuse the module's answer to an identical input within the same second.
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
     pub decision_memo: bool,
+    /// Record each token's last access and client addresses, and count denied checks per
+    /// token, reason and minute (SPEC §11). Off, no client address is kept; the audit log of
+    /// changes is written either way.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    pub record_usage: bool,
     /// How long cached check answers outlive the last contact with the store, in milliseconds;
     /// after that, while the store is unreachable, checks fail closed.
     #[arg(long, env = "SCOPEGATE_MAX_STALENESS_MS", default_value_t = 10_000)]

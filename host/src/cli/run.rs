@@ -71,6 +71,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
                 },
                 admin_key: std::env::var("SCOPEGATE_ADMIN_KEY").ok(),
                 decision_memo: a.decision_memo,
+                record_usage: a.record_usage,
                 max_staleness: Duration::from_millis(a.max_staleness_ms),
                 forwarded_headers: a.forwarded_headers,
                 cache_entries: usize::try_from(a.cache_entries).unwrap_or(usize::MAX),

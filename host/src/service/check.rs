@@ -232,8 +232,8 @@ impl Service {
         self.steps.clear();
     }
 
-    /// Switch the recording of usage and denied checks (on by default); the verify bench
-    /// measures what it costs a check.
+    /// Switch the recording of usage and denied checks (on by default; `serve
+    /// --record-usage`); the verify bench measures what it costs a check.
     pub fn set_usage_recording(&self, on: bool) {
         self.usage_recording.store(on, Relaxed);
     }
