@@ -232,7 +232,8 @@ fn world(dir: &std::path::Path) -> World {
     let r = s.admin(
         "POST",
         "/workspaces/acme/repositories/api/access-tokens",
-        Some(json!({"name": "short", "scopes": ["repository"], "expires_at": time_in(1)})),
+        // Two seconds ahead: one whole second could already be past when the host reads it.
+        Some(json!({"name": "short", "scopes": ["repository"], "expires_at": time_in(2)})),
     );
     assert_eq!(r.status, 201, "{}", r.text);
     let expired = r.json()["token"].as_str().unwrap().to_string();
@@ -449,7 +450,7 @@ fn the_edge_answers_as_the_host_and_follows_revocations() {
     let w = world(dir.path());
     let s = &w.s;
     // Past the short token's expiry, so both sides see it expired whatever second they read.
-    std::thread::sleep(Duration::from_millis(2100));
+    std::thread::sleep(Duration::from_millis(3100));
     let edge = Edge::start(s, "0.2", "300");
 
     let bearer = |t: &str| format!("Bearer {t}");
