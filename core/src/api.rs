@@ -112,6 +112,43 @@ pub struct OperationInfo {
     pub class: OperationClass,
 }
 
+impl Answer for OperationInfo {
+    fn write(&self, out: &mut impl Sink) {
+        out.put(br#"{"method":""#);
+        out.put(self.method.as_str().as_bytes());
+        out.put(br#"","path":"#);
+        write_text(out, self.path);
+        out.put(br#","required_scopes":["#);
+        write_scopes(out, self.required_scopes);
+        out.put(br#"],"target_kind":""#);
+        out.put(self.target_kind.as_str().as_bytes());
+        out.put(br#"","class":""#);
+        out.put(self.class.as_str().as_bytes());
+        out.put(br#""}"#);
+    }
+}
+
+/// The operation list as `operations()` gives it.
+struct OperationList(Vec<OperationInfo>);
+
+impl Answer for OperationList {
+    fn write(&self, out: &mut impl Sink) {
+        let mut separator: &[u8] = b"[";
+        for operation in &self.0 {
+            out.put(separator);
+            operation.write(out);
+            separator = b",";
+        }
+        out.put(if self.0.is_empty() { b"[]" } else { b"]" });
+    }
+}
+
+/// `operations()` as JSON text, byte for byte what serde writes (a test holds the two
+/// together), in a buffer of exactly its size.
+pub fn operations_json() -> Vec<u8> {
+    wire::exact(&OperationList(operations()))
+}
+
 /// The API operations in route-table order.
 pub fn operations() -> Vec<OperationInfo> {
     routes::api_operations()

@@ -11,6 +11,7 @@ use crate::input::{binding, clip};
 use crate::json::Malformed;
 use crate::lenient::{read_json, skip, value, Entries, Fields, Flag, Int, List, Object, Text};
 use crate::scope::Scope;
+use crate::wire::{self, write_text, Answer, Sink};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -193,6 +194,31 @@ pub struct IssueOutcome {
     pub ok: bool,
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
     pub refusal: Option<IssueRefusal>,
+}
+
+impl IssueOutcome {
+    /// The wire form, byte for byte what serde writes (a test holds the two together), in a
+    /// buffer of exactly its size. Written by hand so that the module carries no serializer
+    /// beside its own writer.
+    pub fn to_json(&self) -> Vec<u8> {
+        wire::exact(self)
+    }
+}
+
+impl Answer for IssueOutcome {
+    fn write(&self, out: &mut impl Sink) {
+        out.put(match self.ok {
+            true => br#"{"ok":true"#,
+            false => br#"{"ok":false"#,
+        });
+        if let Some(refusal) = &self.refusal {
+            out.put(br#","reason":""#);
+            out.put(refusal.reason.code().as_bytes());
+            out.put(br#"","message":"#);
+            write_text(out, &refusal.message);
+        }
+        out.put(b"}");
+    }
 }
 
 impl From<Result<(), IssueRefusal>> for IssueOutcome {

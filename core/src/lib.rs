@@ -23,7 +23,7 @@ pub mod target;
 pub mod token;
 mod wire;
 
-pub use api::{operations, route, route_json, OperationInfo, RouteInfo};
+pub use api::{operations, operations_json, route, route_json, OperationInfo, RouteInfo};
 pub use authorize::{authorize, authorize_json, authorize_value};
 pub use check::{
     check_answer, check_answer_json, check_request, check_request_json, CheckAnswer, CheckReason,

@@ -13,6 +13,7 @@ use crate::path::{self, PathError};
 use crate::routes::{self, OperationClass, Resolution};
 use crate::scope::{Scope, ScopeSet};
 use crate::target::{Target, TargetKind};
+use crate::wire::{self, write_scopes, write_text, write_u64, Answer, Sink};
 
 /// One call an application makes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -37,6 +38,24 @@ pub enum AdviceError {
     PublicOnly,
 }
 
+impl AdviceError {
+    /// The code serde writes for it (a test holds the two together).
+    pub const fn code(self) -> &'static str {
+        match self {
+            AdviceError::BadInput => "bad_input",
+            AdviceError::NoCalls => "no_calls",
+            AdviceError::BadPath => "bad_path",
+            AdviceError::WebLoginForbidden => "web_login_forbidden",
+            AdviceError::UnknownOperation => "unknown_operation",
+            AdviceError::ForbiddenOperation => "forbidden_operation",
+            AdviceError::OutsideResource => "outside_resource",
+            AdviceError::ScopeNotGrantable => "scope_not_grantable",
+            AdviceError::SeveralWorkspaces => "several_workspaces",
+            AdviceError::PublicOnly => "public_only",
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct AdviceRefusal {
     pub error: AdviceError,
@@ -51,6 +70,59 @@ pub struct AdviceRefusal {
 pub struct Advice {
     pub binding: Binding<'static>,
     pub scopes: ScopeSet,
+}
+
+impl AdviceRefusal {
+    /// The wire form, byte for byte what serde writes (a test holds the two together), in a
+    /// buffer of exactly its size.
+    pub fn to_json(&self) -> Vec<u8> {
+        wire::exact(self)
+    }
+}
+
+impl Answer for AdviceRefusal {
+    fn write(&self, out: &mut impl Sink) {
+        out.put(br#"{"error":""#);
+        out.put(self.error.code().as_bytes());
+        out.put(br#"","message":"#);
+        write_text(out, &self.message);
+        if let Some(call) = self.call {
+            out.put(br#","call":"#);
+            write_u64(out, call as u64);
+        }
+        out.put(b"}");
+    }
+}
+
+impl Advice {
+    /// The wire form, byte for byte what serde writes (a test holds the two together), in a
+    /// buffer of exactly its size.
+    pub fn to_json(&self) -> Vec<u8> {
+        wire::exact(self)
+    }
+}
+
+impl Answer for Advice {
+    fn write(&self, out: &mut impl Sink) {
+        out.put(br#"{"kind":""#);
+        out.put(self.binding.kind().as_str().as_bytes());
+        out.put(br#"","workspace":"#);
+        write_text(out, self.binding.workspace());
+        match &self.binding {
+            Binding::Project { project, .. } => {
+                out.put(br#","project":"#);
+                write_text(out, project);
+            }
+            Binding::Repository { repository, .. } => {
+                out.put(br#","repository":"#);
+                write_text(out, repository);
+            }
+            Binding::Workspace { .. } => {}
+        }
+        out.put(br#","scopes":["#);
+        write_scopes(out, self.scopes);
+        out.put(b"]}");
+    }
 }
 
 impl Serialize for Advice {

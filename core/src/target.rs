@@ -13,6 +13,18 @@ pub enum TargetKind {
     Global,
 }
 
+impl TargetKind {
+    /// The name serde writes for it (a test holds the two together).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            TargetKind::Repository => "repository",
+            TargetKind::Project => "project",
+            TargetKind::Workspace => "workspace",
+            TargetKind::Global => "global",
+        }
+    }
+}
+
 /// The resource named by a request, borrowed from its decoded path.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]

@@ -495,6 +495,63 @@ fn every_vector_decision_is_written_as_serde_writes_it() {
     }
 }
 
+/// Every issuing outcome of the vectors, and refusals that quote text JSON escapes, written by
+/// the outcome's own writer exactly as serde writes it.
+#[test]
+fn every_vector_issue_outcome_is_written_as_serde_writes_it() {
+    let mut inputs: Vec<String> = scopegate_tests::vectors("check_issue.json")
+        .iter()
+        .map(|v| v.given().text().into_owned())
+        .collect();
+    for scope in [r#"a\"b"#, r#"c\\d"#, r#"\n\u0001"#, r#"caf\u00e9"#] {
+        inputs.push(format!(
+            r#"{{"request":{{"kind":"repository","workspace":"acme","repository":"api","name":"ci","scopes":["{scope}"],"expires_at":null}},"context":{{"plan":"premium","now":1,"allow_no_expiry":true}}}}"#
+        ));
+    }
+    let mut refused = 0;
+    for input in &inputs {
+        let outcome = core::check_issue_json(input.as_bytes());
+        refused += usize::from(!outcome.ok);
+        written_as_serde_writes(outcome.to_json(), &outcome, input);
+    }
+    assert!(refused > 50, "{refused} refusals");
+}
+
+/// Every advice and refusal of the least-privilege vectors, and the same with names that JSON
+/// escapes, written by their own writers exactly as serde writes them.
+#[test]
+fn every_vector_advice_is_written_as_serde_writes_it() {
+    let (mut advised, mut refused) = (0, 0);
+    for v in &scopegate_tests::vectors("minimal_token.json") {
+        let text = v.given().text();
+        // A workspace name that JSON escapes: `"a\b`.
+        for text in [text.to_string(), text.replace("/acme", "/%22a%5Cb")] {
+            match core::minimal_token_json(text.as_bytes()) {
+                Ok(advice) => {
+                    advised += 1;
+                    written_as_serde_writes(advice.to_json(), &advice, &text);
+                }
+                Err(refusal) => {
+                    refused += 1;
+                    written_as_serde_writes(refusal.to_json(), &refusal, &text);
+                }
+            }
+        }
+    }
+    assert!(
+        advised > 20 && refused > 20,
+        "{advised} advised, {refused} refused"
+    );
+}
+
+/// The whole operation list, written by its own writer exactly as serde writes it.
+#[test]
+fn the_operation_list_is_written_as_serde_writes_it() {
+    let operations = core::operations();
+    assert_eq!(operations.len(), 331);
+    written_as_serde_writes(core::operations_json(), &operations, "operations");
+}
+
 /// Every authorize vector decides alike whatever the order and spelling of its input's keys.
 #[test]
 fn key_order_does_not_change_a_decision() {

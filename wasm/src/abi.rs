@@ -3,7 +3,6 @@
 //! input bytes: every malformed input is an answer.
 
 use scopegate_core as core;
-use serde::Serialize;
 
 /// The entry points of the raw ABI that take a JSON buffer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -32,12 +31,12 @@ pub fn dispatch(call: Call, input: Option<&[u8]>) -> Vec<u8> {
             Some(info) => info.to_json(),
             None => b"null".to_vec(),
         }),
-        Call::CheckIssue => json(&core::check_issue_json(bytes)),
+        Call::CheckIssue => core::check_issue_json(bytes).to_json(),
         Call::MinimalToken => match core::minimal_token_json(bytes) {
-            Ok(advice) => json(&advice),
-            Err(refusal) => json(&refusal),
+            Ok(advice) => advice.to_json(),
+            Err(refusal) => refusal.to_json(),
         },
-        Call::Operations => json(&core::operations()),
+        Call::Operations => core::operations_json(),
         Call::CheckHeaderNames => core::Header::NAMES_JSON.as_bytes().to_vec(),
         Call::CheckRequest => core::check_request_json(bytes),
         Call::CheckAnswer => core::check_answer_json(bytes),
@@ -49,16 +48,6 @@ pub fn dispatch(call: Call, input: Option<&[u8]>) -> Vec<u8> {
             Some(bytes) => core::scan_json(bytes),
             None => br#"{"error":"bad_input","message":"the input lies outside memory"}"#.to_vec(),
         },
-    }
-}
-
-fn json<T: Serialize>(answer: &T) -> Vec<u8> {
-    // Serialising these types cannot fail: no maps with non-string keys, no foreign Serialize impls.
-    // A decision is a few hundred bytes: one allocation up front instead of a chain of growths.
-    let mut out = Vec::with_capacity(512);
-    match serde_json::to_writer(&mut out, answer) {
-        Ok(()) => out,
-        Err(_) => b"null".to_vec(),
     }
 }
 

@@ -4,7 +4,6 @@
 //! function throws: unreadable input is answered like any other malformed input.
 
 use scopegate_core as core;
-use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
 /// The JSON text of a JS value. A value without a JSON form (undefined, a function, a symbol, a
@@ -14,13 +13,6 @@ fn json_text(value: &JsValue) -> String {
         .ok()
         .and_then(|text| text.as_string())
         .unwrap_or_else(|| "null".to_owned())
-}
-
-fn to_js<T: Serialize>(answer: &T) -> JsValue {
-    serde_json::to_string(answer)
-        .ok()
-        .and_then(|text| js_sys::JSON::parse(&text).ok())
-        .unwrap_or(JsValue::NULL)
 }
 
 /// An answer the core wrote as JSON text (which is UTF-8), as a JS value.
@@ -39,7 +31,10 @@ pub fn authorize(input: JsValue) -> JsValue {
 #[wasm_bindgen]
 pub fn route(method: JsValue, path: JsValue) -> JsValue {
     match (method.as_string(), path.as_string()) {
-        (Some(method), Some(path)) => core::route(&method, &path, |info| to_js(&info)),
+        (Some(method), Some(path)) => core::route(&method, &path, |info| match info {
+            Some(info) => parse_answer(&info.to_json()),
+            None => JsValue::NULL,
+        }),
         _ => JsValue::NULL,
     }
 }
@@ -51,19 +46,19 @@ pub fn check_issue(request: JsValue, context: JsValue) -> JsValue {
         json_text(&request),
         json_text(&context)
     );
-    to_js(&core::check_issue_json(input.as_bytes()))
+    parse_answer(&core::check_issue_json(input.as_bytes()).to_json())
 }
 
 #[wasm_bindgen]
 pub fn operations() -> JsValue {
-    to_js(&core::operations())
+    parse_answer(&core::operations_json())
 }
 
 #[wasm_bindgen(js_name = minimalToken)]
 pub fn minimal_token(calls: JsValue) -> JsValue {
     match core::minimal_token_json(json_text(&calls).as_bytes()) {
-        Ok(advice) => to_js(&advice),
-        Err(refusal) => to_js(&refusal),
+        Ok(advice) => parse_answer(&advice.to_json()),
+        Err(refusal) => parse_answer(&refusal.to_json()),
     }
 }
 

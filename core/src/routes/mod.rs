@@ -57,6 +57,17 @@ pub enum OperationClass {
     Forbidden,
 }
 
+impl OperationClass {
+    /// The name serde writes for it (a test holds the two together).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            OperationClass::Normal => "normal",
+            OperationClass::Public => "public",
+            OperationClass::Forbidden => "forbidden",
+        }
+    }
+}
+
 /// Where in a template's segments the names of its target stand.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum TargetSpec {
