@@ -2,9 +2,10 @@
 //! memory cap and deadline), so that `tests/benches/instructions.sh` can count the instructions one
 //! takes: a count that, unlike time on a shared machine, is the same on every run.
 //!
-//! `cargo run --release -p scopegate-host --example check_loop -- check|project|module|read N`
-//! (`project`: the check with a project token; `read`: the first of a check's two module calls,
-//! with a token whose checksum fails, so the module answers at once)
+//! `cargo run --release -p scopegate-host --example check_loop -- check|project|memo|module|read N`
+//! (`project`: the check with a project token; `memo`: the check answered from the decision
+//! memo; `read`: the first of a check's two module calls, with a token whose checksum fails, so
+//! the module answers at once)
 
 use std::path::Path;
 use std::sync::Arc;
@@ -57,7 +58,7 @@ fn main() -> anyhow::Result<()> {
                 std::hint::black_box(policy.check_request(std::hint::black_box(input.as_bytes()))?);
             }
         }
-        "check" | "project" => {
+        "check" | "project" | "memo" => {
             let dir = tempfile::tempdir()?;
             let svc = Service::new(
                 Arc::new(SqliteStore::open(&dir.path().join("loop.db"))?),
@@ -88,8 +89,9 @@ fn main() -> anyhow::Result<()> {
                 )?
                 .secret;
             let header = format!("Bearer {secret}");
-            // Every check calls the module, as the verify benchmark's module_call_allow.
-            svc.set_decision_memo(false);
+            // Every check calls the module, as the verify benchmark's module_call_allow; `memo`
+            // answers them from the per-second memo, as `serve` does by default.
+            svc.set_decision_memo(what == "memo");
             let uri = "/2.0/repositories/acme/api/pullrequests?state=OPEN";
             // The headers of a check as nginx's example configuration sends it for curl.
             let headers = [
@@ -106,7 +108,7 @@ fn main() -> anyhow::Result<()> {
                 anyhow::ensure!(outcome.status() == 200, "{outcome:?}");
             }
         }
-        other => anyhow::bail!("expected check, project, module or read, got {other:?}"),
+        other => anyhow::bail!("expected check, project, memo, module or read, got {other:?}"),
     }
     Ok(())
 }
