@@ -394,8 +394,10 @@ impl Slot {
         self.store.set_epoch_deadline(ticks);
         let len = i32::try_from(input.len())
             .map_err(|_| CallError::BadOutput("input too large".into()))?;
+        let no_scan = || CallError::Unavailable("the module has no sg_scan".into());
+        // Refused before the input is written, which would leave a buffer allocated.
         if matches!(entry, Input::Scan) && self.scan.is_none() {
-            return Err(CallError::Unavailable("the module has no sg_scan".into()));
+            return Err(no_scan());
         }
         let kept = input.len() <= KEPT_INPUT;
         let ptr = if kept {
@@ -409,7 +411,7 @@ impl Slot {
                 CallError::BadOutput(format!("sg_alloc returned {ptr}, outside memory"))
             })?;
         // Borrowed beside the store rather than cloned: a clone copies the function's type,
-        // which took 1.6% of a check.
+        // which took 1.6% of a check's time under perf.
         let func = match entry {
             Input::Authorize => &self.authorize,
             Input::Route => &self.route,
@@ -418,10 +420,7 @@ impl Slot {
             Input::CheckAnswer => &self.check_answer,
             Input::Seal => &self.seal,
             Input::Introspect => &self.introspect,
-            Input::Scan => self
-                .scan
-                .as_ref()
-                .ok_or_else(|| CallError::Unavailable("the module has no sg_scan".into()))?,
+            Input::Scan => self.scan.as_ref().ok_or_else(no_scan)?,
         };
         let packed = func.call(&mut self.store, (ptr, len)).map_err(classify)?;
         // The input buffer stays the caller's: it was allocated by the caller through sg_alloc.
