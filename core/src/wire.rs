@@ -70,6 +70,28 @@ impl std::io::Write for Count {
     }
 }
 
+/// A sink that writes what it is handed as the inside of a JSON string: JSON text (a check's
+/// body) written into a string of another, escaped as it goes. Text the writers escaped once
+/// (a quoted message) is escaped again, as it must be.
+pub(crate) struct Escaped<'a, S: Sink>(pub(crate) &'a mut S);
+
+impl<S: Sink> Sink for Escaped<'_, S> {
+    fn put(&mut self, bytes: &[u8]) {
+        escape(self.0, bytes);
+    }
+}
+
+impl<S: Sink> std::io::Write for Escaped<'_, S> {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.put(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 pub(crate) fn write_u16(out: &mut impl Sink, n: u16) {
     write_u64(out, u64::from(n));
 }

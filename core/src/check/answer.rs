@@ -131,7 +131,7 @@ impl<'a> CheckAnswer<'a> {
         out
     }
 
-    fn write_body(&self, out: &mut Vec<u8>) {
+    fn write_body(&self, out: &mut impl Sink) {
         if self.allowed() {
             out.put(br#"{"allow":true,"reason":""#);
             out.put(self.reason.code().as_bytes());
@@ -202,34 +202,11 @@ impl<'a> CheckAnswer<'a> {
             _ => {}
         }
         out.put(br#"],"body":""#);
-        let body = out.len();
-        self.write_body(&mut out);
-        escape_in_place(&mut out, body);
+        // Escaped as it is written: escaping it afterwards, where it stood, took a seventh of
+        // a check's two calls.
+        self.write_body(&mut wire::Escaped(&mut out));
         out.put(br#""}"#);
         out
-    }
-}
-
-/// Escapes `out[from..]` as the inside of a JSON string, where it stands: the body is written
-/// into the answer and then escaped, instead of into a buffer of its own. It is JSON text, so
-/// only its quotes and backslashes need escaping, each by a backslash before it.
-fn escape_in_place(out: &mut Vec<u8>, from: usize) {
-    let extra = out[from..]
-        .iter()
-        .filter(|&&b| b == b'"' || b == b'\\')
-        .count();
-    let mut read = out.len();
-    out.resize(read + extra, 0);
-    let mut write = out.len();
-    while read > from {
-        read -= 1;
-        let b = out[read];
-        write -= 1;
-        out[write] = b;
-        if b == b'"' || b == b'\\' {
-            write -= 1;
-            out[write] = b'\\';
-        }
     }
 }
 
