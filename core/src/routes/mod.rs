@@ -1,5 +1,6 @@
 //! The operations a token may be asked to perform and how a request path finds its operation (§3–§4).
 
+mod packed;
 mod table;
 mod trie;
 
@@ -143,9 +144,8 @@ pub struct ApiOperation {
 }
 
 impl ApiOperation {
-    fn new(method: Method, template: &'static str, scopes: &[Scope]) -> ApiOperation {
+    fn new(method: Method, template: &'static str, required: ScopeSet) -> ApiOperation {
         let segments: Vec<&str> = template.split('/').skip(1).collect();
-        let required: ScopeSet = scopes.iter().copied().collect();
         let class = if is_forbidden(method, template, &segments) {
             OperationClass::Forbidden
         } else if required.is_empty() {
@@ -261,9 +261,11 @@ struct Routes {
 fn routes() -> &'static Routes {
     static ROUTES: OnceLock<Routes> = OnceLock::new();
     ROUTES.get_or_init(|| {
-        let operations: Vec<ApiOperation> = table::API_OPERATIONS
-            .iter()
-            .map(|(method, template, scopes)| ApiOperation::new(*method, template, scopes))
+        let operations: Vec<ApiOperation> = packed::unpack()
+            .map(|(op, template)| {
+                // The table borrows its templates for as long as the process runs: leaked once.
+                ApiOperation::new(op.method, template.leak(), op.required)
+            })
             .collect();
         let trie = trie::Trie::build(&operations);
         Routes { operations, trie }
