@@ -21,9 +21,9 @@ pub struct RouteInfo<'p> {
 
 impl RouteInfo<'_> {
     /// The wire form `sg_route` answers with, byte for byte what serde writes (a test holds
-    /// the two together), in a buffer of exactly its size.
+    /// the two together).
     pub fn to_json(&self) -> Vec<u8> {
-        wire::exact(self)
+        wire::to_vec(self)
     }
 }
 
@@ -144,9 +144,9 @@ impl Answer for OperationList {
 }
 
 /// `operations()` as JSON text, byte for byte what serde writes (a test holds the two
-/// together), in a buffer of exactly its size.
+/// together).
 pub fn operations_json() -> Vec<u8> {
-    wire::exact(&OperationList(operations()))
+    wire::to_vec(&OperationList(operations()))
 }
 
 /// The API operations in route-table order.

@@ -127,10 +127,9 @@ impl Decision {
 }
 
 impl Decision {
-    /// The wire form in a buffer of exactly its size. The raw ABI hands the buffer over as a
-    /// boxed slice: a buffer with room to spare would be shrunk by a `realloc` on every call.
+    /// The wire form.
     pub fn to_json(&self) -> Vec<u8> {
-        wire::exact(self)
+        wire::to_vec(self)
     }
 }
 

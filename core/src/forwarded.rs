@@ -368,7 +368,7 @@ impl OriginalRequest<'_> {
     pub fn to_json(&self) -> Vec<u8> {
         // A method is a token, which has nothing to escape.
         if !self.method.bytes().all(is_tchar) || needs_escape(&self.uri) {
-            return wire::exact(self);
+            return wire::to_vec(self);
         }
         // Without escapes the size is known: one pass instead of `exact`'s two.
         let mut out = Vec::with_capacity(self.method.len() + self.uri.len() + 22);

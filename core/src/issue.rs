@@ -197,11 +197,10 @@ pub struct IssueOutcome {
 }
 
 impl IssueOutcome {
-    /// The wire form, byte for byte what serde writes (a test holds the two together), in a
-    /// buffer of exactly its size. Written by hand so that the module carries no serializer
-    /// beside its own writer.
+    /// The wire form, byte for byte what serde writes (a test holds the two together). Written
+    /// by hand so that the module carries no serializer beside its own writer.
     pub fn to_json(&self) -> Vec<u8> {
-        wire::exact(self)
+        wire::to_vec(self)
     }
 }
 

@@ -73,10 +73,9 @@ pub struct Advice {
 }
 
 impl AdviceRefusal {
-    /// The wire form, byte for byte what serde writes (a test holds the two together), in a
-    /// buffer of exactly its size.
+    /// The wire form, byte for byte what serde writes (a test holds the two together).
     pub fn to_json(&self) -> Vec<u8> {
-        wire::exact(self)
+        wire::to_vec(self)
     }
 }
 
@@ -95,10 +94,9 @@ impl Answer for AdviceRefusal {
 }
 
 impl Advice {
-    /// The wire form, byte for byte what serde writes (a test holds the two together), in a
-    /// buffer of exactly its size.
+    /// The wire form, byte for byte what serde writes (a test holds the two together).
     pub fn to_json(&self) -> Vec<u8> {
-        wire::exact(self)
+        wire::to_vec(self)
     }
 }
 

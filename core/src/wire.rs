@@ -11,13 +11,10 @@ pub(crate) trait Answer {
     fn write(&self, out: &mut impl Sink);
 }
 
-/// The wire form of `answer` in a buffer of exactly its size: the raw ABI hands the buffer over
-/// as a boxed slice, and a buffer with room to spare would be shrunk by a `realloc` on every
-/// call.
-pub(crate) fn exact(answer: &impl Answer) -> Vec<u8> {
-    let mut size = Count(0);
-    answer.write(&mut size);
-    let mut out = Vec::with_capacity(size.0);
+/// The wire form of `answer`. Written once, into a buffer that grows: counting its size first
+/// would compile every writer twice, once per sink, for a `realloc` the allocator does in place.
+pub(crate) fn to_vec(answer: &impl Answer) -> Vec<u8> {
+    let mut out = Vec::with_capacity(256);
     answer.write(&mut out);
     out
 }
@@ -40,33 +37,14 @@ pub(crate) fn needs_escape(text: &str) -> bool {
         .any(|&b| b < 0x20 || b == b'"' || b == b'\\')
 }
 
-/// Where the wire form goes: a buffer, or a count of its bytes.
-pub(crate) trait Sink: std::io::Write {
+/// Where the wire form goes: a buffer, or a buffer through an escaping sink.
+pub(crate) trait Sink {
     fn put(&mut self, bytes: &[u8]);
 }
 
 impl Sink for Vec<u8> {
     fn put(&mut self, bytes: &[u8]) {
         self.extend_from_slice(bytes);
-    }
-}
-
-struct Count(usize);
-
-impl Sink for Count {
-    fn put(&mut self, bytes: &[u8]) {
-        self.0 += bytes.len();
-    }
-}
-
-impl std::io::Write for Count {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.put(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
     }
 }
 
@@ -78,17 +56,6 @@ pub(crate) struct Escaped<'a, S: Sink>(pub(crate) &'a mut S);
 impl<S: Sink> Sink for Escaped<'_, S> {
     fn put(&mut self, bytes: &[u8]) {
         escape(self.0, bytes);
-    }
-}
-
-impl<S: Sink> std::io::Write for Escaped<'_, S> {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.put(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
     }
 }
 
