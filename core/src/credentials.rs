@@ -3,7 +3,7 @@
 
 use std::borrow::Cow;
 
-use base64::Engine as _;
+use base64ct::Encoding as _;
 
 /// Why an `Authorization` header holds no usable credential. Each is `token_malformed`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -49,9 +49,10 @@ pub fn secret(value: Option<&[u8]>) -> Result<Option<Cow<'_, [u8]>>, CredentialE
         return Err(CredentialError::UnknownScheme);
     }
     // Strict: canonical padding and no stray bits, so that one credential has one spelling.
-    let decoded = base64::engine::general_purpose::STANDARD
-        .decode(rest)
-        .map_err(|_| CredentialError::NotBase64)?;
+    let decoded = base64ct::Base64::decode_vec(
+        core::str::from_utf8(rest).map_err(|_| CredentialError::NotBase64)?,
+    )
+    .map_err(|_| CredentialError::NotBase64)?;
     let decoded = String::from_utf8(decoded).map_err(|_| CredentialError::NotUtf8)?;
     let colon = decoded.bytes().position(|b| b == b':');
     let (user, password) = decoded.split_at(colon.ok_or(CredentialError::NoPassword)?);
@@ -67,7 +68,7 @@ mod tests {
     use super::*;
 
     fn basic(userpass: &str) -> Vec<u8> {
-        let encoded = base64::engine::general_purpose::STANDARD.encode(userpass);
+        let encoded = base64ct::Base64::encode_string(userpass.as_bytes());
         format!("Basic {encoded}").into_bytes()
     }
 
@@ -96,6 +97,16 @@ mod tests {
             secret(Some(b"Basic eC10b2tlbi1hdXRoOnNnYXRfeA")),
             Err(CredentialError::NotBase64),
             "padding is required"
+        );
+        assert_eq!(
+            secret(Some(b"Basic eC10b2tlbi1hdXRoOnNnYXRfeB==")),
+            Err(CredentialError::NotBase64),
+            "the bits past the last byte must be zero"
+        );
+        assert_eq!(
+            secret(Some(b"Basic eC10b2tlbi1hdXRoOnNnYXRfeA=")),
+            Err(CredentialError::NotBase64),
+            "padding must be whole"
         );
         assert_eq!(secret(Some(b"Basic /w==")), Err(CredentialError::NotUtf8));
         assert_eq!(
