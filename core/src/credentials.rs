@@ -54,9 +54,7 @@ pub fn secret(value: Option<&[u8]>) -> Result<Option<Cow<'_, [u8]>>, CredentialE
     )
     .map_err(|_| CredentialError::NotBase64)?;
     let decoded = String::from_utf8(decoded).map_err(|_| CredentialError::NotUtf8)?;
-    let colon = decoded.bytes().position(|b| b == b':');
-    let (user, password) = decoded.split_at(colon.ok_or(CredentialError::NoPassword)?);
-    let password = &password[1..];
+    let (user, password) = decoded.split_once(':').ok_or(CredentialError::NoPassword)?;
     if user != BASIC_USER {
         return Err(CredentialError::WrongUser);
     }

@@ -418,7 +418,7 @@ fn name<'a>(
 /// Echoes at most a short prefix of caller-supplied text in messages.
 pub(crate) fn clip(text: &str) -> &str {
     match text.char_indices().nth(64) {
-        Some((i, _)) => &text[..i],
+        Some((i, _)) => text.get(..i).unwrap_or(text),
         None => text,
     }
 }

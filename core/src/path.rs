@@ -99,7 +99,7 @@ pub fn parse(target: &str) -> Result<RequestPath<'_>, PathError> {
         at = offset;
         match bytes.get(at) {
             Some(b'/') => {
-                let segment = decode_segment(&target[start..at], plain)?;
+                let segment = decode_segment(segment(target, start, at), plain)?;
                 if start == 1 && segment.as_bytes() == API_PREFIX {
                     api = true;
                 } else {
@@ -114,16 +114,15 @@ pub fn parse(target: &str) -> Result<RequestPath<'_>, PathError> {
     };
     let query = match bytes.get(end) {
         Some(b'?') => {
-            let rest = &target[end + 1..];
-            let fragment = rest.bytes().position(|b| b == b'#');
-            Some(&rest[..fragment.unwrap_or(rest.len())])
+            let rest = target.get(end + 1..).unwrap_or_default();
+            Some(rest.split_once('#').map_or(rest, |(query, _)| query))
         }
         _ => None,
     };
     // The last segment. When it is empty, the path is "/" or ends in one trailing slash, which
     // names the same resource as none; any other empty segment was refused in the loop.
     if start < end {
-        let segment = decode_segment(&target[start..end], plain)?;
+        let segment = decode_segment(segment(target, start, end), plain)?;
         if start == 1 && segment.as_bytes() == API_PREFIX {
             api = true;
         } else {
@@ -171,6 +170,14 @@ fn next_special(bytes: &[u8], from: usize) -> (usize, bool) {
 /// every segment is its own decoding without a second look at its bytes. Inlined, so that such
 /// a segment costs no call: in wasm, a call's entry was most of its cost.
 #[inline(always)]
+/// The text between two delimiters the scan found. Taken with `get`, not indexing, though a
+/// delimiter is ASCII and so always a character boundary: indexing brings the module the
+/// standard library's panic message for a boundary it never crosses, with its character
+/// formatting tables. Were it ever `None`, the empty segment is refused.
+fn segment(target: &str, start: usize, end: usize) -> &str {
+    target.get(start..end).unwrap_or_default()
+}
+
 fn decode_segment(raw: &str, plain: bool) -> Result<Cow<'_, str>, PathError> {
     // Not empty, '.' or '..': longer than two bytes, or with a byte that is no dot among the
     // first and last. Tested so rather than by a `match` on the bytes, which compiled to a jump

@@ -49,22 +49,15 @@ impl Pattern {
     fn parse(source: &'static str) -> Pattern {
         let mut parts = Vec::new();
         let mut rest = source;
-        while !rest.is_empty() {
-            match rest.find('{') {
-                Some(0) => {
-                    let close = rest.find('}').map_or(rest.len(), |i| i + 1);
-                    parts.push(Part::Param);
-                    rest = &rest[close..];
-                }
-                Some(open) => {
-                    parts.push(Part::Literal(&rest[..open]));
-                    rest = &rest[open..];
-                }
-                None => {
-                    parts.push(Part::Literal(rest));
-                    rest = "";
-                }
+        while let Some((literal, param)) = rest.split_once('{') {
+            if !literal.is_empty() {
+                parts.push(Part::Literal(literal));
             }
+            parts.push(Part::Param);
+            rest = param.split_once('}').map_or("", |(_, after)| after);
+        }
+        if !rest.is_empty() {
+            parts.push(Part::Literal(rest));
         }
         Pattern { source, parts }
     }
@@ -86,7 +79,7 @@ fn matches_parts(parts: &[Part], text: &str) -> bool {
             .map(|(i, _)| i)
             .chain(std::iter::once(text.len()))
             .filter(|&i| i > 0)
-            .any(|i| matches_parts(rest, &text[i..])),
+            .any(|i| text.get(i..).is_some_and(|tail| matches_parts(rest, tail))),
     }
 }
 
