@@ -45,8 +45,14 @@ impl ForwardedHeaders {
         }
     }
 
+    /// A `match`, as `Failure::parse` is; a test holds the two spellings together.
     pub fn parse(name: &str) -> Option<ForwardedHeaders> {
-        Self::ALL.into_iter().find(|mode| mode.name() == name)
+        match name {
+            "original" => Some(ForwardedHeaders::Original),
+            "forwarded" => Some(ForwardedHeaders::Forwarded),
+            "either" => Some(ForwardedHeaders::Either),
+            _ => None,
+        }
     }
 
     fn reads(self, header: Header) -> bool {
@@ -531,6 +537,15 @@ mod tests {
             .map(|(n, v)| (Cow::Borrowed(*n), Cow::Borrowed(*v)))
             .collect();
         original_request(&headers, mode).map(|r| (r.method.into_owned(), r.uri.into_owned()))
+    }
+
+    #[test]
+    fn each_mode_is_read_by_its_name_alone() {
+        for mode in ForwardedHeaders::ALL {
+            assert_eq!(ForwardedHeaders::parse(mode.name()), Some(mode));
+        }
+        assert_eq!(ForwardedHeaders::parse("Original"), None);
+        assert_eq!(ForwardedHeaders::parse(""), None);
     }
 
     const GET_API: [(&str, &str); 2] = [("X-Original-Method", "GET"), ("X-Original-URI", "/a")];
