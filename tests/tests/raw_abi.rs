@@ -221,19 +221,3 @@ fn answers_are_freed() {
     }
     assert_eq!(abi.memory_size(), settled, "memory grew: answers leak");
 }
-
-/// Every runtime downloads or compiles this one file, so its size is watched. The goal is
-/// 150 KB; the module is over it, and this ceiling keeps it from growing further while it is:
-/// its size when the whole gate moved in (182.6 KB), plus RFC 7662 introspection (4.5 KB, most
-/// of it the JSON reader's code for the new input) and secret scanning, with a little room.
-#[test]
-fn the_module_stays_under_its_size_ceiling() {
-    const CEILING: u64 = 190_000;
-    let size = std::fs::metadata(module_path())
-        .expect("the built module")
-        .len();
-    assert!(
-        size <= CEILING,
-        "the module is {size} bytes, over {CEILING}"
-    );
-}
