@@ -11,10 +11,11 @@ pub(crate) trait Answer {
     fn write(&self, out: &mut impl Sink);
 }
 
-/// The wire form of `answer`. Written once, into a buffer that grows: counting its size first
-/// would compile every writer twice, once per sink, for a `realloc` the allocator does in place.
+/// The wire form of `answer`, written once into a buffer that grows. Counting its size first
+/// would compile every writer twice, once per sink; 512 bytes hold a decision, the answer
+/// written most often, without growing.
 pub(crate) fn to_vec(answer: &impl Answer) -> Vec<u8> {
-    let mut out = Vec::with_capacity(256);
+    let mut out = Vec::with_capacity(512);
     answer.write(&mut out);
     out
 }
