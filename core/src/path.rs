@@ -166,10 +166,6 @@ fn next_special(bytes: &[u8], from: usize) -> (usize, bool) {
     (at, plain)
 }
 
-/// One raw segment; `plain` says it holds only printable ASCII without '%' or '\', so that nearly
-/// every segment is its own decoding without a second look at its bytes. Inlined, so that such
-/// a segment costs no call: in wasm, a call's entry was most of its cost.
-#[inline(always)]
 /// The text between two delimiters the scan found. Taken with `get`, not indexing, though a
 /// delimiter is ASCII and so always a character boundary: indexing brings the module the
 /// standard library's panic message for a boundary it never crosses, with its character
@@ -178,6 +174,10 @@ fn segment(target: &str, start: usize, end: usize) -> &str {
     target.get(start..end).unwrap_or_default()
 }
 
+/// One raw segment; `plain` says it holds only printable ASCII without '%' or '\', so that nearly
+/// every segment is its own decoding without a second look at its bytes. Inlined, so that such
+/// a segment costs no call: in wasm, a call's entry was most of its cost.
+#[inline(always)]
 fn decode_segment(raw: &str, plain: bool) -> Result<Cow<'_, str>, PathError> {
     // Not empty, '.' or '..': longer than two bytes, or with a byte that is no dot among the
     // first and last. Tested so rather than by a `match` on the bytes, which compiled to a jump
