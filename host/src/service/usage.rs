@@ -129,6 +129,11 @@ impl UsageLog {
                         merge_used_from(&mut entry.from, &f.ip, f.at);
                     }
                 }
+            } else {
+                // What an operator (or a test waiting for a use to land) reads to tell a flush
+                // that ran from one that never did.
+                let latest = batch.iter().map(|u| u.at).max();
+                tracing::debug!(tokens = batch.len(), latest, "recorded token usage");
             }
         }
         let denials = {
